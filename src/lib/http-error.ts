@@ -1,0 +1,11 @@
+// Request failures as Hono HTTPExceptions carrying the JSON body of SPEC's answer tables.
+
+import { HTTPException } from "hono/http-exception";
+import type { ContentfulStatusCode } from "hono/utils/http-status";
+
+export function httpError(status: ContentfulStatusCode, message: string): HTTPException {
+  return new HTTPException(status, {
+    message,
+    res: Response.json({ error: message }, { status }),
+  });
+}

@@ -1,0 +1,7 @@
+// The Cron Trigger entry point.
+
+import { log } from "../lib/log";
+
+export async function handleScheduled(controller: ScheduledController, _env: Env): Promise<void> {
+  log.info("Scheduled run", { cron: controller.cron });
+}

@@ -1,0 +1,13 @@
+// Dispatches a batch to the consumer of the queue it came from.
+
+import { log } from "../lib/log";
+import { consumeEvents } from "./consumer";
+
+export const EVENTS_QUEUE_NAME = "maintainx-events";
+export const DEAD_LETTER_QUEUE_NAME = "maintainx-events-dlq";
+
+export async function handleQueue(batch: MessageBatch<unknown>, env: Env): Promise<void> {
+  if (batch.queue === EVENTS_QUEUE_NAME) return consumeEvents(batch, env);
+  log.error("Batch from an unknown queue left for redelivery", { queue: batch.queue });
+  batch.retryAll();
+}

@@ -1,0 +1,30 @@
+// Turns a queue message back into the full canonical event, loading claim-checked data from KV.
+
+import type { CanonicalEvent } from "../events/canonical";
+import { isObject } from "../events/canonical";
+import { type EventMessage, isEventMessage } from "../events/message";
+
+/** The message can never be processed (wrong shape); acked and logged, not retried. */
+export class MalformedMessageError extends Error {
+  override readonly name = "MalformedMessageError";
+}
+
+/** The claim check is not readable yet (KV is eventually consistent) or has gone; retried. */
+export class PayloadUnavailableError extends Error {
+  override readonly name = "PayloadUnavailableError";
+}
+
+export async function resolveMessage(
+  kv: KVNamespace,
+  body: unknown,
+): Promise<{ message: EventMessage; event: CanonicalEvent }> {
+  if (!isEventMessage(body)) throw new MalformedMessageError("Queue message is not an event message");
+  if (body.payloadKey === undefined) return { message: body, event: body.event };
+
+  const text = await kv.get(body.payloadKey, "text");
+  if (text === null) throw new PayloadUnavailableError(`Claim check ${body.payloadKey} not found`);
+  let parsed: unknown = JSON.parse(text);
+  if (body.dataField !== undefined) parsed = isObject(parsed) ? parsed[body.dataField] : undefined;
+  if (!isObject(parsed)) throw new MalformedMessageError(`Claim check ${body.payloadKey} holds no object`);
+  return { message: body, event: { ...body.event, data: parsed } };
+}

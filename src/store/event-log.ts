@@ -1,0 +1,75 @@
+// The D1 event log: every event, its status and attempts, and its data for inspection and replay.
+
+import type { CanonicalEvent } from "../events/canonical";
+
+export type EventStatus = "accepted" | "processed" | "failed" | "dead";
+export const EVENT_STATUSES: readonly EventStatus[] = ["accepted", "processed", "failed", "dead"];
+
+/** Inserts the event as `accepted` unless it is already logged (first writer wins). */
+export async function recordAccepted(db: D1Database, event: CanonicalEvent): Promise<void> {
+  await insertStatement(db, event).run();
+}
+
+export function insertStatement(db: D1Database, event: CanonicalEvent): D1PreparedStatement {
+  return db
+    .prepare(
+      `INSERT INTO events (id, type, source_type, source, work_order_id, occurred_at, received_at, status, attempts, data, updated_at)
+       VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'accepted', 0, ?8, ?9)
+       ON CONFLICT (id) DO NOTHING`,
+    )
+    .bind(
+      event.id,
+      event.type,
+      event.sourceType,
+      event.source,
+      event.workOrderId ?? null,
+      event.occurredAt ?? null,
+      event.receivedAt,
+      JSON.stringify(event.data),
+      new Date().toISOString(),
+    );
+}
+
+/** The event's data as logged; used when a claim check has expired and for replays. */
+export async function loadEvent(db: D1Database, id: string): Promise<CanonicalEvent | undefined> {
+  const row = await db
+    .prepare(
+      "SELECT id, type, source_type, source, work_order_id, occurred_at, received_at, data FROM events WHERE id = ?1",
+    )
+    .bind(id)
+    .first<EventRow>();
+  return row ? rowToEvent(row) : undefined;
+}
+
+interface EventRow {
+  id: string;
+  type: string;
+  source_type: string;
+  source: "webhook" | "poll";
+  work_order_id: string | null;
+  occurred_at: string | null;
+  received_at: string;
+  data: string;
+}
+
+function rowToEvent(row: EventRow): CanonicalEvent {
+  const event: CanonicalEvent = {
+    id: row.id,
+    type: row.type,
+    sourceType: row.source_type,
+    source: row.source,
+    receivedAt: row.received_at,
+    data: JSON.parse(row.data) as Record<string, unknown>,
+  };
+  if (row.work_order_id !== null) event.workOrderId = row.work_order_id;
+  if (row.occurred_at !== null) event.occurredAt = row.occurred_at;
+  return event;
+}
+
+/** When the last webhook (not poll) event was received, for POLL_MODE=fallback and /admin/status. */
+export async function lastWebhookAt(db: D1Database): Promise<string | undefined> {
+  const row = await db
+    .prepare("SELECT received_at FROM events WHERE source = 'webhook' ORDER BY received_at DESC LIMIT 1")
+    .first<{ received_at: string }>();
+  return row?.received_at;
+}

@@ -1,0 +1,90 @@
+// POST /webhooks/maintainx[/:type]: verify, normalise, dedupe, enqueue, answer.
+// Order of work: cheap checks first (secret configured, size, header presence, timestamp),
+// then HMAC over the raw bytes, then parsing. Nothing here waits for a handler.
+
+import type { Context } from "hono";
+import { type Config, readConfig } from "../config";
+import { EnqueueError, ingestEvent } from "../ingest/enqueue";
+import { httpError } from "../lib/http-error";
+import { describeError, log } from "../lib/log";
+import { LOCAL_DEV_WEBHOOK_SECRET } from "../local-dev";
+import { recordAccepted } from "../store/event-log";
+import { discardBody, PayloadTooLargeError, readBodyWithLimit } from "./body";
+import { InvalidDeliveryError, normaliseDelivery } from "./normalise";
+import { checkTimestamp, readSignatureHeaders, SignatureError, verifyDelivery } from "./signature";
+
+const LOOPBACK_HOSTS = new Set(["localhost", "127.0.0.1", "[::1]"]);
+
+/**
+ * The secrets a delivery may be signed with. The local development default is honoured only for
+ * requests addressed to a loopback host, so it can never open a deployed Worker.
+ */
+export function usableSecrets(config: Config, url: string): string[] {
+  if (!config.webhookSecrets.includes(LOCAL_DEV_WEBHOOK_SECRET)) return config.webhookSecrets;
+  if (LOOPBACK_HOSTS.has(new URL(url).hostname)) return config.webhookSecrets;
+  return config.webhookSecrets.filter((s) => s !== LOCAL_DEV_WEBHOOK_SECRET);
+}
+
+export async function receiveWebhook(c: Context<{ Bindings: Env }>): Promise<Response> {
+  const request = c.req.raw;
+  const config = readConfig(c.env);
+  const receivedAt = new Date();
+
+  const secrets = usableSecrets(config, request.url);
+  if (secrets.length === 0) {
+    await discardBody(request);
+    log.error("Webhook refused: MAINTAINX_WEBHOOK_SECRET is not set");
+    throw httpError(503, "Webhook secret not configured");
+  }
+
+  let body: Uint8Array;
+  try {
+    const delivery = readSignatureHeaders(request.headers);
+    if (delivery.scheme === "maintainx") {
+      checkTimestamp(delivery.timestamp, receivedAt.getTime(), config.signatureToleranceSeconds);
+    }
+    body = await readBodyWithLimit(request, config.maxBodyBytes);
+    if (!(await verifyDelivery(delivery, body, secrets))) throw new SignatureError("invalid");
+  } catch (error) {
+    await discardBody(request);
+    if (error instanceof PayloadTooLargeError) throw httpError(413, "Payload too large");
+    if (error instanceof SignatureError) {
+      log.warn("Webhook refused", { reason: error.reason });
+      throw httpError(401, error.message);
+    }
+    throw error;
+  }
+
+  let normalised: Awaited<ReturnType<typeof normaliseDelivery>>;
+  try {
+    normalised = await normaliseDelivery({ body, pathType: c.req.param("type"), headers: request.headers, receivedAt });
+  } catch (error) {
+    if (error instanceof InvalidDeliveryError) throw httpError(400, error.message);
+    throw error;
+  }
+  const { event } = normalised;
+
+  let status: Awaited<ReturnType<typeof ingestEvent>>;
+  try {
+    status = await ingestEvent(c.env, event, {
+      dedupeTtlSeconds: config.dedupeTtlSeconds,
+      rawData: { bytes: body, ...(normalised.dataIsWholeBody ? {} : { field: "data" }) },
+    });
+  } catch (error) {
+    if (error instanceof EnqueueError) {
+      throw httpError(503, "Event could not be queued; retry the delivery");
+    }
+    throw error;
+  }
+
+  if (status === "accepted") {
+    log.info("Webhook accepted", { eventId: event.id, type: event.type, sourceType: event.sourceType });
+    // The event log row is for operators; the consumer writes it too, so this may fail quietly.
+    c.executionCtx.waitUntil(
+      recordAccepted(c.env.DB, event).catch((error: unknown) =>
+        log.warn("Event log write deferred to the consumer", { eventId: event.id, error: describeError(error) }),
+      ),
+    );
+  }
+  return c.json({ status, eventId: event.id }, 200);
+}

@@ -1,0 +1,43 @@
+import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-pool-workers";
+import { defineConfig } from "vitest/config";
+
+// Two projects: "workers" runs inside workerd through Miniflare (real KV, Queue, D1, R2);
+// "node" drives a real `wrangler dev` and the command line from Node.
+export default defineConfig({
+  test: {
+    // The Worker logs a JSON line per step; show them only for failing tests.
+    silent: "passed-only",
+    projects: [
+      {
+        plugins: [
+          cloudflareTest(async () => ({
+            main: "./src/index.ts",
+            wrangler: { configPath: "./wrangler.toml" },
+            miniflare: {
+              bindings: {
+                MAINTAINX_WEBHOOK_SECRET: "test-secret-current, test-secret-previous",
+                MAINTAINX_API_BASE: "https://maintainx.test/v1",
+                RETRY_BASE_SECONDS: "10",
+                TEST_MIGRATIONS: await readD1Migrations("./migrations"),
+              },
+            },
+          })),
+        ],
+        test: {
+          name: "workers",
+          include: ["test/unit/**/*.test.ts", "test/integration/**/*.test.ts"],
+          setupFiles: ["./test/helpers/apply-migrations.ts"],
+        },
+      },
+      {
+        test: {
+          name: "node",
+          include: ["test/e2e/**/*.test.ts", "test/node/**/*.test.ts"],
+          environment: "node",
+          testTimeout: 60_000,
+          hookTimeout: 60_000,
+        },
+      },
+    ],
+  },
+});
