@@ -1,30 +1,179 @@
-// The queue consumer for `maintainx-events`: resolves each message to its canonical event and
-// acknowledges it. Routing to handlers plugs in here.
+// The queue consumer for `maintainx-events`: each message is resolved to its canonical event,
+// routed to its handlers under D1 claims, and then acked, or retried alone with backoff.
+// Outcomes: every handler done/skipped → `processed`; a permanent failure → `failed` (acked);
+// a transient failure → retried; after max_retries the queue moves it to the dead-letter queue.
 
+import { readConfig } from "../config";
+import type { CanonicalEvent } from "../events/canonical";
+import { isEventMessage } from "../events/message";
+import { registry as defaultRegistry } from "../handlers";
 import { describeError, log } from "../lib/log";
-import { MalformedMessageError, resolveMessage } from "./resolve";
+import { type FetchLike, PermanentError, TransientError } from "../lib/outbound";
+import { beginAttempt, loadEvent, setEventError, setEventStatus } from "../store/event-log";
+import { claimSideEffect, finishSideEffect, listSideEffects } from "../store/side-effects";
+import { createHandlerContext } from "./context";
+import type { HandlerRegistry } from "./registry";
+import { MalformedMessageError, PayloadUnavailableError, resolveMessage } from "./resolve";
+import { retryDelaySeconds } from "./retry-policy";
 
-export async function consumeEvents(batch: MessageBatch<unknown>, env: Env): Promise<void> {
+export interface ConsumerDeps {
+  registry?: HandlerRegistry;
+  fetch?: FetchLike;
+  now?: () => number;
+  random?: () => number;
+}
+
+export type Verdict = { ack: true } | { ack: false; delaySeconds: number; reason: string };
+
+export async function consumeEvents(batch: MessageBatch<unknown>, env: Env, deps: ConsumerDeps = {}): Promise<void> {
+  // Copies of one event in the same batch ride on the first copy: whatever its verdict (done,
+  // or retried), that copy carries the event forward, so the others are acked after it.
+  const groups = new Map<string, Array<Message<unknown>>>();
   for (const message of batch.messages) {
-    try {
-      const { event } = await resolveMessage(env.IDEMPOTENCY, message.body);
-      log.info("Event received", {
-        eventId: event.id,
-        type: event.type,
-        sourceType: event.sourceType,
-        source: event.source,
-        workOrderId: event.workOrderId,
-        attempt: message.attempts,
+    const key = isEventMessage(message.body) ? message.body.event.id : `message:${message.id}`;
+    const group = groups.get(key);
+    if (group) group.push(message);
+    else groups.set(key, [message]);
+  }
+
+  // Events are independent: one slow or failing event must not hold up the others.
+  await Promise.all(
+    [...groups.values()].map(async ([first, ...copies]) => {
+      if (!first) return;
+      const verdict = await processMessage(first, env, deps).catch((error: unknown): Verdict => {
+        // Anything unexpected (D1 down, a bug) retries the message: never lost, dead-lettered at worst.
+        const delaySeconds = retryDelaySeconds(
+          first.attempts,
+          readConfig(env).retryBaseSeconds,
+          undefined,
+          deps.random,
+        );
+        return { ack: false, delaySeconds, reason: describeError(error) };
       });
-      message.ack();
-    } catch (error) {
-      if (error instanceof MalformedMessageError) {
-        log.error("Dropping malformed queue message", { messageId: message.id, error: describeError(error) });
-        message.ack();
+      if (verdict.ack) {
+        first.ack();
       } else {
-        log.warn("Event will be retried", { messageId: message.id, error: describeError(error) });
-        message.retry();
+        log.warn("Event retry scheduled", {
+          messageId: first.id,
+          attempt: first.attempts,
+          delaySeconds: verdict.delaySeconds,
+          reason: verdict.reason,
+        });
+        first.retry({ delaySeconds: verdict.delaySeconds });
+      }
+      for (const copy of copies) copy.ack();
+    }),
+  );
+}
+
+export async function processMessage(message: Message<unknown>, env: Env, deps: ConsumerDeps = {}): Promise<Verdict> {
+  const config = readConfig(env);
+  const registry = deps.registry ?? defaultRegistry;
+  const now = deps.now ?? Date.now;
+  const backoff = (retryAfter?: number) =>
+    retryDelaySeconds(message.attempts, config.retryBaseSeconds, retryAfter, deps.random);
+
+  let event: CanonicalEvent;
+  let replay = false;
+  try {
+    const resolved = await resolveMessage(env.IDEMPOTENCY, message.body);
+    event = resolved.event;
+    replay = resolved.message.replay === true;
+  } catch (error) {
+    if (error instanceof MalformedMessageError) {
+      log.error("Dropping malformed queue message", { messageId: message.id, error: describeError(error) });
+      return { ack: true };
+    }
+    if (error instanceof PayloadUnavailableError) {
+      // The receiver may have logged the full data before the claim check expired or replicated.
+      const logged = await loadEvent(env.DB, (message.body as { event: { id: string } }).event.id);
+      if (!logged) return { ack: false, delaySeconds: backoff(), reason: error.message };
+      event = logged;
+    } else {
+      throw error;
+    }
+  }
+
+  log.info("Event received", {
+    eventId: event.id,
+    type: event.type,
+    sourceType: event.sourceType,
+    source: event.source,
+    workOrderId: event.workOrderId,
+    attempt: message.attempts,
+    replay,
+  });
+  await beginAttempt(env.DB, event, replay);
+  const handlers = registry.handlersFor(event);
+  if (handlers.length === 0) {
+    log.info(`Unhandled event type: ${event.type}`, { eventId: event.id, sourceType: event.sourceType });
+    await setEventStatus(env.DB, event.id, "processed", null);
+    return { ack: true };
+  }
+
+  const ctx = createHandlerContext(event, env, deps.fetch ? { fetch: deps.fetch } : {});
+  const pending: string[] = [];
+  let retryAfter: number | undefined;
+
+  // Handlers of one event run in turn, so the MaintainX lookup they share happens once.
+  for (const handler of handlers) {
+    const claim = await claimSideEffect(env.DB, event.id, handler.name, { nowMs: now(), replay });
+    if (!claim.claimed) {
+      if (claim.status === "running") {
+        // Another delivery of the same event holds the claim: look again after the backoff, by
+        // when it has finished, or its lease (CLAIM_LEASE_MS) has run out if its consumer died.
+        pending.push(`${handler.name}: in progress elsewhere`);
+      }
+      continue;
+    }
+    const fields = { eventId: event.id, type: event.type, handler: handler.name, attempt: claim.attempts };
+    try {
+      const result = await handler.run(ctx);
+      if (result.outcome === "done") {
+        await finishSideEffect(env.DB, event.id, handler.name, { status: "done", ...detail(result.detail) });
+        log.info("Handler done", { ...fields, detail: result.detail });
+      } else {
+        await finishSideEffect(env.DB, event.id, handler.name, { status: "skipped", detail: result.reason });
+        log.info("Handler skipped", { ...fields, reason: result.reason });
+      }
+    } catch (error) {
+      const reason = describeError(error);
+      if (error instanceof PermanentError) {
+        await finishSideEffect(env.DB, event.id, handler.name, { status: "failed", error: reason });
+        log.error("Handler failed permanently", { ...fields, error: reason });
+      } else {
+        await finishSideEffect(env.DB, event.id, handler.name, { status: "retry", error: reason });
+        log.warn("Handler failed; will retry", { ...fields, error: reason });
+        pending.push(`${handler.name}: ${reason}`);
+        if (error instanceof TransientError && error.retryAfterSeconds !== undefined) {
+          retryAfter = Math.max(retryAfter ?? 0, error.retryAfterSeconds);
+        }
       }
     }
   }
+
+  if (pending.length > 0) {
+    const reason = pending.join("; ");
+    await setEventError(env.DB, event.id, reason);
+    return { ack: false, delaySeconds: backoff(retryAfter), reason };
+  }
+
+  const outcomes = await listSideEffects(env.DB, event.id);
+  const relevant = outcomes.filter((o) => handlers.some((h) => h.name === o.handler));
+  const failed = relevant.filter((o) => o.status === "failed");
+  if (failed.length > 0) {
+    await setEventStatus(
+      env.DB,
+      event.id,
+      "failed",
+      failed.map((o) => `${o.handler}: ${o.lastError ?? "failed"}`).join("; "),
+    );
+  } else {
+    await setEventStatus(env.DB, event.id, "processed", null);
+  }
+  return { ack: true };
+}
+
+function detail(text: string | undefined): { detail?: string } {
+  return text === undefined ? {} : { detail: text };
 }

@@ -73,3 +73,38 @@ export async function lastWebhookAt(db: D1Database): Promise<string | undefined>
     .first<{ received_at: string }>();
   return row?.received_at;
 }
+
+/** Logs the event if new and counts one more consumer attempt; a replay reopens a closed event. */
+export async function beginAttempt(db: D1Database, event: CanonicalEvent, replay: boolean): Promise<void> {
+  const now = new Date().toISOString();
+  await db.batch([
+    insertStatement(db, event),
+    db
+      .prepare(
+        `UPDATE events SET attempts = attempts + 1, updated_at = ?2,
+           status = CASE WHEN ?3 = 1 THEN 'accepted' ELSE status END
+         WHERE id = ?1`,
+      )
+      .bind(event.id, now, replay ? 1 : 0),
+  ]);
+}
+
+export async function setEventStatus(
+  db: D1Database,
+  id: string,
+  status: EventStatus,
+  lastError: string | null,
+): Promise<void> {
+  await db
+    .prepare("UPDATE events SET status = ?2, last_error = ?3, updated_at = ?4 WHERE id = ?1")
+    .bind(id, status, lastError, new Date().toISOString())
+    .run();
+}
+
+/** Records a pending retry's error without closing the event (it stays `accepted`). */
+export async function setEventError(db: D1Database, id: string, lastError: string): Promise<void> {
+  await db
+    .prepare("UPDATE events SET last_error = ?2, updated_at = ?3 WHERE id = ?1")
+    .bind(id, lastError, new Date().toISOString())
+    .run();
+}

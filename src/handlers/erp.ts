@@ -1,0 +1,30 @@
+// ERP sync for completed work orders: one POST per event, carrying `Idempotency-Key: <event id>`
+// so the ERP can drop a repeat should a retry ever cross a success it did not see.
+
+import { drain, ensureOk, fetchWithDeadline } from "../lib/outbound";
+import { done, type EventHandler, skipped } from "../routing/registry";
+
+export const erpSync: EventHandler = {
+  name: "erp-sync",
+  async run(ctx) {
+    const url = ctx.config.erpWebhookUrl;
+    if (!url) return skipped("ERP_WEBHOOK_URL is not set");
+    const wo = await ctx.workOrder(["title"]);
+    if (!wo) return skipped("event names no work order");
+
+    const workOrder = { ...wo.fields, id: wo.id, status: wo.status ?? "DONE" };
+    const response = await fetchWithDeadline(
+      "ERP",
+      url,
+      {
+        method: "POST",
+        headers: { "content-type": "application/json", "idempotency-key": ctx.event.id },
+        body: JSON.stringify({ eventId: ctx.event.id, workOrder }),
+      },
+      ctx.config.outboundTimeoutMs,
+      ctx.fetch,
+    );
+    await drain(await ensureOk("ERP", response));
+    return done(`work order ${wo.id} sent`);
+  },
+};

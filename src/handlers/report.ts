@@ -1,0 +1,80 @@
+// Completion report per work order in R2: `reports/<workOrderId>.html` and `.json`.
+// Writing the same report twice yields the same objects, so a retry is harmless.
+
+import type { WorkOrderSnapshot } from "../events/work-order";
+import { TransientError } from "../lib/outbound";
+import { done, type EventHandler, skipped } from "../routing/registry";
+
+export const reportKey = (workOrderId: string, format: "html" | "json"): string =>
+  `reports/${encodeURIComponent(workOrderId)}.${format}`;
+
+export interface CompletionReport {
+  workOrderId: string;
+  title: string | null;
+  priority: string | null;
+  status: string;
+  completedAt: string;
+  eventId: string;
+  generatedAt: string;
+  workOrder: Record<string, unknown>;
+}
+
+export function buildReport(wo: WorkOrderSnapshot, eventId: string, occurredAt: string | undefined): CompletionReport {
+  return {
+    workOrderId: wo.id,
+    title: wo.title ?? null,
+    priority: wo.priority ?? null,
+    status: wo.status ?? "DONE",
+    completedAt: wo.completedAt ?? occurredAt ?? new Date().toISOString(),
+    eventId,
+    generatedAt: new Date().toISOString(),
+    workOrder: wo.fields,
+  };
+}
+
+const escapeHtml = (text: string): string => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+
+export function renderReportHtml(report: CompletionReport): string {
+  const rows: Array<[string, string]> = [
+    ["Work order", report.workOrderId],
+    ["Title", report.title ?? "(untitled)"],
+    ["Priority", report.priority ?? "—"],
+    ["Status", report.status],
+    ["Completed at", report.completedAt],
+    ["Event", report.eventId],
+    ["Generated at", report.generatedAt],
+  ];
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Completion report: work order ${escapeHtml(report.workOrderId)}</title></head>
+<body>
+<h1>Work order ${escapeHtml(report.workOrderId)} completed</h1>
+<table>
+${rows.map(([k, v]) => `<tr><th>${escapeHtml(k)}</th><td>${escapeHtml(v)}</td></tr>`).join("\n")}
+</table>
+<h2>Work order data</h2>
+<pre>${escapeHtml(JSON.stringify(report.workOrder, null, 2))}</pre>
+</body></html>
+`;
+}
+
+export const completionReport: EventHandler = {
+  name: "completion-report",
+  async run(ctx) {
+    const wo = await ctx.workOrder(["title"]);
+    if (!wo) return skipped("event names no work order");
+    const report = buildReport(wo, ctx.event.id, ctx.event.occurredAt);
+    try {
+      await Promise.all([
+        ctx.env.REPORTS.put(reportKey(wo.id, "json"), JSON.stringify(report, null, 2), {
+          httpMetadata: { contentType: "application/json" },
+        }),
+        ctx.env.REPORTS.put(reportKey(wo.id, "html"), renderReportHtml(report), {
+          httpMetadata: { contentType: "text/html; charset=utf-8" },
+        }),
+      ]);
+    } catch {
+      throw new TransientError("R2: report write failed");
+    }
+    return done(`report written for work order ${wo.id}`);
+  },
+};

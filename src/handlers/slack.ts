@@ -1,0 +1,53 @@
+// Slack alert for new HIGH-priority work orders, posted to an incoming webhook.
+// A failed post (network, timeout, 5xx, 429) is retried by the queue; a 4xx is recorded as failed.
+
+import type { WorkOrderSnapshot } from "../events/work-order";
+import { drain, ensureOk, fetchWithDeadline } from "../lib/outbound";
+import { done, type EventHandler, skipped } from "../routing/registry";
+
+/** Slack's mrkdwn treats &, < and > as control characters; these three must be escaped. */
+export function escapeSlackText(text: string): string {
+  return text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
+}
+
+export function slackAlertMessage(wo: WorkOrderSnapshot, eventId: string): Record<string, unknown> {
+  const title = escapeSlackText(wo.title ?? "(untitled)");
+  const id = escapeSlackText(wo.id);
+  const text = `:rotating_light: High-priority work order #${id}: ${title}`;
+  const context = [`Status: ${escapeSlackText(wo.status ?? "OPEN")}`, `Event: ${escapeSlackText(eventId)}`];
+  return {
+    text,
+    blocks: [
+      { type: "section", text: { type: "mrkdwn", text: `*High-priority work order #${id}*\n${title}` } },
+      { type: "context", elements: context.map((t) => ({ type: "mrkdwn", text: t })) },
+    ],
+  };
+}
+
+export const slackAlert: EventHandler = {
+  name: "slack-alert",
+  async run(ctx) {
+    const url = ctx.config.slackWebhookUrl;
+    if (!url) return skipped("SLACK_WEBHOOK_URL is not set");
+    const wo = await ctx.workOrder(["title", "priority"]);
+    if (!wo) return skipped("event names no work order");
+    if (wo.priority === undefined) {
+      return skipped("priority unknown: the payload has none and MAINTAINX_API_KEY is not set");
+    }
+    if (wo.priority !== "HIGH") return skipped(`priority is ${wo.priority}`);
+
+    const response = await fetchWithDeadline(
+      "Slack",
+      url,
+      {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify(slackAlertMessage(wo, ctx.event.id)),
+      },
+      ctx.config.outboundTimeoutMs,
+      ctx.fetch,
+    );
+    await drain(await ensureOk("Slack", response));
+    return done(`alert posted for work order ${wo.id}`);
+  },
+};

@@ -1,0 +1,44 @@
+// Mirrors every work-order event into D1 `work_orders`, and marks deletions.
+
+import { hasDescriptiveFields } from "../events/work-order";
+import { TransientError } from "../lib/outbound";
+import { done, type EventHandler, skipped } from "../routing/registry";
+import { upsertWorkOrder } from "../store/work-orders";
+
+function epochMs(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const ms = Date.parse(value);
+  return Number.isNaN(ms) ? undefined : ms;
+}
+
+export const warehouseUpsert: EventHandler = {
+  name: "warehouse",
+  async run(ctx) {
+    const { event } = ctx;
+    const deleted = event.type === "workorder.deleted";
+    let wo = ctx.payloadWorkOrder;
+    if (!wo) return skipped("event names no work order");
+    if (!deleted && !hasDescriptiveFields(wo)) {
+      // A payload with only an id: mirror the current work order instead, versioned by its own
+      // updatedAt. (Payload fields are never mixed with newer API data under the API's version.)
+      wo = await ctx.currentWorkOrder();
+      if (!wo) return skipped("payload carries no work-order fields and MAINTAINX_API_KEY is not set");
+    }
+
+    const updatedMs = epochMs(wo.updatedAt);
+    const occurredMs = epochMs(event.occurredAt);
+    // A deletion is at least as new as the last update it saw.
+    const versionMs = deleted
+      ? Math.max(updatedMs ?? 0, occurredMs ?? 0) || Date.parse(event.receivedAt)
+      : (updatedMs ?? occurredMs ?? Date.parse(event.receivedAt));
+
+    let written: boolean;
+    try {
+      written = await upsertWorkOrder(ctx.env.DB, { workOrder: wo, versionMs, deleted, eventId: event.id });
+    } catch {
+      throw new TransientError("D1: work-order mirror write failed");
+    }
+    if (!written) return done(`work order ${wo.id} already newer in the mirror`);
+    return done(deleted ? `work order ${wo.id} marked deleted` : `work order ${wo.id} mirrored`);
+  },
+};

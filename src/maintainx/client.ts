@@ -1,0 +1,115 @@
+// The MaintainX REST client: Bearer auth, optional x-organization-id, a deadline on every call,
+// schema-checked answers, and errors that say whether retrying can help.
+
+import {
+  ensureOk,
+  type FetchLike,
+  fetchWithDeadline,
+  PermanentError,
+  parseRetryAfter,
+  TransientError,
+} from "../lib/outbound";
+import { GetWorkOrderAnswer, ListWorkOrdersAnswer, type WorkOrder, type WorkOrderPage } from "./schemas";
+
+/** MaintainX's 429 body says "retry in 10 seconds" when no header says otherwise. */
+const DEFAULT_RATE_LIMIT_WAIT_SECONDS = 10;
+
+/** 429 from MaintainX; `retryAfterSeconds` is the later of Retry-After and X-Rate-Limit-Reset. */
+export class RateLimitedError extends TransientError {
+  constructor(retryAfterSeconds: number) {
+    super(`MaintainX API: rate limited for ${retryAfterSeconds} s`, retryAfterSeconds);
+  }
+}
+
+export interface MaintainXClientOptions {
+  apiBase: string;
+  apiKey: string;
+  organizationId?: string | undefined;
+  timeoutMs: number;
+  fetch?: FetchLike;
+}
+
+export interface RateLimit {
+  remaining?: number;
+  /** Seconds until the window resets (MaintainX's X-Rate-Limit-Reset). */
+  resetSeconds?: number;
+}
+
+export interface ListWorkOrdersParams {
+  updatedSince: string;
+  limit: number;
+  cursor?: string | undefined;
+}
+
+export interface MaintainXClient {
+  getWorkOrder(id: string): Promise<WorkOrder>;
+  listWorkOrders(params: ListWorkOrdersParams): Promise<WorkOrderPage & { rateLimit: RateLimit }>;
+}
+
+export function createMaintainXClient(options: MaintainXClientOptions): MaintainXClient {
+  const headers: Record<string, string> = {
+    authorization: `Bearer ${options.apiKey}`,
+    accept: "application/json",
+  };
+  if (options.organizationId) headers["x-organization-id"] = options.organizationId;
+
+  async function get(path: string): Promise<{ body: unknown; response: Response }> {
+    const response = await fetchWithDeadline(
+      "MaintainX API",
+      `${options.apiBase}${path}`,
+      { method: "GET", headers },
+      options.timeoutMs,
+      options.fetch,
+    );
+    if (response.status === 429) {
+      // MaintainX documents X-Rate-Limit-Reset (seconds left); Retry-After is honoured when sent.
+      const wait = Math.max(
+        parseRetryAfter(response.headers.get("retry-after")) ?? 0,
+        readRateLimit(response.headers).resetSeconds ?? 0,
+      );
+      await response.body?.cancel().catch(() => {});
+      throw new RateLimitedError(wait > 0 ? wait : DEFAULT_RATE_LIMIT_WAIT_SECONDS);
+    }
+    if (response.status === 401) {
+      await response.body?.cancel().catch(() => {});
+      throw new PermanentError("MaintainX API: 401 Unauthorized (check MAINTAINX_API_KEY)", 401);
+    }
+    await ensureOk("MaintainX API", response);
+    try {
+      return { body: await response.json(), response };
+    } catch {
+      throw new TransientError("MaintainX API: answer is not JSON");
+    }
+  }
+
+  return {
+    async getWorkOrder(id) {
+      const { body } = await get(`/workorders/${encodeURIComponent(id)}`);
+      const parsed = GetWorkOrderAnswer.safeParse(body);
+      if (!parsed.success) throw new TransientError("MaintainX API: unexpected work-order answer");
+      return parsed.data.workOrder;
+    },
+
+    async listWorkOrders({ updatedSince, limit, cursor }) {
+      const query = new URLSearchParams({ "updatedAt[gte]": updatedSince, sort: "updatedAt", limit: String(limit) });
+      if (cursor) query.set("cursor", cursor);
+      const { body, response } = await get(`/workorders?${query}`);
+      const parsed = ListWorkOrdersAnswer.safeParse(body);
+      if (!parsed.success) throw new TransientError("MaintainX API: unexpected work-order list answer");
+      return {
+        workOrders: parsed.data.workOrders,
+        nextCursor: parsed.data.nextCursor ?? null,
+        rateLimit: readRateLimit(response.headers),
+      };
+    },
+  };
+}
+
+function readRateLimit(headers: Headers): RateLimit {
+  const out: RateLimit = {};
+  const remaining = Number(headers.get("x-rate-limit-remaining"));
+  const reset = Number(headers.get("x-rate-limit-reset"));
+  if (headers.has("x-rate-limit-remaining") && Number.isFinite(remaining)) out.remaining = remaining;
+  if (headers.has("x-rate-limit-reset") && Number.isFinite(reset)) out.resetSeconds = reset;
+  return out;
+}

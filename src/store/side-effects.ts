@@ -1,0 +1,88 @@
+// Side-effect claims in D1 (strongly consistent, unlike KV): before a handler runs for an event it
+// claims (event id, handler). Only one consumer can hold a claim; a finished claim is never run
+// again, so duplicate deliveries, concurrent duplicates and redelivered messages cause one effect.
+
+export type SideEffectStatus = "running" | "done" | "skipped" | "retry" | "failed";
+
+export type ClaimResult =
+  | { claimed: true; attempts: number }
+  | { claimed: false; status: SideEffectStatus; leaseUntilMs: number };
+
+/** How long a claim stays exclusive if its holder dies mid-run (longer than any handler runs). */
+export const CLAIM_LEASE_MS = 120_000;
+
+export async function claimSideEffect(
+  db: D1Database,
+  eventId: string,
+  handler: string,
+  options: { nowMs: number; replay: boolean },
+): Promise<ClaimResult> {
+  const now = new Date(options.nowMs).toISOString();
+  const leaseUntil = options.nowMs + CLAIM_LEASE_MS;
+  const row = await db
+    .prepare(
+      `INSERT INTO side_effects (event_id, handler, status, attempts, lease_until, updated_at)
+       VALUES (?1, ?2, 'running', 1, ?3, ?4)
+       ON CONFLICT (event_id, handler) DO UPDATE SET
+         status = 'running', attempts = side_effects.attempts + 1,
+         lease_until = excluded.lease_until, updated_at = excluded.updated_at
+       WHERE side_effects.status = 'retry'
+          OR (side_effects.status = 'running' AND side_effects.lease_until < ?5)
+          OR (?6 = 1 AND side_effects.status IN ('failed', 'skipped'))
+       RETURNING attempts`,
+    )
+    .bind(eventId, handler, leaseUntil, now, options.nowMs, options.replay ? 1 : 0)
+    .first<{ attempts: number }>();
+  if (row) return { claimed: true, attempts: row.attempts };
+
+  const current = await db
+    .prepare("SELECT status, lease_until FROM side_effects WHERE event_id = ?1 AND handler = ?2")
+    .bind(eventId, handler)
+    .first<{ status: SideEffectStatus; lease_until: number }>();
+  return { claimed: false, status: current?.status ?? "running", leaseUntilMs: current?.lease_until ?? leaseUntil };
+}
+
+/** Ends a claim with its outcome; `retry` releases it for the next delivery. */
+export async function finishSideEffect(
+  db: D1Database,
+  eventId: string,
+  handler: string,
+  outcome: { status: Exclude<SideEffectStatus, "running">; detail?: string; error?: string },
+): Promise<void> {
+  await db
+    .prepare(
+      `UPDATE side_effects SET status = ?3, detail = ?4, last_error = ?5, lease_until = 0, updated_at = ?6
+       WHERE event_id = ?1 AND handler = ?2`,
+    )
+    .bind(eventId, handler, outcome.status, outcome.detail ?? null, outcome.error ?? null, new Date().toISOString())
+    .run();
+}
+
+export interface SideEffectOutcome {
+  handler: string;
+  status: SideEffectStatus;
+  attempts: number;
+  lastError?: string;
+  detail?: string;
+}
+
+export async function listSideEffects(db: D1Database, eventId: string): Promise<SideEffectOutcome[]> {
+  const { results } = await db
+    .prepare(
+      "SELECT handler, status, attempts, last_error, detail FROM side_effects WHERE event_id = ?1 ORDER BY rowid",
+    )
+    .bind(eventId)
+    .all<{
+      handler: string;
+      status: SideEffectStatus;
+      attempts: number;
+      last_error: string | null;
+      detail: string | null;
+    }>();
+  return results.map((r) => {
+    const out: SideEffectOutcome = { handler: r.handler, status: r.status, attempts: r.attempts };
+    if (r.last_error !== null) out.lastError = r.last_error;
+    if (r.detail !== null) out.detail = r.detail;
+    return out;
+  });
+}

@@ -1,0 +1,96 @@
+// The D1 work-order mirror ("warehouse"). Each write carries a version (epoch ms of the work
+// order's updatedAt, else the event's occurredAt); a write older than the row is ignored, so
+// redelivered or out-of-order events never make the mirror stale.
+
+import type { WorkOrderSnapshot } from "../events/work-order";
+
+export interface MirrorWrite {
+  workOrder: WorkOrderSnapshot;
+  versionMs: number;
+  deleted: boolean;
+  eventId: string;
+}
+
+/** True when the row was written (new, or at least as new as what was there). */
+export async function upsertWorkOrder(db: D1Database, write: MirrorWrite): Promise<boolean> {
+  const { workOrder: wo } = write;
+  const now = new Date().toISOString();
+  const result = await db
+    .prepare(
+      `INSERT INTO work_orders (id, title, status, priority, updated_at, version_ms, deleted, deleted_at, data, last_event_id, synced_at)
+       VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
+       ON CONFLICT (id) DO UPDATE SET
+         title = COALESCE(excluded.title, work_orders.title),
+         status = COALESCE(excluded.status, work_orders.status),
+         priority = COALESCE(excluded.priority, work_orders.priority),
+         updated_at = COALESCE(excluded.updated_at, work_orders.updated_at),
+         version_ms = excluded.version_ms,
+         deleted = excluded.deleted,
+         deleted_at = COALESCE(excluded.deleted_at, work_orders.deleted_at),
+         data = json_patch(work_orders.data, excluded.data),
+         last_event_id = excluded.last_event_id,
+         synced_at = excluded.synced_at
+       WHERE excluded.version_ms >= work_orders.version_ms`,
+    )
+    .bind(
+      wo.id,
+      wo.title ?? null,
+      wo.status ?? null,
+      wo.priority ?? null,
+      wo.updatedAt ?? null,
+      write.versionMs,
+      write.deleted ? 1 : 0,
+      write.deleted ? new Date(write.versionMs).toISOString() : null,
+      JSON.stringify(wo.fields),
+      write.eventId,
+      now,
+    )
+    .run();
+  return result.meta.changes > 0;
+}
+
+export interface MirroredWorkOrder {
+  id: string;
+  title: string | null;
+  status: string | null;
+  priority: string | null;
+  updatedAt: string | null;
+  deleted: boolean;
+  deletedAt: string | null;
+  lastEventId: string | null;
+  syncedAt: string;
+  data: Record<string, unknown>;
+}
+
+export async function getMirroredWorkOrder(db: D1Database, id: string): Promise<MirroredWorkOrder | undefined> {
+  const row = await db
+    .prepare(
+      "SELECT id, title, status, priority, updated_at, deleted, deleted_at, last_event_id, synced_at, data FROM work_orders WHERE id = ?1",
+    )
+    .bind(id)
+    .first<{
+      id: string;
+      title: string | null;
+      status: string | null;
+      priority: string | null;
+      updated_at: string | null;
+      deleted: number;
+      deleted_at: string | null;
+      last_event_id: string | null;
+      synced_at: string;
+      data: string;
+    }>();
+  if (!row) return undefined;
+  return {
+    id: row.id,
+    title: row.title,
+    status: row.status,
+    priority: row.priority,
+    updatedAt: row.updated_at,
+    deleted: row.deleted === 1,
+    deletedAt: row.deleted_at,
+    lastEventId: row.last_event_id,
+    syncedAt: row.synced_at,
+    data: JSON.parse(row.data) as Record<string, unknown>,
+  };
+}
