@@ -82,6 +82,24 @@ export function createOutbound() {
   };
 }
 
+/**
+ * An answer built fresh on each call: a Response made in a test cannot be handed to the Worker's
+ * own queue handler (workerd forbids I/O objects crossing request contexts).
+ */
+export function reply(status: number, body = "", headers: Record<string, string> = {}): () => Response {
+  return () => new Response(body, { status, headers });
+}
+
 export function workOrderAnswer(workOrder: Record<string, unknown>): Response {
   return Response.json({ workOrder });
 }
+
+/**
+ * The sinks the Worker's own queue consumer talks to in pool tests (installed by setup.ts):
+ * SLACK_WEBHOOK_URL, ERP_WEBHOOK_URL and MAINTAINX_API_BASE in vitest.config.ts point here.
+ * Slack and the ERP answer 200; the MaintainX API answers 404 unless a test plans otherwise.
+ */
+export const world = createOutbound();
+export const worldSlack = world.sink(SLACK_URL);
+export const worldErp = world.sink(ERP_URL);
+export const worldApi = world.sink(API_BASE, () => new Response('{"error":"not found"}', { status: 404 }));
