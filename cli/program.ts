@@ -1,0 +1,46 @@
+// The command line's top level: picks the command and prints the program's help.
+
+import { runSend } from "./commands/send";
+import { runSubscriptions } from "./commands/subscriptions";
+import { type CliContext, EXIT_OK, EXIT_USAGE, type ExitCode } from "./io";
+
+export const PROGRAM_HELP = `Usage: npm run cli -- <command> [options]
+
+Operator tools for the MaintainX webhooks Worker.
+
+Commands:
+  subscriptions create --url <base URL> [--type <TYPE> ...]
+                     subscribe the Worker to MaintainX event types; prints the secrets
+  subscriptions list | get <id> | delete <id> | secret <id>
+                     manage MaintainX webhook subscriptions
+  send <TYPE> [--url <Worker URL>] [--format maintainx|seed] [--secret <secret>] [--data <file>]
+                     sign and post a sample delivery to a running Worker
+
+Configuration comes from the environment, then .dev.vars in the current directory:
+MAINTAINX_API_KEY, MAINTAINX_API_BASE, MAINTAINX_ORGANIZATION_ID, MAINTAINX_WEBHOOK_SECRET.
+
+Exit codes: 0 success; 1 MaintainX, the Worker or the network failed;
+2 the command could not run as given (arguments or configuration).
+
+Run \`npm run cli -- <command> --help\` for a command's options.`;
+
+const COMMANDS: Record<string, (argv: string[], ctx: CliContext) => Promise<ExitCode>> = {
+  subscriptions: runSubscriptions,
+  send: runSend,
+};
+
+export async function runCli(argv: string[], ctx: CliContext): Promise<ExitCode> {
+  const [command, ...rest] = argv;
+  if (command === "--help" || command === "-h" || command === "help") {
+    ctx.output.stdout(PROGRAM_HELP);
+    return EXIT_OK;
+  }
+  // hasOwn: a command named like an Object.prototype member ("constructor") is unknown too.
+  const run = command !== undefined && Object.hasOwn(COMMANDS, command) ? COMMANDS[command] : undefined;
+  if (!run) {
+    if (command !== undefined) ctx.output.stderr(`Error: unknown command "${command}".`);
+    ctx.output.stderr(PROGRAM_HELP);
+    return EXIT_USAGE;
+  }
+  return run(rest, ctx);
+}

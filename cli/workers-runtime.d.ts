@@ -1,0 +1,18 @@
+// src/ is type-checked against @cloudflare/workers-types. The CLI imports a few of its files
+// (signatures, event types) and checks them against Node's types instead, because the Workers and
+// DOM libs clash with @types/node. These are the Workers-only names those files touch.
+
+import type { webcrypto } from "node:crypto";
+
+declare module "crypto" {
+  namespace webcrypto {
+    interface SubtleCrypto {
+      /** Workers-only; used by src/lib/bytes.ts, never by the CLI. */
+      timingSafeEqual(a: ArrayBuffer | ArrayBufferView, b: ArrayBuffer | ArrayBufferView): boolean;
+    }
+  }
+}
+
+declare global {
+  type CryptoKey = webcrypto.CryptoKey;
+}
