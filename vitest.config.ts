@@ -16,8 +16,13 @@ export default defineConfig({
             miniflare: {
               bindings: {
                 MAINTAINX_WEBHOOK_SECRET: "test-secret-current, test-secret-previous",
+                // Sinks recorded by test/helpers/outbound.ts (the `world` fake).
                 MAINTAINX_API_BASE: "https://maintainx.test/v1",
-                RETRY_BASE_SECONDS: "10",
+                MAINTAINX_API_KEY: "test-api-key",
+                SLACK_WEBHOOK_URL: "https://hooks.slack.test/services/T000/B000/secret-slack-token",
+                ERP_WEBHOOK_URL: "https://erp.test/maintainx/completed",
+                // Retries through the real local queue come back at once (unit tests set 10).
+                RETRY_BASE_SECONDS: "0",
                 TEST_MIGRATIONS: await readD1Migrations("./migrations"),
               },
             },
@@ -25,8 +30,9 @@ export default defineConfig({
         ],
         test: {
           name: "workers",
+          testTimeout: 30_000,
           include: ["test/unit/**/*.test.ts", "test/integration/**/*.test.ts"],
-          setupFiles: ["./test/helpers/apply-migrations.ts"],
+          setupFiles: ["./test/helpers/setup.ts"],
         },
       },
       {
