@@ -73,3 +73,44 @@ async function buildMessage(kv: KVNamespace, event: CanonicalEvent, options: Ing
   if (field !== undefined) message.dataField = field;
   return message;
 }
+
+/** Queues accept at most 100 messages and 256 KB per sendBatch. */
+const BATCH_MAX_MESSAGES = 100;
+const BATCH_MAX_BYTES = 200 * 1024;
+
+/**
+ * The batched form of ingestEvent, for the poller: dedupe lookups in parallel, unseen events sent
+ * with sendBatch, then marked seen. Returns how many were newly queued.
+ */
+export async function ingestEvents(
+  env: Pick<Env, "IDEMPOTENCY" | "EVENTS_QUEUE">,
+  events: CanonicalEvent[],
+  options: { dedupeTtlSeconds: number },
+): Promise<number> {
+  const seen = await Promise.all(events.map((event) => wasSeen(env.IDEMPOTENCY, event.id)));
+  const unseen = events.filter((_, i) => !seen[i]);
+  const messages = await Promise.all(unseen.map((event) => buildMessage(env.IDEMPOTENCY, event, options)));
+
+  let chunk: MessageSendRequest<EventMessage>[] = [];
+  let chunkBytes = 0;
+  const flush = async () => {
+    if (chunk.length === 0) return;
+    try {
+      await env.EVENTS_QUEUE.sendBatch(chunk);
+    } catch (error) {
+      log.error("Queue batch send failed", { count: chunk.length, error: describeError(error) });
+      throw new EnqueueError("Queue batch send failed");
+    }
+    chunk = [];
+    chunkBytes = 0;
+  };
+  for (const message of messages) {
+    const bytes = JSON.stringify(message).length;
+    if (chunk.length >= BATCH_MAX_MESSAGES || chunkBytes + bytes > BATCH_MAX_BYTES) await flush();
+    chunk.push({ body: message, contentType: "json" });
+    chunkBytes += bytes;
+  }
+  await flush();
+  await Promise.all(unseen.map((event) => markSeen(env.IDEMPOTENCY, event.id, options.dedupeTtlSeconds)));
+  return unseen.length;
+}

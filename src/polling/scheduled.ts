@@ -1,7 +1,13 @@
-// The Cron Trigger entry point.
+// The Cron Trigger entry point: one polling run per minute (SPEC §5).
 
-import { log } from "../lib/log";
+import { describeError, log } from "../lib/log";
+import { pollWorkOrders } from "./poller";
 
-export async function handleScheduled(controller: ScheduledController, _env: Env): Promise<void> {
-  log.info("Scheduled run", { cron: controller.cron });
+export async function handleScheduled(_controller: ScheduledController, env: Env): Promise<void> {
+  try {
+    await pollWorkOrders(env);
+  } catch (error) {
+    // The run records its own failures; this catches storage errors around it.
+    log.error("Scheduled poll crashed", { error: describeError(error) });
+  }
 }

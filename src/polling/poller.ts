@@ -1,0 +1,172 @@
+// The polling fallback: lists work orders updated since the cursor and queues each as a
+// `workorder.updated` event, deduped exactly like webhooks, so a missed webhook is never lost.
+// The cursor moves only after every page of a run was queued; a failed run leaves it.
+
+import { type Config, readConfig } from "../config";
+import type { CanonicalEvent } from "../events/canonical";
+import { ingestEvents } from "../ingest/enqueue";
+import { describeError, log } from "../lib/log";
+import type { FetchLike } from "../lib/outbound";
+import { createMaintainXClient, type MaintainXClient, RateLimitedError } from "../maintainx/client";
+import type { WorkOrder } from "../maintainx/schemas";
+import { lastWebhookAt } from "../store/event-log";
+import { acquireLock, releaseLock } from "../store/locks";
+import { type PollOutcome, type PollState, readCursor, readPollState, writeCursor, writePollState } from "./state";
+
+const LOCK_NAME = "poll";
+/** Longer than any run can take (POLL_MAX_PAGES × OUTBOUND_TIMEOUT_SECONDS), shorter than forever. */
+const LOCK_LEASE_MS = 15 * 60 * 1000;
+export const POLL_SOURCE_TYPE = "WORK_ORDER_POLL";
+
+export interface PollDeps {
+  fetch?: FetchLike;
+  now?: () => number;
+}
+
+export function pollEvent(wo: WorkOrder & { updatedAt: string }, receivedAt: string): CanonicalEvent {
+  return {
+    // `updatedAt` verbatim, so the same version of a work order always has the same id.
+    id: `poll:${wo.id}:${wo.updatedAt}`,
+    type: "workorder.updated",
+    sourceType: POLL_SOURCE_TYPE,
+    source: "poll",
+    workOrderId: wo.id,
+    occurredAt: wo.updatedAt,
+    receivedAt,
+    data: { ...wo },
+  };
+}
+
+export async function pollWorkOrders(env: Env, deps: PollDeps = {}): Promise<PollState> {
+  const config = readConfig(env);
+  const now = deps.now ?? Date.now;
+  const started = now();
+  const record = async (outcome: PollOutcome, extra: Partial<PollState> = {}): Promise<PollState> => {
+    const previous = await readPollState(env.IDEMPOTENCY).catch(() => null);
+    const state: PollState = {
+      lastRunAt: new Date(started).toISOString(),
+      outcome,
+      pages: 0,
+      events: 0,
+      skippedUntil:
+        previous?.skippedUntil && Date.parse(previous.skippedUntil) > started ? previous.skippedUntil : null,
+      ...extra,
+    };
+    await writePollState(env.IDEMPOTENCY, state).catch((error: unknown) =>
+      log.warn("Poll state write failed", { error: describeError(error) }),
+    );
+    return state;
+  };
+
+  if (config.pollMode === "off")
+    return { lastRunAt: new Date(started).toISOString(), outcome: "off", pages: 0, events: 0, skippedUntil: null };
+  if (!config.apiKey) {
+    log.info("Polling skipped: MAINTAINX_API_KEY is not set");
+    return record("skipped_no_api_key");
+  }
+
+  const previous = await readPollState(env.IDEMPOTENCY);
+  if (previous?.skippedUntil && Date.parse(previous.skippedUntil) > started) {
+    log.info("Polling skipped: MaintainX rate limit in force", { skippedUntil: previous.skippedUntil });
+    return record("skipped_rate_limited", { skippedUntil: previous.skippedUntil });
+  }
+
+  if (config.pollMode === "fallback" && (await webhooksFlowing(env.DB, config, started))) {
+    log.info("Polling skipped: webhooks are arriving", { pollMode: "fallback" });
+    return record("skipped_webhooks_flowing");
+  }
+
+  const holder = crypto.randomUUID();
+  if (!(await acquireLock(env.DB, LOCK_NAME, holder, LOCK_LEASE_MS, started))) {
+    log.info("Polling skipped: the previous run is still going");
+    return record("skipped_overlap");
+  }
+  try {
+    const client = createMaintainXClient({
+      apiBase: config.apiBase,
+      apiKey: config.apiKey,
+      organizationId: config.organizationId,
+      timeoutMs: config.outboundTimeoutMs,
+      ...(deps.fetch ? { fetch: deps.fetch } : {}),
+    });
+    const cursor =
+      (await readCursor(env.IDEMPOTENCY)) ?? new Date(started - config.pollInitialLookbackSeconds * 1000).toISOString();
+    return await runPages(env, config, client, cursor, started, record);
+  } finally {
+    await releaseLock(env.DB, LOCK_NAME, holder).catch((error: unknown) =>
+      log.warn("Poll lock release failed; it expires by itself", { error: describeError(error) }),
+    );
+  }
+}
+
+async function webhooksFlowing(db: D1Database, config: Config, nowMs: number): Promise<boolean> {
+  const last = await lastWebhookAt(db);
+  return last !== undefined && nowMs - Date.parse(last) < config.pollFallbackAfterSeconds * 1000;
+}
+
+async function runPages(
+  env: Env,
+  config: Config,
+  client: MaintainXClient,
+  cursor: string,
+  started: number,
+  record: (outcome: PollOutcome, extra?: Partial<PollState>) => Promise<PollState>,
+): Promise<PollState> {
+  const cursorMs = Date.parse(cursor);
+  const receivedAt = new Date(started).toISOString();
+  let pages = 0;
+  let queued = 0;
+  let newest: { text: string; ms: number } | undefined;
+  let pageCursor: string | undefined;
+
+  try {
+    for (;;) {
+      const page = await client.listWorkOrders({
+        updatedSince: cursor,
+        limit: config.pollPageSize,
+        cursor: pageCursor,
+      });
+      pages += 1;
+      // Older API versions ignore updatedAt[gte]: filter here as well.
+      const fresh = page.workOrders.filter(
+        (wo): wo is WorkOrder & { updatedAt: string } =>
+          typeof wo.updatedAt === "string" && Date.parse(wo.updatedAt) >= cursorMs,
+      );
+      queued += await ingestEvents(
+        env,
+        fresh.map((wo) => pollEvent(wo, receivedAt)),
+        {
+          dedupeTtlSeconds: config.dedupeTtlSeconds,
+        },
+      );
+      for (const wo of fresh) {
+        const ms = Date.parse(wo.updatedAt);
+        if (!newest || ms > newest.ms) newest = { text: wo.updatedAt, ms };
+      }
+      pageCursor = page.nextCursor ?? undefined;
+      if (!pageCursor) break;
+      if (pages >= config.pollMaxPages) break;
+      if (page.rateLimit.remaining === 0) {
+        // Out of budget: end the run cleanly (cursor advances) and wait for the window to reset.
+        const wait = page.rateLimit.resetSeconds ?? 60;
+        const skippedUntil = new Date(started + wait * 1000).toISOString();
+        if (newest && newest.ms > cursorMs) await writeCursor(env.IDEMPOTENCY, newest.text);
+        log.warn("Polling paused: MaintainX rate limit budget used up", { pages, events: queued, skippedUntil });
+        return record("partial", { pages, events: queued, skippedUntil });
+      }
+    }
+  } catch (error) {
+    if (error instanceof RateLimitedError) {
+      const skippedUntil = new Date(started + (error.retryAfterSeconds ?? 60) * 1000).toISOString();
+      log.warn("Polling stopped: MaintainX answered 429", { pages, skippedUntil });
+      return record("rate_limited", { pages, events: queued, skippedUntil, error: describeError(error) });
+    }
+    log.error("Polling run failed; cursor kept", { pages, error: describeError(error) });
+    return record("failed", { pages, events: queued, error: describeError(error) });
+  }
+
+  if (newest && newest.ms > cursorMs) await writeCursor(env.IDEMPOTENCY, newest.text);
+  const outcome: PollOutcome = queued === 0 && !newest ? "empty" : pageCursor ? "partial" : "ok";
+  log.info("Polling run finished", { outcome, pages, events: queued, cursor: newest?.text ?? cursor });
+  return record(outcome, { pages, events: queued });
+}

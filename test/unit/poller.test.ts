@@ -1,0 +1,258 @@
+// The polling fallback (SPEC §5) against a fake MaintainX: pages, ties, filters, failures,
+// rate limits, timeouts and POLL_MODE. Each test uses its own KV cursor by isolating keys.
+
+import { env } from "cloudflare:workers";
+import { beforeEach, describe, expect, it, vi } from "vitest";
+import type { EventMessage } from "../../src/events/message";
+import { pollWorkOrders } from "../../src/polling/poller";
+import { readCursor, readPollState } from "../../src/polling/state";
+import { POLL_CURSOR_KEY, POLL_STATE_KEY } from "../../src/store/keys";
+import { createWorkOrderStore, seedWorkOrders } from "../helpers/fake-work-orders";
+import { API_BASE, createOutbound, reply } from "../helpers/outbound";
+import { recordingQueue, testEnv } from "../helpers/worker";
+
+const NOW = Date.parse("2026-11-28T12:00:00.000Z");
+let store: ReturnType<typeof createWorkOrderStore>;
+let outbound: ReturnType<typeof createOutbound>;
+let api: ReturnType<typeof outbound.sink>;
+let queue: ReturnType<typeof recordingQueue>;
+
+function pollEnv(overrides: Record<string, unknown> = {}): Env {
+  return testEnv({
+    MAINTAINX_API_KEY: "poll-key",
+    MAINTAINX_API_BASE: API_BASE,
+    POLL_MODE: "always",
+    POLL_PAGE_SIZE: "100",
+    POLL_MAX_PAGES: "10",
+    POLL_INITIAL_LOOKBACK_SECONDS: "3600",
+    EVENTS_QUEUE: queue,
+    ...overrides,
+  });
+}
+
+async function poll(overrides: Record<string, unknown> = {}, now = NOW) {
+  return pollWorkOrders(pollEnv(overrides), { fetch: outbound.fetch, now: () => now });
+}
+
+const queuedIds = () => queue.sent.map((m) => (m as EventMessage).event.id);
+
+beforeEach(async () => {
+  // KV and D1 persist across the tests of this file: start every test from no cursor and no lock.
+  await env.IDEMPOTENCY.delete(POLL_CURSOR_KEY);
+  await env.IDEMPOTENCY.delete(POLL_STATE_KEY);
+  await env.DB.prepare("DELETE FROM locks").run();
+  store = createWorkOrderStore();
+  outbound = createOutbound();
+  api = outbound.sink(API_BASE, () => new Response("unplanned", { status: 500 }));
+  api.fallback = () => store.list(new URL(api.calls.at(-1)?.url ?? API_BASE));
+  queue = recordingQueue();
+});
+
+describe("a polling run", () => {
+  it("queues 250 work orders over three pages and moves the cursor to the newest updatedAt", async () => {
+    const base = NOW - 30 * 60_000 + Math.floor(Math.random() * 1000);
+    const seeded = seedWorkOrders(store, 250, base, { firstId: 100_000 });
+    const state = await poll();
+
+    expect(state).toMatchObject({ outcome: "ok", pages: 3, events: 250 });
+    expect(new Set(queuedIds()).size).toBe(250);
+    const message = queue.sent[0] as EventMessage;
+    expect(message.event).toMatchObject({
+      id: `poll:${seeded[0]?.id}:${seeded[0]?.updatedAt}`,
+      type: "workorder.updated",
+      source: "poll",
+      workOrderId: String(seeded[0]?.id),
+      occurredAt: seeded[0]?.updatedAt,
+    });
+    expect(await readCursor(env.IDEMPOTENCY)).toBe(seeded[249]?.updatedAt);
+
+    const first = new URL(api.calls[0]?.url ?? "");
+    expect(first.pathname).toBe("/v1/workorders");
+    expect(first.searchParams.get("updatedAt[gte]")).toBe(new Date(NOW - 3600_000).toISOString());
+    expect(first.searchParams.get("sort")).toBe("updatedAt");
+    expect(first.searchParams.get("limit")).toBe("100");
+    expect(api.calls[0]?.headers.authorization).toBe("Bearer poll-key");
+    expect(new URL(api.calls[1]?.url ?? "").searchParams.get("cursor")).toBe("100");
+  });
+
+  it("queues nothing new on a second run with no changes, then exactly the 3 that changed", async () => {
+    const base = NOW - 10 * 60_000;
+    const seeded = seedWorkOrders(store, 40, base, { firstId: 200_000 });
+    await poll();
+    expect(queue.sent).toHaveLength(40);
+
+    queue.sent.length = 0;
+    const again = await poll({}, NOW + 60_000);
+    expect(again.events).toBe(0);
+    expect(queue.sent).toHaveLength(0);
+    // The run asked from exactly the stored cursor.
+    expect(new URL(api.calls.at(-1)?.url ?? "").searchParams.get("updatedAt[gte]")).toBe(seeded[39]?.updatedAt);
+
+    for (const [i, id] of [200_003, 200_017, 200_031].entries()) {
+      const wo = store.workOrders.get(id);
+      if (wo) store.put({ ...wo, status: "IN_PROGRESS", updatedAt: new Date(NOW + 90_000 + i).toISOString() });
+    }
+    const third = await poll({}, NOW + 120_000);
+    expect(third.events).toBe(3);
+    expect(
+      queuedIds()
+        .map((id) => id.split(":")[1])
+        .sort(),
+    ).toEqual(["200003", "200017", "200031"]);
+  });
+
+  it("loses and repeats nothing when equal updatedAt values straddle a page boundary", async () => {
+    // 30 work orders, 3 per instant; pages of 10 split instants across pages.
+    seedWorkOrders(store, 30, NOW - 5 * 60_000, { firstId: 300_000, sameInstantEvery: 7 });
+    const state = await poll({ POLL_PAGE_SIZE: "10" });
+    expect(state.pages).toBe(3);
+    expect(queue.sent).toHaveLength(30);
+    expect(new Set(queuedIds()).size).toBe(30);
+    // The next run sees the newest instant again (gte) and dedupes it.
+    queue.sent.length = 0;
+    await poll({ POLL_PAGE_SIZE: "10" }, NOW + 60_000);
+    expect(queue.sent).toHaveLength(0);
+  });
+
+  it("filters client-side when the API ignores updatedAt[gte]", async () => {
+    store = createWorkOrderStore({ ignoreDateFilter: true });
+    api.fallback = () => store.list(new URL(api.calls.at(-1)?.url ?? API_BASE));
+    seedWorkOrders(store, 5, NOW - 5 * 3600_000, { firstId: 400_000 });
+    seedWorkOrders(store, 4, NOW - 10 * 60_000, { firstId: 400_100 });
+    const state = await poll();
+    expect(state.events).toBe(4);
+    expect(queuedIds().every((id) => id.startsWith("poll:4001"))).toBe(true);
+  });
+
+  it("leaves the cursor alone when nothing is found", async () => {
+    const state = await poll();
+    expect(state.outcome).toBe("empty");
+    expect(await readCursor(env.IDEMPOTENCY)).toBeNull();
+  });
+
+  it("keeps the cursor when page 2 answers 500, and the next run completes", async () => {
+    seedWorkOrders(store, 25, NOW - 20 * 60_000, { firstId: 500_000 });
+    api.plan(() => store.list(new URL(api.calls.at(-1)?.url ?? API_BASE)), reply(500, "upstream down"));
+    const failed = await poll({ POLL_PAGE_SIZE: "10" });
+    expect(failed).toMatchObject({ outcome: "failed", pages: 1 });
+    expect(failed.error).toMatch(/HTTP 500/);
+    expect(await readCursor(env.IDEMPOTENCY)).toBeNull();
+
+    const next = await poll({ POLL_PAGE_SIZE: "10" }, NOW + 60_000);
+    expect(next.outcome).toBe("ok");
+    expect(new Set(queuedIds()).size).toBe(25);
+    expect(queue.sent).toHaveLength(25); // the 10 from the failed run were deduped, not resent
+  });
+
+  it("stops on 429, keeps the cursor, makes no calls until Retry-After passes, then succeeds", async () => {
+    seedWorkOrders(store, 5, NOW - 60_000, { firstId: 600_000 });
+    api.plan(
+      reply(429, "Too many requests. Please retry in 10 seconds", { "retry-after": "120", "x-rate-limit-reset": "30" }),
+    );
+    const limited = await poll();
+    expect(limited.outcome).toBe("rate_limited");
+    expect(limited.skippedUntil).toBeTruthy();
+    expect(await readCursor(env.IDEMPOTENCY)).toBeNull();
+
+    const callsBefore = api.calls.length;
+    const skipped = await poll({}, NOW + 60_000);
+    expect(skipped.outcome).toBe("skipped_rate_limited");
+    expect(api.calls.length).toBe(callsBefore);
+
+    const after = await poll({}, NOW + 121_000);
+    expect(after.outcome).toBe("ok");
+    expect(after.events).toBe(5);
+  });
+
+  it("waits for the later of Retry-After and X-Rate-Limit-Reset", async () => {
+    api.plan(reply(429, "", { "retry-after": "5", "x-rate-limit-reset": "90" }));
+    const limited = await poll();
+    const waitSeconds = (Date.parse(limited.skippedUntil ?? "") - NOW) / 1000;
+    expect(waitSeconds).toBe(90);
+  });
+
+  it("times out a hanging MaintainX and keeps the cursor", async () => {
+    api.plan("hang");
+    const state = await poll({ OUTBOUND_TIMEOUT_SECONDS: "1" });
+    expect(state.outcome).toBe("failed");
+    expect(state.error).toMatch(/no answer within 1 s/);
+    expect(await readCursor(env.IDEMPOTENCY)).toBeNull();
+  });
+
+  it("treats a malformed answer as a failed run", async () => {
+    api.plan(reply(200, '{"items":[]}'), reply(200, "not json"));
+    expect((await poll()).outcome).toBe("failed");
+    expect((await poll({}, NOW + 1)).outcome).toBe("failed");
+  });
+
+  it("stops after POLL_MAX_PAGES and resumes from the newest work order it queued", async () => {
+    const seeded = seedWorkOrders(store, 50, NOW - 30 * 60_000, { firstId: 700_000 });
+    const state = await poll({ POLL_PAGE_SIZE: "10", POLL_MAX_PAGES: "2" });
+    expect(state).toMatchObject({ outcome: "partial", pages: 2, events: 20 });
+    expect(await readCursor(env.IDEMPOTENCY)).toBe(seeded[19]?.updatedAt);
+    await poll({ POLL_PAGE_SIZE: "10", POLL_MAX_PAGES: "10" }, NOW + 60_000);
+    expect(new Set(queuedIds()).size).toBe(50);
+  });
+});
+
+describe("when not to poll", () => {
+  it("does nothing but log once when MAINTAINX_API_KEY is unset", async () => {
+    const logs = vi.spyOn(console, "log");
+    const state = await poll({ MAINTAINX_API_KEY: undefined });
+    expect(state.outcome).toBe("skipped_no_api_key");
+    expect(api.calls).toHaveLength(0);
+    expect(logs.mock.calls.flat().filter((l) => String(l).includes("MAINTAINX_API_KEY is not set"))).toHaveLength(1);
+  });
+
+  it("does nothing when POLL_MODE is off", async () => {
+    expect((await poll({ POLL_MODE: "off" })).outcome).toBe("off");
+    expect(api.calls).toHaveLength(0);
+  });
+
+  it("never overlaps a run that is still holding the lock", async () => {
+    seedWorkOrders(store, 3, NOW - 60_000, { firstId: 800_000 });
+    let release: () => void = () => {};
+    api.plan(
+      () =>
+        new Promise<Response>((resolve) => {
+          release = () => resolve(store.list(new URL(api.calls.at(-1)?.url ?? API_BASE)));
+        }),
+    );
+    const first = poll();
+    await vi.waitFor(() => expect(api.calls).toHaveLength(1));
+    const second = await poll();
+    expect(second.outcome).toBe("skipped_overlap");
+    release();
+    expect((await first).outcome).toBe("ok");
+  });
+
+  it("in fallback mode skips while webhooks flow and polls once they stop", async () => {
+    const receivedAt = new Date(Date.now() - 60_000).toISOString();
+    await env.DB.prepare(
+      `INSERT INTO events (id, type, source_type, source, received_at, status, attempts, data, updated_at)
+       VALUES (?1, 'workorder.created', 'NEW_WORK_ORDER', 'webhook', ?2, 'processed', 1, '{}', ?2)`,
+    )
+      .bind(`fallback-${Math.random()}`, receivedAt)
+      .run();
+    seedWorkOrders(store, 2, Date.now() - 30_000, { firstId: 900_000 });
+    const flowing = await poll({ POLL_MODE: "fallback", POLL_FALLBACK_AFTER_SECONDS: "300" }, Date.now());
+    expect(flowing.outcome).toBe("skipped_webhooks_flowing");
+    expect(api.calls).toHaveLength(0);
+
+    const quiet = await poll({ POLL_MODE: "fallback", POLL_FALLBACK_AFTER_SECONDS: "30" }, Date.now());
+    expect(quiet.outcome).toBe("ok");
+    expect(quiet.events).toBe(2);
+  });
+
+  it("records the last run for /admin/status", async () => {
+    seedWorkOrders(store, 2, NOW - 60_000, { firstId: 950_000 });
+    await poll();
+    expect(await readPollState(env.IDEMPOTENCY)).toMatchObject({
+      lastRunAt: new Date(NOW).toISOString(),
+      outcome: "ok",
+      pages: 1,
+      events: 2,
+      skippedUntil: null,
+    });
+  });
+});
