@@ -2,6 +2,7 @@
 
 import { Hono } from "hono";
 import { HTTPException } from "hono/http-exception";
+import { admin } from "./admin/routes";
 import { describeError, log } from "./lib/log";
 import { receiveWebhook } from "./webhooks/receive";
 
@@ -13,6 +14,8 @@ app.post("/webhooks/maintainx", receiveWebhook);
 app.post("/webhooks/maintainx/:type", receiveWebhook);
 app.all("/webhooks/maintainx", (c) => c.json({ error: "Method not allowed: deliveries are POSTed" }, 405));
 app.all("/webhooks/maintainx/:type", (c) => c.json({ error: "Method not allowed: deliveries are POSTed" }, 405));
+
+app.route("/admin", admin);
 
 app.notFound((c) => c.json({ error: "Not found" }, 404));
 

@@ -3,9 +3,13 @@
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 
-export function httpError(status: ContentfulStatusCode, message: string): HTTPException {
+export function httpError(
+  status: ContentfulStatusCode,
+  message: string,
+  headers: Record<string, string> = {},
+): HTTPException {
   return new HTTPException(status, {
     message,
-    res: Response.json({ error: message }, { status }),
+    res: Response.json({ error: message }, { status, headers }),
   });
 }

@@ -108,3 +108,89 @@ export async function setEventError(db: D1Database, id: string, lastError: strin
     .bind(id, lastError, new Date().toISOString())
     .run();
 }
+
+export interface EventSummary {
+  id: string;
+  type: string;
+  sourceType: string;
+  source: "webhook" | "poll";
+  status: EventStatus;
+  attempts: number;
+  receivedAt: string;
+  lastError?: string;
+}
+
+interface SummaryRow {
+  id: string;
+  type: string;
+  source_type: string;
+  source: "webhook" | "poll";
+  status: EventStatus;
+  attempts: number;
+  received_at: string;
+  last_error: string | null;
+}
+
+function rowToSummary(row: SummaryRow): EventSummary {
+  const out: EventSummary = {
+    id: row.id,
+    type: row.type,
+    sourceType: row.source_type,
+    source: row.source,
+    status: row.status,
+    attempts: row.attempts,
+    receivedAt: row.received_at,
+  };
+  if (row.last_error !== null) out.lastError = row.last_error;
+  return out;
+}
+
+const SUMMARY_COLUMNS = "id, type, source_type, source, status, attempts, received_at, last_error";
+
+/** Newest first, optionally filtered by status and canonical type. */
+export async function listEvents(
+  db: D1Database,
+  filter: { limit: number; status?: EventStatus | undefined; type?: string | undefined },
+): Promise<EventSummary[]> {
+  const where: string[] = [];
+  const params: unknown[] = [];
+  if (filter.status) {
+    params.push(filter.status);
+    where.push(`status = ?${params.length}`);
+  }
+  if (filter.type) {
+    params.push(filter.type);
+    where.push(`type = ?${params.length}`);
+  }
+  params.push(filter.limit);
+  const sql = `SELECT ${SUMMARY_COLUMNS} FROM events ${where.length ? `WHERE ${where.join(" AND ")}` : ""}
+    ORDER BY received_at DESC, rowid DESC LIMIT ?${params.length}`;
+  const { results } = await db
+    .prepare(sql)
+    .bind(...params)
+    .all<SummaryRow>();
+  return results.map(rowToSummary);
+}
+
+export async function getEventSummary(db: D1Database, id: string): Promise<EventSummary | undefined> {
+  const row = await db.prepare(`SELECT ${SUMMARY_COLUMNS} FROM events WHERE id = ?1`).bind(id).first<SummaryRow>();
+  return row ? rowToSummary(row) : undefined;
+}
+
+export async function countEventsByStatus(db: D1Database): Promise<Record<EventStatus, number>> {
+  const { results } = await db
+    .prepare("SELECT status, COUNT(*) AS n FROM events GROUP BY status")
+    .all<{ status: EventStatus; n: number }>();
+  const counts: Record<EventStatus, number> = { accepted: 0, processed: 0, failed: 0, dead: 0 };
+  for (const row of results) counts[row.status] = row.n;
+  return counts;
+}
+
+/** The message a dead event last carried (its claim check, if any), for replay. */
+export async function lastDeadLetter(db: D1Database, eventId: string): Promise<unknown | undefined> {
+  const row = await db
+    .prepare("SELECT message FROM dead_letters WHERE event_id = ?1 ORDER BY seq DESC LIMIT 1")
+    .bind(eventId)
+    .first<{ message: string }>();
+  return row ? JSON.parse(row.message) : undefined;
+}
