@@ -15,12 +15,9 @@ export function declaredLengthExceeds(headers: Headers, maxBytes: number): boole
   return Number(declared) > maxBytes;
 }
 
-/** Reads the whole body into one buffer, cancelling the stream as soon as it passes maxBytes. */
+/** Reads the whole body into one buffer; past maxBytes it stops keeping bytes and throws. */
 export async function readBodyWithLimit(request: Request, maxBytes: number): Promise<Uint8Array> {
-  if (declaredLengthExceeds(request.headers, maxBytes)) {
-    await discardBody(request);
-    throw new PayloadTooLargeError();
-  }
+  if (declaredLengthExceeds(request.headers, maxBytes)) throw new PayloadTooLargeError();
   if (request.body === null) return new Uint8Array(0);
   const reader = request.body.getReader();
   const chunks: Uint8Array[] = [];
@@ -30,7 +27,7 @@ export async function readBodyWithLimit(request: Request, maxBytes: number): Pro
     if (done) break;
     total += value.byteLength;
     if (total > maxBytes) {
-      await reader.cancel().catch(() => {});
+      await drain(reader, total);
       throw new PayloadTooLargeError();
     }
     chunks.push(value);
@@ -45,7 +42,34 @@ export async function readBodyWithLimit(request: Request, maxBytes: number): Pro
   return body;
 }
 
-/** Early answers cancel the unread body so the runtime does not wait on (or buffer) it. */
+/** Past this much, an unread body is cancelled rather than read to its end. */
+const DRAIN_LIMIT_BYTES = 16 * 1024 * 1024;
+
+/**
+ * Disposes of a body the Worker will not use, before an early answer (401, 413, 503). Bodies up
+ * to DRAIN_LIMIT_BYTES are read to the end and dropped: cancelling mid-stream makes the local dev
+ * proxy fail the next request on the connection ("worker restarted mid-request"), and a sender
+ * that finishes its upload reads the status instead of a reset. Larger bodies are cancelled, so
+ * an endless upload costs nothing more.
+ */
 export async function discardBody(request: Request): Promise<void> {
-  if (request.body && !request.bodyUsed) await request.body.cancel().catch(() => {});
+  if (!request.body || request.bodyUsed || request.body.locked) return;
+  await drain(request.body.getReader(), 0);
+}
+
+async function drain(reader: ReadableStreamDefaultReader<Uint8Array>, alreadyRead: number): Promise<void> {
+  let read = alreadyRead;
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) return;
+      read += value.byteLength;
+      if (read > DRAIN_LIMIT_BYTES) {
+        await reader.cancel();
+        return;
+      }
+    }
+  } catch {
+    // A broken upload needs nothing more: the answer is already decided.
+  }
 }

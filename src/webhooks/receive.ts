@@ -1,5 +1,5 @@
 // POST /webhooks/maintainx[/:type]: verify, normalise, dedupe, enqueue, answer.
-// Order of work: cheap checks first (secret configured, size, header presence, timestamp),
+// Order of work: cheap checks first (secret configured, declared size, header presence, timestamp),
 // then HMAC over the raw bytes, then parsing. Nothing here waits for a handler.
 
 import type { Context } from "hono";
@@ -9,7 +9,7 @@ import { httpError } from "../lib/http-error";
 import { describeError, log } from "../lib/log";
 import { LOCAL_DEV_WEBHOOK_SECRET } from "../local-dev";
 import { recordAccepted } from "../store/event-log";
-import { discardBody, PayloadTooLargeError, readBodyWithLimit } from "./body";
+import { declaredLengthExceeds, discardBody, PayloadTooLargeError, readBodyWithLimit } from "./body";
 import { InvalidDeliveryError, normaliseDelivery } from "./normalise";
 import { checkTimestamp, readSignatureHeaders, SignatureError, verifyDelivery } from "./signature";
 
@@ -39,6 +39,7 @@ export async function receiveWebhook(c: Context<{ Bindings: Env }>): Promise<Res
 
   let body: Uint8Array;
   try {
+    if (declaredLengthExceeds(request.headers, config.maxBodyBytes)) throw new PayloadTooLargeError();
     const delivery = readSignatureHeaders(request.headers);
     if (delivery.scheme === "maintainx") {
       checkTimestamp(delivery.timestamp, receivedAt.getTime(), config.signatureToleranceSeconds);

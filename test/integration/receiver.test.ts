@@ -307,6 +307,14 @@ describe("refusals", () => {
     expect(await json(response)).toEqual({ error: "Payload too large" });
   });
 
+  it("checks the declared size before the signature header", async () => {
+    const response = await callWorker(
+      new Request(`${BASE}/webhooks/maintainx/NEW_WORK_ORDER`, { method: "POST", body: "x".repeat(2000) }),
+      { MAX_BODY_BYTES: "1000" },
+    );
+    expect(response.status).toBe(413);
+  });
+
   it("answers 413 for a chunked upload that grows past the limit", async () => {
     const chunk = utf8.encode(`{"pad":"${"x".repeat(60_000)}`);
     const stream = new ReadableStream<Uint8Array>({

@@ -1,0 +1,169 @@
+// The receiver end to end: a real `wrangler dev` (local KV, Queue and D1) answering real HTTP
+// deliveries signed exactly as MaintainX and the seed guide sign them.
+
+import { createHash, randomUUID } from "node:crypto";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { signMaintainX, signSeed } from "../../src/webhooks/signature";
+import newWorkOrder from "../fixtures/new-work-order.json";
+import seedWorkOrderCreated from "../fixtures/seed-workorder-created.json";
+import { startWranglerDev, type WranglerDev } from "../helpers/node/wrangler-dev";
+
+const SECRET = "e2e-webhook-secret";
+const MAX_BODY_BYTES = 1_048_576;
+
+let dev: WranglerDev;
+
+beforeAll(async () => {
+  dev = await startWranglerDev({ vars: { MAINTAINX_WEBHOOK_SECRET: SECRET } });
+});
+
+afterAll(async () => {
+  await dev?.stop();
+});
+
+// Vitest prints output only for failing tests: there, the Worker's own log lines explain the failure.
+beforeEach(({ onTestFailed }) => {
+  onTestFailed(() => console.error(`wrangler dev logs:\n${dev?.logs()}`));
+});
+
+let sequence = 0;
+/** A NEW_WORK_ORDER body with a work order id no other test in this run uses. */
+function uniqueNewWorkOrderBody(): string {
+  sequence += 1;
+  const id = 7_000_000 + sequence;
+  return JSON.stringify({ ...newWorkOrder, workOrderId: id, newWorkOrder: { ...newWorkOrder.newWorkOrder, id } });
+}
+
+function nowSeconds(): number {
+  return Math.floor(Date.now() / 1000);
+}
+
+/** The event id SPEC §3 defines for deliveries without x-maintainx-event-id. */
+function contentEventId(type: string, rawBody: string): string {
+  return createHash("sha256").update(`${type}\n${rawBody}`).digest("hex");
+}
+
+async function post(path: string, body: string, headers: Record<string, string>) {
+  const response = await fetch(`${dev.url}${path}`, {
+    method: "POST",
+    headers: { "content-type": "application/json", ...headers },
+    body,
+  });
+  const text = await response.text();
+  // A non-JSON answer (e.g. wrangler's own error page) is kept as text so a failure shows it.
+  let json: unknown = text;
+  try {
+    json = JSON.parse(text);
+  } catch {}
+  return { status: response.status, json };
+}
+
+async function postMaintainX(type: string, rawBody: string, options: { secret?: string; t?: number } = {}) {
+  const signature = await signMaintainX(options.secret ?? SECRET, rawBody, options.t ?? nowSeconds());
+  return post(`/webhooks/maintainx/${type}`, rawBody, { "x-maintainx-webhook-body-signature": signature });
+}
+
+async function postSeed(eventId: string, rawBody: string) {
+  return post("/webhooks/maintainx", rawBody, {
+    "x-maintainx-signature": await signSeed(SECRET, rawBody),
+    "x-maintainx-event-id": eventId,
+  });
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+}
+
+/**
+ * A JSON log line the queue consumer writes for this event ("Event received", or a line per
+ * handler, or "Unhandled event type: ..."), as opposed to the receiver's "Webhook accepted".
+ */
+function consumerLogged(eventId: string): RegExp {
+  const consumerMessage = '(?:Event received|Handler [^"]+|Unhandled event type: [^"]+)';
+  return new RegExp(String.raw`"message":"${consumerMessage}"[^\n]*"eventId":"${escapeRegExp(eventId)}"`);
+}
+
+describe("receiver under wrangler dev", () => {
+  it('GET /health answers exactly {"status":"ok"}', async () => {
+    const response = await fetch(`${dev.url}/health`);
+
+    expect(response.status).toBe(200);
+    expect(await response.text()).toBe('{"status":"ok"}');
+  });
+
+  it("accepts a signed MaintainX delivery under the SHA-256 of its path type and raw body", async () => {
+    const rawBody = uniqueNewWorkOrderBody();
+
+    const { status, json } = await postMaintainX("NEW_WORK_ORDER", rawBody);
+
+    expect(status).toBe(200);
+    expect(json).toEqual({ status: "accepted", eventId: contentEventId("NEW_WORK_ORDER", rawBody) });
+  });
+
+  it("answers already_processed with the same eventId when the same body is delivered again, re-signed", async () => {
+    const rawBody = uniqueNewWorkOrderBody();
+    const t = nowSeconds();
+
+    const first = await postMaintainX("NEW_WORK_ORDER", rawBody, { t });
+    const again = await postMaintainX("NEW_WORK_ORDER", rawBody, { t: t - 30 });
+
+    const eventId = contentEventId("NEW_WORK_ORDER", rawBody);
+    expect(first).toEqual({ status: 200, json: { status: "accepted", eventId } });
+    expect(again).toEqual({ status: 200, json: { status: "already_processed", eventId } });
+  });
+
+  it("accepts a seed-format delivery under the id from x-maintainx-event-id", async () => {
+    const eventId = `evt-e2e-${randomUUID()}`;
+    const rawBody = JSON.stringify(seedWorkOrderCreated);
+
+    const { status, json } = await postSeed(eventId, rawBody);
+
+    expect(status).toBe(200);
+    expect(json).toEqual({ status: "accepted", eventId });
+  });
+
+  it("refuses a delivery signed with another secret with 401 Invalid signature", async () => {
+    const { status, json } = await postMaintainX("NEW_WORK_ORDER", uniqueNewWorkOrderBody(), {
+      secret: "not-the-configured-secret",
+    });
+
+    expect(status).toBe(401);
+    expect(json).toEqual({ error: "Invalid signature" });
+  });
+
+  it("refuses a delivery without a signature header with 401 Missing signature header", async () => {
+    const { status, json } = await post("/webhooks/maintainx/NEW_WORK_ORDER", uniqueNewWorkOrderBody(), {});
+
+    expect(status).toBe(401);
+    expect(json).toEqual({ error: "Missing signature header" });
+  });
+
+  it("hands every accepted event to the queue consumer, in both wire formats", async () => {
+    const rawBody = uniqueNewWorkOrderBody();
+    const seedEventId = `evt-e2e-${randomUUID()}`;
+
+    const maintainx = await postMaintainX("NEW_WORK_ORDER", rawBody);
+    const seed = await postSeed(seedEventId, JSON.stringify(seedWorkOrderCreated));
+    expect(maintainx.json).toEqual({ status: "accepted", eventId: contentEventId("NEW_WORK_ORDER", rawBody) });
+    expect(seed.json).toEqual({ status: "accepted", eventId: seedEventId });
+
+    await dev.waitForLog(consumerLogged(contentEventId("NEW_WORK_ORDER", rawBody)), 15_000);
+    await dev.waitForLog(consumerLogged(seedEventId), 15_000);
+  });
+
+  it("refuses a correctly signed body one byte over MAX_BODY_BYTES with 413, and keeps serving", async () => {
+    const prefix = '{"workOrderId":1,"pad":"';
+    const suffix = '"}';
+    const rawBody = `${prefix}${"x".repeat(MAX_BODY_BYTES + 1 - prefix.length - suffix.length)}${suffix}`;
+    expect(Buffer.byteLength(rawBody)).toBe(MAX_BODY_BYTES + 1);
+
+    const { status, json } = await postMaintainX("NEW_WORK_ORDER", rawBody);
+
+    expect(status).toBe(413);
+    expect(json).toEqual({ error: "Payload too large" });
+
+    // The refused body is drained, not cancelled mid-stream, so the dev proxy stays healthy.
+    const next = await postMaintainX("NEW_WORK_ORDER", uniqueNewWorkOrderBody());
+    expect(next.status).toBe(200);
+  });
+});
