@@ -309,7 +309,11 @@ describe("refusals", () => {
 
   it("checks the declared size before the signature header", async () => {
     const response = await callWorker(
-      new Request(`${BASE}/webhooks/maintainx/NEW_WORK_ORDER`, { method: "POST", body: "x".repeat(2000) }),
+      new Request(`${BASE}/webhooks/maintainx/NEW_WORK_ORDER`, {
+        method: "POST",
+        headers: { "content-length": "2000" },
+        body: "x".repeat(2000),
+      }),
       { MAX_BODY_BYTES: "1000" },
     );
     expect(response.status).toBe(413);
