@@ -99,7 +99,7 @@ admin.get("/reports/:workOrderId", async (c) => {
 admin.get("/status", async (c) => {
   const [cursor, state, events, lastWebhook] = await Promise.all([
     readCursor(c.env.IDEMPOTENCY),
-    readPollState(c.env.IDEMPOTENCY),
+    readPollState(c.env.DB),
     countEventsByStatus(c.env.DB),
     lastWebhookAt(c.env.DB),
   ]);

@@ -42,7 +42,7 @@ export async function pollWorkOrders(env: Env, deps: PollDeps = {}): Promise<Pol
   const now = deps.now ?? Date.now;
   const started = now();
   const record = async (outcome: PollOutcome, extra: Partial<PollState> = {}): Promise<PollState> => {
-    const previous = await readPollState(env.IDEMPOTENCY).catch(() => null);
+    const previous = await readPollState(env.DB).catch(() => null);
     const state: PollState = {
       lastRunAt: new Date(started).toISOString(),
       outcome,
@@ -52,7 +52,7 @@ export async function pollWorkOrders(env: Env, deps: PollDeps = {}): Promise<Pol
         previous?.skippedUntil && Date.parse(previous.skippedUntil) > started ? previous.skippedUntil : null,
       ...extra,
     };
-    await writePollState(env.IDEMPOTENCY, state).catch((error: unknown) =>
+    await writePollState(env.DB, state).catch((error: unknown) =>
       log.warn("Poll state write failed", { error: describeError(error) }),
     );
     return state;
@@ -65,7 +65,7 @@ export async function pollWorkOrders(env: Env, deps: PollDeps = {}): Promise<Pol
     return record("skipped_no_api_key");
   }
 
-  const previous = await readPollState(env.IDEMPOTENCY);
+  const previous = await readPollState(env.DB);
   if (previous?.skippedUntil && Date.parse(previous.skippedUntil) > started) {
     log.info("Polling skipped: MaintainX rate limit in force", { skippedUntil: previous.skippedUntil });
     return record("skipped_rate_limited", { skippedUntil: previous.skippedUntil });

@@ -1,6 +1,7 @@
-// The poller's cursor and last-run record in KV (keys in store/keys.ts).
+// The poller's cursor (KV `poll:cursor`, see store/keys.ts) and its last-run record (D1
+// `poll_state`, written every minute, which would exhaust KV's free daily writes).
 
-import { POLL_CURSOR_KEY, POLL_STATE_KEY } from "../store/keys";
+import { POLL_CURSOR_KEY } from "../store/keys";
 
 export type PollOutcome =
   | "ok"
@@ -32,10 +33,38 @@ export async function writeCursor(kv: KVNamespace, cursor: string): Promise<void
   await kv.put(POLL_CURSOR_KEY, cursor);
 }
 
-export async function readPollState(kv: KVNamespace): Promise<PollState | null> {
-  return kv.get<PollState>(POLL_STATE_KEY, "json");
+export async function readPollState(db: D1Database): Promise<PollState | null> {
+  const row = await db
+    .prepare("SELECT last_run_at, outcome, pages, events, skipped_until, error FROM poll_state WHERE id = 1")
+    .first<{
+      last_run_at: string;
+      outcome: PollOutcome;
+      pages: number;
+      events: number;
+      skipped_until: string | null;
+      error: string | null;
+    }>();
+  if (!row) return null;
+  const state: PollState = {
+    lastRunAt: row.last_run_at,
+    outcome: row.outcome,
+    pages: row.pages,
+    events: row.events,
+    skippedUntil: row.skipped_until,
+  };
+  if (row.error !== null) state.error = row.error;
+  return state;
 }
 
-export async function writePollState(kv: KVNamespace, state: PollState): Promise<void> {
-  await kv.put(POLL_STATE_KEY, JSON.stringify(state));
+export async function writePollState(db: D1Database, state: PollState): Promise<void> {
+  await db
+    .prepare(
+      `INSERT INTO poll_state (id, last_run_at, outcome, pages, events, skipped_until, error)
+       VALUES (1, ?1, ?2, ?3, ?4, ?5, ?6)
+       ON CONFLICT (id) DO UPDATE SET last_run_at = excluded.last_run_at, outcome = excluded.outcome,
+         pages = excluded.pages, events = excluded.events, skipped_until = excluded.skipped_until,
+         error = excluded.error`,
+    )
+    .bind(state.lastRunAt, state.outcome, state.pages, state.events, state.skippedUntil, state.error ?? null)
+    .run();
 }

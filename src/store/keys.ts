@@ -5,12 +5,10 @@
 // | `dedupe:<eventId>`  | DEDUPE_TTL_SECONDS (86,400) | ingest, only after the queue took the event  |
 // | `payload:<eventId>` | 7 days                      | ingest, before sending a too-large event     |
 // | `poll:cursor`       | none                        | poller, after every page of a run was queued |
-// | `poll:state`        | none                        | poller, at the end of every run              |
 
 export const dedupeKey = (eventId: string): string => `dedupe:${eventId}`;
 export const payloadKey = (eventId: string): string => `payload:${eventId}`;
 export const POLL_CURSOR_KEY = "poll:cursor";
-export const POLL_STATE_KEY = "poll:state";
 
 /** Claim checks outlive every retry schedule (max 5 retries, each at most 12 h) plus replay slack. */
 export const PAYLOAD_TTL_SECONDS = 7 * 24 * 3600;

@@ -6,7 +6,7 @@ import { beforeEach, describe, expect, it, vi } from "vitest";
 import type { EventMessage } from "../../src/events/message";
 import { pollWorkOrders } from "../../src/polling/poller";
 import { readCursor, readPollState } from "../../src/polling/state";
-import { POLL_CURSOR_KEY, POLL_STATE_KEY } from "../../src/store/keys";
+import { POLL_CURSOR_KEY } from "../../src/store/keys";
 import { createWorkOrderStore, seedWorkOrders } from "../helpers/fake-work-orders";
 import { API_BASE, createOutbound, reply } from "../helpers/outbound";
 import { recordingQueue, testEnv } from "../helpers/worker";
@@ -39,7 +39,7 @@ const queuedIds = () => queue.sent.map((m) => (m as EventMessage).event.id);
 beforeEach(async () => {
   // KV and D1 persist across the tests of this file: start every test from no cursor and no lock.
   await env.IDEMPOTENCY.delete(POLL_CURSOR_KEY);
-  await env.IDEMPOTENCY.delete(POLL_STATE_KEY);
+  await env.DB.prepare("DELETE FROM poll_state").run();
   await env.DB.prepare("DELETE FROM locks").run();
   store = createWorkOrderStore();
   outbound = createOutbound();
@@ -247,7 +247,7 @@ describe("when not to poll", () => {
   it("records the last run for /admin/status", async () => {
     seedWorkOrders(store, 2, NOW - 60_000, { firstId: 950_000 });
     await poll();
-    expect(await readPollState(env.IDEMPOTENCY)).toMatchObject({
+    expect(await readPollState(env.DB)).toMatchObject({
       lastRunAt: new Date(NOW).toISOString(),
       outcome: "ok",
       pages: 1,
