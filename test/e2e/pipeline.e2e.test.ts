@@ -130,7 +130,9 @@ describe("webhooks to sinks", () => {
     expect(posts).toHaveLength(1);
     expect(posts[0]?.method).toBe("POST");
     expect(posts[0]?.path).toBe("/services/T0/B0/slack-secret-path");
-    expect((posts[0]?.json as { text: string }).text).toContain("Replace conveyor belt &lt;B7&gt; &amp; check rollers");
+    expect((posts[0]?.json as { text?: string } | undefined)?.text).toContain(
+      "Replace conveyor belt &lt;B7&gt; &amp; check rollers",
+    );
   });
 
   it("sends one ERP POST with Idempotency-Key for a DONE status change and writes the report", async () => {
