@@ -75,7 +75,9 @@ export function readConfig(env: Env): Config {
     pollMaxPages: integer(env.POLL_MAX_PAGES, 10, 1, 1000),
     pollInitialLookbackSeconds: integer(env.POLL_INITIAL_LOOKBACK_SECONDS, 3600, 0, 31_536_000),
     retryBaseSeconds: integer(env.RETRY_BASE_SECONDS, 10, 0, 43_200),
-    outboundTimeoutMs: integer(env.OUTBOUND_TIMEOUT_SECONDS, 10, 1, 600) * 1000,
+    // A handler holds its D1 claim across up to two calls (MaintainX lookup, then the post): 30 s
+    // each keeps that well inside the claim's 120 s lease, after which another delivery may take over.
+    outboundTimeoutMs: integer(env.OUTBOUND_TIMEOUT_SECONDS, 10, 1, 30) * 1000,
   };
   cache.set(env, config);
   return config;

@@ -24,7 +24,7 @@ export const erpSync: EventHandler = {
       ctx.config.outboundTimeoutMs,
       ctx.fetch,
     );
-    await drain(await ensureOk("ERP", response));
+    await drain(await ensureOk("ERP", response, url));
     return done(`work order ${wo.id} sent`);
   },
 };

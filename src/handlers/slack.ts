@@ -47,7 +47,7 @@ export const slackAlert: EventHandler = {
       ctx.config.outboundTimeoutMs,
       ctx.fetch,
     );
-    await drain(await ensureOk("Slack", response));
+    await drain(await ensureOk("Slack", response, url));
     return done(`alert posted for work order ${wo.id}`);
   },
 };

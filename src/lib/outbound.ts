@@ -57,16 +57,46 @@ export function parseRetryAfter(value: string | null, nowMs = Date.now()): numbe
   return Math.max(0, Math.ceil((date - nowMs) / 1000));
 }
 
-/** Throws the right error for a non-2xx answer (draining a short excerpt of its body). */
-export async function ensureOk(label: string, response: Response): Promise<Response> {
+/**
+ * Throws the right error for a non-2xx answer (draining a short excerpt of its body). Pass the
+ * URL called when it carries a secret: servers echo it in error pages ("Cannot POST /services/
+ * T0/B0/<token>"), and the excerpt is logged and stored, so its path and query are redacted.
+ */
+export async function ensureOk(label: string, response: Response, requestUrl?: string): Promise<Response> {
   if (response.ok) return response;
-  const excerpt = (await response.text().catch(() => "")).replace(/\s+/g, " ").slice(0, 200);
+  const text = await response.text().catch(() => "");
+  const excerpt = redactUrlParts(text, [requestUrl, response.url]).replace(/\s+/g, " ").slice(0, 200);
   const message = `${label}: HTTP ${response.status}${excerpt ? ` ${excerpt}` : ""}`;
   const status = response.status;
   if (status === 408 || status === 429 || status >= 500) {
     throw new TransientError(message, parseRetryAfter(response.headers.get("retry-after")));
   }
   throw new PermanentError(message, status);
+}
+
+/** Shorter path segments and query values stay readable (`api`, `hooks`, `v1`): tokens are longer. */
+const MIN_REDACTED_LENGTH = 8;
+
+function redactUrlParts(text: string, urls: Array<string | undefined>): string {
+  const parts = new Set<string>();
+  for (const url of urls) {
+    if (!url || !URL.canParse(url)) continue;
+    const { pathname, search, searchParams, username, password } = new URL(url);
+    const pieces = [`${pathname}${search}`, pathname, search, username, password, ...searchParams.values()];
+    for (const segment of pathname.split("/")) {
+      pieces.push(segment);
+      try {
+        pieces.push(decodeURIComponent(segment));
+      } catch {
+        // Not percent-encoded text: the raw segment is enough.
+      }
+    }
+    for (const piece of pieces) if (piece.length >= MIN_REDACTED_LENGTH) parts.add(piece);
+  }
+  let out = text;
+  // Longest first, so a whole path goes before the segments inside it.
+  for (const part of [...parts].sort((a, b) => b.length - a.length)) out = out.split(part).join("[redacted]");
+  return out;
 }
 
 /** Reads and discards a successful answer's body so the connection can be reused. */

@@ -84,6 +84,9 @@ export function createMaintainXClient(options: MaintainXClientOptions): Maintain
 
   return {
     async getWorkOrder(id) {
+      // encodeURIComponent keeps "." and "..", which URL parsing resolves as path segments:
+      // `/workorders/..` would ask for another resource with the API key.
+      if (id === "." || id === "..") throw new PermanentError(`MaintainX API: "${id}" is not a work-order id`);
       const { body } = await get(`/workorders/${encodeURIComponent(id)}`);
       const parsed = GetWorkOrderAnswer.safeParse(body);
       if (!parsed.success) throw new TransientError("MaintainX API: unexpected work-order answer");

@@ -12,7 +12,7 @@ import { type FetchLike, PermanentError, TransientError } from "../lib/outbound"
 import { beginAttempt, loadEvent, setEventError, setEventStatus } from "../store/event-log";
 import { claimSideEffect, finishSideEffect, listSideEffects } from "../store/side-effects";
 import { createHandlerContext } from "./context";
-import type { HandlerRegistry } from "./registry";
+import type { HandlerRegistry, HandlerResult } from "./registry";
 import { MalformedMessageError, PayloadUnavailableError, resolveMessage } from "./resolve";
 import { retryDelaySeconds } from "./retry-policy";
 
@@ -28,12 +28,14 @@ export type Verdict = { ack: true } | { ack: false; delaySeconds: number; reason
 export async function consumeEvents(batch: MessageBatch<unknown>, env: Env, deps: ConsumerDeps = {}): Promise<void> {
   // Copies of one event in the same batch ride on the first copy: whatever its verdict (done,
   // or retried), that copy carries the event forward, so the others are acked after it.
+  // A replay leads its group: it may re-run handlers that an ordinary copy would leave as they are.
   const groups = new Map<string, Array<Message<unknown>>>();
   for (const message of batch.messages) {
     const key = isEventMessage(message.body) ? message.body.event.id : `message:${message.id}`;
     const group = groups.get(key);
-    if (group) group.push(message);
-    else groups.set(key, [message]);
+    if (!group) groups.set(key, [message]);
+    else if (isEventMessage(message.body) && message.body.replay === true) group.unshift(message);
+    else group.push(message);
   }
 
   // Events are independent: one slow or failing event must not hold up the others.
@@ -127,15 +129,9 @@ export async function processMessage(message: Message<unknown>, env: Env, deps: 
       continue;
     }
     const fields = { eventId: event.id, type: event.type, handler: handler.name, attempt: claim.attempts };
+    let result: HandlerResult;
     try {
-      const result = await handler.run(ctx);
-      if (result.outcome === "done") {
-        await finishSideEffect(env.DB, event.id, handler.name, { status: "done", ...detail(result.detail) });
-        log.info("Handler done", { ...fields, detail: result.detail });
-      } else {
-        await finishSideEffect(env.DB, event.id, handler.name, { status: "skipped", detail: result.reason });
-        log.info("Handler skipped", { ...fields, reason: result.reason });
-      }
+      result = await handler.run(ctx);
     } catch (error) {
       const reason = describeError(error);
       if (error instanceof PermanentError) {
@@ -149,7 +145,18 @@ export async function processMessage(message: Message<unknown>, env: Env, deps: 
           retryAfter = Math.max(retryAfter ?? 0, error.retryAfterSeconds);
         }
       }
+      continue;
     }
+    // The effect has happened. A failed write here must not release the claim as `retry` (the next
+    // delivery would repeat the effect): the write is retried, and if D1 stays down the delivery
+    // fails with the claim still held under its lease.
+    const finished =
+      result.outcome === "done"
+        ? { status: "done" as const, ...detail(result.detail) }
+        : { status: "skipped" as const, detail: result.reason };
+    await persistently(() => finishSideEffect(env.DB, event.id, handler.name, finished));
+    if (result.outcome === "done") log.info("Handler done", { ...fields, detail: result.detail });
+    else log.info("Handler skipped", { ...fields, reason: result.reason });
   }
 
   if (pending.length > 0) {
@@ -172,6 +179,21 @@ export async function processMessage(message: Message<unknown>, env: Env, deps: 
     await setEventStatus(env.DB, event.id, "processed", null);
   }
   return { ack: true };
+}
+
+/** Attempts at recording a finished side effect, a short pause apart (D1 errors are often brief). */
+const RECORD_ATTEMPTS = 3;
+const RECORD_PAUSE_MS = 100;
+
+async function persistently(write: () => Promise<void>): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await write();
+    } catch (error) {
+      if (attempt >= RECORD_ATTEMPTS) throw error;
+      await new Promise((resolve) => setTimeout(resolve, RECORD_PAUSE_MS * attempt));
+    }
+  }
 }
 
 function detail(text: string | undefined): { detail?: string } {

@@ -1,10 +1,12 @@
 // The consumer of `maintainx-events-dlq`: a message lands here after max_retries. It is kept in
 // D1 with its whole body (ready for `/admin/events/:id/replay`) and its event is marked `dead`.
 
+import { readConfig } from "../config";
 import type { CanonicalEvent } from "../events/canonical";
 import { isEventMessage } from "../events/message";
 import { describeError, log } from "../lib/log";
 import { insertStatement } from "../store/event-log";
+import { retryDelaySeconds } from "./retry-policy";
 
 export async function consumeDeadLetters(batch: MessageBatch<unknown>, env: Env): Promise<void> {
   for (const message of batch.messages) {
@@ -12,8 +14,17 @@ export async function consumeDeadLetters(batch: MessageBatch<unknown>, env: Env)
       await recordDeadLetter(env.DB, message);
       message.ack();
     } catch (error) {
-      log.error("Dead letter could not be recorded; retrying", { messageId: message.id, error: describeError(error) });
-      message.retry();
+      // With backoff: retried at once, a short D1 outage would use up this queue's own retries
+      // (it has no dead-letter queue behind it) within seconds.
+      const delaySeconds = retryDelaySeconds(message.attempts, readConfig(env).retryBaseSeconds);
+      log.error("Dead letter could not be recorded; retrying", {
+        messageId: message.id,
+        eventId: isEventMessage(message.body) ? message.body.event.id : undefined,
+        attempt: message.attempts,
+        delaySeconds,
+        error: describeError(error),
+      });
+      message.retry({ delaySeconds });
     }
   }
 }

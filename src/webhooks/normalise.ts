@@ -20,15 +20,48 @@ export interface NormalisedDelivery {
   dataIsWholeBody: boolean;
 }
 
+/**
+ * Far deeper than any MaintainX payload, yet shallow enough for every later step: the queue,
+ * D1 and the handlers serialise the data recursively, and a body nested some thousands of levels
+ * deep overflows the stack there (a 503 the sender retries forever, or an event that can only die).
+ */
+export const MAX_JSON_DEPTH = 64;
+
 export function parseJsonObject(body: Uint8Array): Record<string, unknown> {
+  let text: string;
   let parsed: unknown;
   try {
-    parsed = JSON.parse(strictUtf8.decode(body));
+    text = strictUtf8.decode(body);
+    parsed = JSON.parse(text);
   } catch {
     throw new InvalidDeliveryError("Body is not valid JSON (UTF-8)");
   }
   if (!isObject(parsed)) throw new InvalidDeliveryError("Body must be a JSON object");
+  if (nestingExceeds(text, MAX_JSON_DEPTH)) {
+    throw new InvalidDeliveryError(`Body is nested more than ${MAX_JSON_DEPTH} levels deep`);
+  }
   return parsed;
+}
+
+/** Counts open brackets outside strings in text already known to be valid JSON, without recursion. */
+function nestingExceeds(text: string, max: number): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      // A backslash escapes the next character, so an escaped quote does not end the string.
+      if (c === 0x5c) i++;
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) {
+      inString = true;
+    } else if (c === 0x7b || c === 0x5b) {
+      if (++depth > max) return true;
+    } else if (c === 0x7d || c === 0x5d) {
+      depth--;
+    }
+  }
+  return false;
 }
 
 /** Reads and checks `x-maintainx-event-id`: 1–200 printable ASCII characters, or absent. */
@@ -74,8 +107,7 @@ export async function normaliseDelivery(input: {
   const occurredAt = envelope ? payload.timestamp : payload.occurredAt;
   const workOrderId = idString(data.workOrderId) ?? (envelope ? idString(data.id) : undefined);
 
-  // Same body and type give the same id, so a re-signed retry (new `t`) is still a duplicate.
-  const id = headerId ?? (await sha256Hex(concat(utf8.encode(`${sourceType}\n`), input.body)));
+  const id = headerId ?? (await contentEventId(sourceType, input.body));
 
   const event: CanonicalEvent = {
     id,
@@ -88,6 +120,14 @@ export async function normaliseDelivery(input: {
   if (workOrderId !== undefined) event.workOrderId = workOrderId;
   if (typeof occurredAt === "string" && occurredAt.length <= 100) event.occurredAt = occurredAt;
   return { event, dataIsWholeBody: !envelope };
+}
+
+/**
+ * The id of a delivery without `x-maintainx-event-id`: the hex SHA-256 of "<type>\n<raw body>".
+ * Same body and type give the same id, so a re-signed retry (new `t`) is still a duplicate.
+ */
+export async function contentEventId(sourceType: string, body: Uint8Array): Promise<string> {
+  return sha256Hex(concat(utf8.encode(`${sourceType}\n`), body));
 }
 
 function concat(a: Uint8Array, b: Uint8Array): Uint8Array {

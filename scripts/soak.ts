@@ -1,0 +1,472 @@
+// `npm run soak -- --seconds 30`: a steady stream of signed MaintainX deliveries, with duplicates,
+// concurrent copies and operator replays, into a real `wrangler dev` whose Slack and ERP are stub
+// servers on 127.0.0.1 that fail a share of requests (5xx, 429 with Retry-After, timeouts, dropped
+// connections). It waits for the queue to drain, accounts for every accepted event, and prints
+//   soak: sent N, accepted A, delivered D, duplicates X, lost L
+// delivered: unique events whose side effect reached its sink (answered 2xx); duplicates: side
+// effects answered 2xx more than once for one event; lost: accepted, yet neither delivered nor dead.
+// Exits non-zero unless X == 0 and L == 0. Loopback only; bounded in time and in requests.
+
+import { createHash } from "node:crypto";
+import { resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { signMaintainX } from "../src/webhooks/signature";
+import {
+  type PlannedResponse,
+  type RecordedRequest,
+  type StubServer,
+  startStubServer,
+} from "../test/helpers/node/stub-server";
+import { startWranglerDev, type WranglerDev } from "../test/helpers/node/wrangler-dev";
+
+export interface SoakOptions {
+  /** How long new events are sent for. */
+  seconds: number;
+  /** New events per second. */
+  rate: number;
+  /** Share of sink requests that fail. */
+  failShare: number;
+  /** Share of events delivered again later, re-signed (MaintainX redelivering). */
+  duplicateShare: number;
+  /** Share of events delivered as several concurrent copies at once. */
+  burstShare: number;
+  /** Share of events replayed through `POST /admin/events/:id/replay` while in flight. */
+  replayShare: number;
+  /** Longest wait for the queue to drain after the last delivery. */
+  drainSeconds: number;
+  seed: number;
+  /** Progress lines (stderr by default); the summary line is returned, not logged. */
+  progress?: (line: string) => void;
+}
+
+export interface SoakResult {
+  sent: number;
+  accepted: number;
+  delivered: number;
+  duplicates: number;
+  lost: number;
+  dead: number;
+  refused: number;
+  replays: number;
+  sinkRequests: number;
+  sinkFailures: number;
+  drained: boolean;
+  reloaded: boolean;
+  line: string;
+}
+
+export const DEFAULTS: SoakOptions = {
+  seconds: 30,
+  rate: 20,
+  failShare: 0.25,
+  duplicateShare: 0.2,
+  burstShare: 0.1,
+  replayShare: 0.05,
+  drainSeconds: 120,
+  seed: Date.now() % 2 ** 31,
+};
+
+type NumericOption = Exclude<keyof SoakOptions, "progress">;
+const FLAGS: Record<NumericOption, string> = {
+  seconds: "--seconds",
+  rate: "--rate",
+  failShare: "--fail-share",
+  duplicateShare: "--duplicate-share",
+  burstShare: "--burst-share",
+  replayShare: "--replay-share",
+  drainSeconds: "--drain-seconds",
+  seed: "--seed",
+};
+/** Bounds that keep a run finite and its load moderate; shares leave room for successes. */
+const LIMITS: Partial<Record<NumericOption, readonly [number, number]>> = {
+  seconds: [1, 600],
+  rate: [1, 100],
+  drainSeconds: [5, 900],
+  failShare: [0, 0.9],
+  duplicateShare: [0, 0.9],
+  burstShare: [0, 0.9],
+  replayShare: [0, 0.9],
+};
+const SECRET = "soak-webhook-secret";
+const ADMIN_TOKEN = "soak-admin-token";
+/** The Worker abandons a sink call after this (OUTBOUND_TIMEOUT_SECONDS). */
+const OUTBOUND_TIMEOUT_SECONDS = 1;
+const MAX_IN_FLIGHT = 64;
+/** How often a refused or unanswered delivery is sent again, as MaintainX would. */
+const SENDER_ATTEMPTS = 4;
+const REQUEST_TIMEOUT_MS = 15_000;
+/** After everything looks settled, wait this long more for late (duplicate) side effects. */
+const QUIET_MS = 2_000;
+
+/** A small seeded generator, so a run's choices can be repeated with --seed. */
+function random(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+interface SoakEvent {
+  id: string;
+  workOrderId: number;
+  type: "NEW_WORK_ORDER" | "WORK_ORDER_STATUS_CHANGE";
+  raw: string;
+  accepted: boolean;
+}
+
+function makeEvent(workOrderId: number, index: number): SoakEvent {
+  const now = new Date().toISOString();
+  const type = index % 2 === 0 ? "NEW_WORK_ORDER" : "WORK_ORDER_STATUS_CHANGE";
+  const body =
+    type === "NEW_WORK_ORDER"
+      ? {
+          workOrderId,
+          orgId: 99411,
+          occurredAt: now,
+          newWorkOrder: {
+            id: workOrderId,
+            title: `Soak ${workOrderId}`,
+            priority: "HIGH",
+            status: "OPEN",
+            updatedAt: now,
+          },
+        }
+      : {
+          workOrderId,
+          orgId: 99411,
+          occurredAt: now,
+          oldStatus: "IN_PROGRESS",
+          newStatus: "DONE",
+          newWorkOrder: {
+            id: workOrderId,
+            title: `Soak ${workOrderId}`,
+            priority: "LOW",
+            status: "DONE",
+            updatedAt: now,
+          },
+        };
+  const raw = JSON.stringify(body);
+  // The Worker's id for a delivery without x-maintainx-event-id (SPEC §3).
+  const id = createHash("sha256").update(`${type}\n${raw}`).digest("hex");
+  return { id, workOrderId, type, raw, accepted: false };
+}
+
+/** A sink answering a share of requests with a failure, and counting 2xx answers per key. */
+function failingSink(
+  stub: StubServer,
+  keyOf: (request: RecordedRequest) => string | undefined,
+  failShare: number,
+  rand: () => number,
+) {
+  const successes = new Map<string, number>();
+  let requests = 0;
+  let failures = 0;
+  const failuresToPick: PlannedResponse[] = [
+    { status: 500, body: "internal error" },
+    { status: 503, body: "unavailable" },
+    { status: 429, headers: { "retry-after": "1" }, body: "rate limited" },
+    { dropConnection: true },
+    // Answered only after the Worker gave up on it, so never a success.
+    { status: 504, body: "too slow", delayMs: OUTBOUND_TIMEOUT_SECONDS * 1000 + 500 },
+  ];
+  stub.respondWith((request) => {
+    requests += 1;
+    const key = keyOf(request);
+    if (rand() < failShare) {
+      failures += 1;
+      return failuresToPick[Math.floor(rand() * failuresToPick.length)] as PlannedResponse;
+    }
+    if (key !== undefined) successes.set(key, (successes.get(key) ?? 0) + 1);
+    return { status: 200, body: "ok" };
+  });
+  return { successes, stats: () => ({ requests, failures }) };
+}
+
+/** Runs at most `max` tasks at once. */
+function limit(max: number): <T>(task: () => Promise<T>) => Promise<T> {
+  let active = 0;
+  const waiting: Array<() => void> = [];
+  return async <T>(task: () => Promise<T>): Promise<T> => {
+    while (active >= max) await new Promise<void>((r) => waiting.push(r));
+    active += 1;
+    try {
+      return await task();
+    } finally {
+      active -= 1;
+      waiting.shift()?.();
+    }
+  };
+}
+
+/** The options with defaults filled in; throws a usage error for one out of bounds. */
+export function soakOptions(input: Partial<SoakOptions> = {}): SoakOptions {
+  const options: SoakOptions = { ...DEFAULTS, ...input };
+  for (const [key, [min, max]] of Object.entries(LIMITS) as Array<[NumericOption, readonly [number, number]]>) {
+    if (!(options[key] >= min && options[key] <= max))
+      throw new Error(`soak: ${FLAGS[key]} must be from ${min} to ${max}`);
+  }
+  return options;
+}
+
+export async function runSoak(input: Partial<SoakOptions> = {}): Promise<SoakResult> {
+  const options = soakOptions(input);
+  const progress = options.progress ?? ((line: string) => process.stderr.write(`${line}\n`));
+  const rand = random(options.seed);
+  // Every request this run may make, counted against one cap (sends, replays, drain polls).
+  const maxRequests = Math.ceil(options.seconds * options.rate * 12 + options.drainSeconds * 4 + 100);
+  let requestsMade = 0;
+  const budget = () => {
+    requestsMade += 1;
+    if (requestsMade > maxRequests) throw new Error(`soak: request budget of ${maxRequests} used up`);
+  };
+
+  const [slackStub, erpStub] = await Promise.all([startStubServer("slack"), startStubServer("erp")]);
+  const slack = failingSink(
+    slackStub,
+    (r) => /#(\d+):/.exec(String((r.json as { text?: string })?.text))?.[1],
+    options.failShare,
+    rand,
+  );
+  const erp = failingSink(erpStub, (r) => r.headers["idempotency-key"], options.failShare, rand);
+
+  let dev: WranglerDev | undefined;
+  try {
+    dev = await startWranglerDev({
+      vars: {
+        MAINTAINX_WEBHOOK_SECRET: SECRET,
+        ADMIN_TOKEN,
+        SLACK_WEBHOOK_URL: `${slackStub.url}/services/T0/B0/soak`,
+        ERP_WEBHOOK_URL: `${erpStub.url}/erp/completed`,
+        RETRY_BASE_SECONDS: "1",
+        OUTBOUND_TIMEOUT_SECONDS: String(OUTBOUND_TIMEOUT_SECONDS),
+        POLL_MODE: "off",
+      },
+    });
+    const base = dev.url;
+    if (!base.startsWith("http://127.0.0.1:")) throw new Error(`soak: refusing a non-loopback Worker at ${base}`);
+    progress(
+      `soak: ${options.seconds} s at ${options.rate} events/s, sink failure share ${options.failShare}, ` +
+        `duplicates ${options.duplicateShare}, bursts ${options.burstShare}, replays ${options.replayShare}, seed ${options.seed}`,
+    );
+
+    const events: SoakEvent[] = [];
+    let sent = 0;
+    let refused = 0;
+    /** Why deliveries were not accepted: HTTP status or error name, with counts. */
+    const refusals = new Map<string, number>();
+    const refusal = (why: string) => refusals.set(why, (refusals.get(why) ?? 0) + 1);
+    let replays = 0;
+    const run = limit(MAX_IN_FLIGHT);
+    const pending = new Set<Promise<void>>();
+    const track = (p: Promise<void>) => {
+      pending.add(p);
+      // Failures surface through the Promise.all below; this chain only does the bookkeeping.
+      p.finally(() => pending.delete(p)).catch(() => {});
+    };
+
+    const deliverOnce = async (event: SoakEvent): Promise<boolean> => {
+      budget();
+      sent += 1;
+      const signature = await signMaintainX(SECRET, event.raw, Math.floor(Date.now() / 1000));
+      try {
+        const response = await fetch(`${base}/webhooks/maintainx/${event.type}`, {
+          method: "POST",
+          headers: { "content-type": "application/json", "x-maintainx-webhook-body-signature": signature },
+          body: event.raw,
+          signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+        });
+        const json = (await response.json().catch(() => ({}))) as { status?: string; eventId?: string };
+        if (response.status !== 200) {
+          refusal(`HTTP ${response.status}`);
+          return false;
+        }
+        if (json.eventId !== event.id)
+          throw new Error(`soak: the Worker answered event id ${json.eventId} for ${event.id}`);
+        return json.status === "accepted" || json.status === "already_processed";
+      } catch (error) {
+        if (error instanceof Error && error.message.startsWith("soak:")) throw error;
+        refusal(error instanceof Error ? (error.cause instanceof Error ? error.cause.message : error.name) : "error");
+        return false;
+      }
+    };
+
+    /** Delivers like MaintainX: a refused or unanswered delivery is sent again, a few times. */
+    const deliver = async (event: SoakEvent): Promise<void> => {
+      for (let attempt = 1; attempt <= SENDER_ATTEMPTS; attempt++) {
+        if (await run(() => deliverOnce(event))) {
+          event.accepted = true;
+          return;
+        }
+        refused += 1;
+        await sleep(500 * attempt);
+      }
+    };
+
+    const replay = async (event: SoakEvent): Promise<void> => {
+      for (let attempt = 1; attempt <= 3; attempt++) {
+        budget();
+        const response = await fetch(`${base}/admin/events/${event.id}/replay`, {
+          method: "POST",
+          headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
+          signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+        }).catch(() => undefined);
+        await response?.body?.cancel();
+        if (response?.status === 202) {
+          replays += 1;
+          return;
+        }
+        await sleep(1000);
+      }
+    };
+
+    // The stream: one new event every 1/rate s for `seconds`, each with its own extras.
+    const started = Date.now();
+    const sendUntil = started + options.seconds * 1000;
+    const firstWorkOrder = 10_000_000 + Math.floor(rand() * 1_000_000) * 100;
+    let nextReport = started + 5_000;
+    for (let i = 0; Date.now() < sendUntil; i++) {
+      const dueAt = started + (i * 1000) / options.rate;
+      if (dueAt > Date.now()) await sleep(dueAt - Date.now());
+      if (Date.now() >= sendUntil) break;
+      const event = makeEvent(firstWorkOrder + i, i);
+      events.push(event);
+
+      const copies = rand() < options.burstShare ? 3 + Math.floor(rand() * 3) : 1;
+      for (let c = 0; c < copies; c++) track(deliver(event));
+      if (rand() < options.duplicateShare) {
+        const later = 1_000 + rand() * 9_000;
+        track(sleep(later).then(() => deliver(event)));
+      }
+      if (rand() < options.replayShare) {
+        const later = 500 + rand() * 4_500;
+        track(sleep(later).then(() => (event.accepted ? replay(event) : undefined)));
+      }
+      if (Date.now() >= nextReport) {
+        nextReport += 5_000;
+        progress(
+          `soak: ${Math.round((Date.now() - started) / 1000)} s, ${events.length} events, ${sent} deliveries sent`,
+        );
+      }
+    }
+    await Promise.all([...pending]);
+    progress(`soak: sending done (${events.length} events, ${sent} deliveries); draining`);
+
+    // Drain: until every accepted event is delivered or dead and nothing is pending in the log.
+    const successesOf = (event: SoakEvent) =>
+      event.type === "NEW_WORK_ORDER"
+        ? (slack.successes.get(String(event.workOrderId)) ?? 0)
+        : (erp.successes.get(event.id) ?? 0);
+    const admin = async <T>(path: string): Promise<T> => {
+      budget();
+      const response = await fetch(`${base}/admin${path}`, {
+        headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
+        signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+      });
+      if (response.status !== 200) throw new Error(`soak: GET /admin${path} answered ${response.status}`);
+      return (await response.json()) as T;
+    };
+    const deadIds = async () =>
+      new Set(
+        (await admin<{ events: Array<{ id: string }> }>("/events?status=dead&limit=1000")).events.map((e) => e.id),
+      );
+
+    const accepted = events.filter((e) => e.accepted);
+    const drainStarted = Date.now();
+    const drainUntil = drainStarted + options.drainSeconds * 1000;
+    let drained = false;
+    let dead = new Set<string>();
+    while (Date.now() < drainUntil) {
+      dead = await deadIds();
+      const open = accepted.filter((e) => successesOf(e) === 0 && !dead.has(e.id));
+      const status = await admin<{ events: { accepted: number } }>("/status");
+      if (open.length === 0 && status.events.accepted === 0) {
+        drained = true;
+        break;
+      }
+      await sleep(1_000);
+    }
+    const drainEnded = Date.now();
+    if (drained) await sleep(QUIET_MS);
+    dead = await deadIds();
+
+    const delivered = accepted.filter((e) => successesOf(e) > 0).length;
+    const duplicates = accepted.reduce((n, e) => n + Math.max(0, successesOf(e) - 1), 0);
+    const lost = accepted.filter((e) => successesOf(e) === 0 && !dead.has(e.id)).length;
+    const deadCount = accepted.filter((e) => dead.has(e.id) && successesOf(e) === 0).length;
+    const reloaded = /Reloading local server/.test(dev.logs());
+    const slackStats = slack.stats();
+    const erpStats = erp.stats();
+
+    progress(
+      `soak: sinks answered ${slackStats.requests + erpStats.requests} requests, failing ${slackStats.failures + erpStats.failures} on purpose; ` +
+        `${deadCount} events dead (replayable), ${refused} deliveries refused and sent again` +
+        `${refusals.size > 0 ? ` (${[...refusals].map(([why, n]) => `${why}: ${n}`).join(", ")})` : ""}, ${replays} replays; ` +
+        `${drained ? `queue drained in ${Math.round((drainEnded - drainStarted) / 1000)} s` : `queue NOT drained within ${options.drainSeconds} s`}`,
+    );
+    if (reloaded) {
+      progress(
+        "soak: warning: wrangler dev reloaded during the run (a source file changed); queued messages are dropped on reload",
+      );
+    }
+    return {
+      sent,
+      accepted: accepted.length,
+      delivered,
+      duplicates,
+      lost,
+      dead: deadCount,
+      refused,
+      replays,
+      sinkRequests: slackStats.requests + erpStats.requests,
+      sinkFailures: slackStats.failures + erpStats.failures,
+      drained,
+      reloaded,
+      line: `soak: sent ${sent}, accepted ${accepted.length}, delivered ${delivered}, duplicates ${duplicates}, lost ${lost}`,
+    };
+  } finally {
+    await dev?.stop();
+    await Promise.all([slackStub.close(), erpStub.close()]);
+  }
+}
+
+function parseArgs(argv: string[]): Partial<SoakOptions> {
+  const byFlag = new Map(Object.entries(FLAGS).map(([key, flag]) => [flag, key as NumericOption]));
+  const out: Partial<Record<NumericOption, number>> = {};
+  for (let i = 0; i < argv.length; i++) {
+    const [flag, inline] = (argv[i] as string).split("=", 2) as [string, string | undefined];
+    const key = byFlag.get(flag);
+    if (!key) throw new Error(`soak: unknown option ${flag}; options: ${[...byFlag.keys()].join(", ")}`);
+    const value = inline ?? argv[++i];
+    if (value === undefined || value.trim() === "" || !Number.isFinite(Number(value))) {
+      throw new Error(`soak: ${flag} needs a number`);
+    }
+    out[key] = Number(value);
+  }
+  return out;
+}
+
+async function main(): Promise<void> {
+  let options: SoakOptions;
+  try {
+    options = soakOptions(parseArgs(process.argv.slice(2)));
+  } catch (error) {
+    console.error(error instanceof Error ? error.message : String(error));
+    process.exit(2);
+  }
+  const result = await runSoak(options);
+  console.log(result.line);
+  process.exit(result.duplicates === 0 && result.lost === 0 ? 0 : 1);
+}
+
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  main().catch((error: unknown) => {
+    console.error(error instanceof Error ? (error.stack ?? error.message) : String(error));
+    process.exit(1);
+  });
+}

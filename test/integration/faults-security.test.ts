@@ -1,0 +1,152 @@
+// Security claims of SECURITY.md that no other test pins down: secret rotation, the bounds on a
+// re-routed delivery, the URI signature being neither required nor trusted, replays of a seed
+// delivery after its KV dedupe key expired, and the admin replay route's guard.
+
+import { env } from "cloudflare:workers";
+import { beforeEach, describe, expect, it } from "vitest";
+import type { EventMessage } from "../../src/events/message";
+import { consumeEvents } from "../../src/routing/consumer";
+import { dedupeKey } from "../../src/store/keys";
+import { signMaintainX } from "../../src/webhooks/signature";
+import seedCreated from "../fixtures/seed-workorder-created.json";
+import {
+  BASE,
+  maintainXDelivery,
+  PREVIOUS_SECRET,
+  SECRET,
+  seedDelivery,
+  uniqueEventId,
+  uniqueNewWorkOrder,
+} from "../helpers/deliveries";
+import { batchOf, settle } from "../helpers/events";
+import { createOutbound, SLACK_URL } from "../helpers/outbound";
+import { callWorker, type EnvOverrides, recordingQueue, testEnv } from "../helpers/worker";
+
+const held = () => recordingQueue({ send: async () => {}, sendBatch: async () => {} } as unknown as Queue<unknown>);
+
+async function post(request: Request, overrides: EnvOverrides = {}) {
+  const queue = held();
+  const response = await callWorker(request, { EVENTS_QUEUE: queue, ...overrides });
+  const body = (await response.json()) as { status?: string; eventId?: string; error?: string };
+  return { status: response.status, body, messages: queue.sent as EventMessage[] };
+}
+
+let outbound: ReturnType<typeof createOutbound>;
+let slack: ReturnType<typeof outbound.sink>;
+beforeEach(() => {
+  outbound = createOutbound();
+  slack = outbound.sink(SLACK_URL);
+});
+
+async function consume(message: EventMessage) {
+  const environment = testEnv({ SLACK_WEBHOOK_URL: SLACK_URL, MAINTAINX_API_KEY: undefined });
+  return settle(batchOf([message]), (batch) => consumeEvents(batch, environment, { fetch: outbound.fetch }));
+}
+
+describe("secret rotation", () => {
+  it("refuses a secret once it is removed from MAINTAINX_WEBHOOK_SECRET, though this isolate just used it", async () => {
+    const raw = JSON.stringify(uniqueNewWorkOrder());
+    const both = await post(await maintainXDelivery("NEW_WORK_ORDER", raw, { secret: PREVIOUS_SECRET }));
+    expect(both.status).toBe(200);
+    const rotated = await post(await maintainXDelivery("NEW_WORK_ORDER", raw, { secret: PREVIOUS_SECRET }), {
+      MAINTAINX_WEBHOOK_SECRET: SECRET,
+    });
+    expect(rotated.status).toBe(401);
+    expect(rotated.body).toEqual({ error: "Invalid signature" });
+    const current = await post(await maintainXDelivery("NEW_WORK_ORDER", raw, { secret: SECRET }), {
+      MAINTAINX_WEBHOOK_SECRET: SECRET,
+    });
+    expect(current.status).toBe(200);
+  });
+});
+
+describe("re-routed deliveries (the body signature does not cover the path)", () => {
+  it("a re-routed copy is another event: it cannot suppress or overwrite the genuine one", async () => {
+    const raw = JSON.stringify(uniqueNewWorkOrder());
+    const genuine = await maintainXDelivery("NEW_WORK_ORDER", raw);
+    const captured = genuine.headers.get("x-maintainx-webhook-body-signature") ?? "";
+    const first = await post(genuine);
+    const rerouted = await post(await maintainXDelivery("WORK_ORDER_CHANGE", raw, { signature: captured }));
+    expect(first.body.status).toBe("accepted");
+    expect(rerouted.status).toBe(200);
+    expect(rerouted.body.eventId).not.toBe(first.body.eventId);
+    expect(rerouted.messages[0]?.event.sourceType).toBe("WORK_ORDER_CHANGE");
+    // The genuine delivery's own retry is still recognised as the genuine event.
+    const retry = await post(await maintainXDelivery("NEW_WORK_ORDER", raw));
+    expect(retry.body).toEqual({ status: "already_processed", eventId: first.body.eventId });
+  });
+
+  it("a captured delivery is refused on any path once its timestamp is outside the tolerance", async () => {
+    const raw = JSON.stringify(uniqueNewWorkOrder());
+    const stale = Math.floor(Date.now() / 1000) - 301;
+    const signature = await signMaintainX(SECRET, raw, stale);
+    for (const type of ["NEW_WORK_ORDER", "WORK_ORDER_STATUS_CHANGE", "WORK_ORDER_DELETE"]) {
+      const replayed = await post(await maintainXDelivery(type, raw, { signature }));
+      expect(replayed.status, type).toBe(401);
+      expect(replayed.body).toEqual({ error: "Signature timestamp outside tolerance" });
+    }
+  });
+});
+
+describe("the URI signature", () => {
+  it("is neither required nor trusted: it never turns a refusal into an acceptance or the reverse", async () => {
+    const raw = JSON.stringify(uniqueNewWorkOrder());
+    const t = Math.floor(Date.now() / 1000);
+    const url = `${BASE}/webhooks/maintainx/NEW_WORK_ORDER`;
+    const validUri = await signMaintainX(SECRET, url, t);
+
+    const garbageUri = await post(
+      await maintainXDelivery("NEW_WORK_ORDER", raw, {
+        headers: { "x-maintainx-webhook-uri-signature": `t=${t},v1=${"00".repeat(32)}` },
+      }),
+    );
+    expect(garbageUri.status).toBe(200);
+
+    const forgedBody = await post(
+      await maintainXDelivery("NEW_WORK_ORDER", uniqueNewWorkOrder(), {
+        signature: `t=${t},v1=${"ab".repeat(32)}`,
+        headers: { "x-maintainx-webhook-uri-signature": validUri },
+      }),
+    );
+    expect(forgedBody.status).toBe(401);
+    // A URI signature is not a body signature: presented as one, it is refused.
+    const uriAsBody = await post(await maintainXDelivery("NEW_WORK_ORDER", raw, { signature: validUri }));
+    expect(uriAsBody.status).toBe(401);
+  });
+});
+
+describe("replays of a captured seed delivery", () => {
+  it("repeats no side effect under the same event id, even after its KV dedupe key expired", async () => {
+    const eventId = uniqueEventId("seed-replay");
+    const body = { ...seedCreated, data: { ...seedCreated.data, id: uniqueEventId("WO") } };
+    const first = await post(await seedDelivery(body, { eventId }));
+    expect(first.body).toEqual({ status: "accepted", eventId });
+    expect((await consume(first.messages[0] as EventMessage)).explicitAcks).toHaveLength(1);
+    expect(slack.calls).toHaveLength(1);
+
+    // The seed format has no timestamp: only the dedupe key (24 h) stops a replay at the edge.
+    await env.IDEMPOTENCY.delete(dedupeKey(eventId));
+    const replayed = await post(await seedDelivery(body, { eventId }));
+    expect(replayed.body).toEqual({ status: "accepted", eventId });
+    expect((await consume(replayed.messages[0] as EventMessage)).explicitAcks).toHaveLength(1);
+    // The D1 claims outlive the KV key: the alert is not posted again.
+    expect(slack.calls).toHaveLength(1);
+  });
+});
+
+describe("the admin replay route", () => {
+  it("queues nothing without the right bearer token", async () => {
+    const eventId = uniqueEventId("admin-guard");
+    for (const authorization of [undefined, "Bearer wrong", "Basic YTpi"]) {
+      const queue = held();
+      const headers = new Headers();
+      if (authorization) headers.set("authorization", authorization);
+      const response = await callWorker(
+        new Request(`${BASE}/admin/events/${eventId}/replay`, { method: "POST", headers }),
+        { ADMIN_TOKEN: "the-admin-token", EVENTS_QUEUE: queue },
+      );
+      expect(response.status).toBe(401);
+      expect(queue.sent).toHaveLength(0);
+    }
+  });
+});
