@@ -24,6 +24,8 @@ export interface IngestOptions {
   rawData?: { bytes: Uint8Array; field?: string };
   /** Replays skip the edge filter and ask the consumer to re-run failed handlers. */
   replay?: boolean;
+  /** The caller has just read this event's dedupe key and found it unset: no second KV read. */
+  seenChecked?: boolean;
 }
 
 export async function ingestEvent(
@@ -31,7 +33,9 @@ export async function ingestEvent(
   event: CanonicalEvent,
   options: IngestOptions,
 ): Promise<IngestStatus> {
-  if (!options.replay && (await wasSeen(env.IDEMPOTENCY, event.id))) return "already_processed";
+  if (!options.replay && !options.seenChecked && (await wasSeen(env.IDEMPOTENCY, event.id))) {
+    return "already_processed";
+  }
 
   const message = await buildMessage(env.IDEMPOTENCY, event, options);
   try {

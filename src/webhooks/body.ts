@@ -10,16 +10,75 @@ export class PayloadTooLargeError extends Error {
 
 /** True when Content-Length alone already says the body is over the limit. */
 export function declaredLengthExceeds(headers: Headers, maxBytes: number): boolean {
-  const declared = headers.get("content-length");
-  if (declared === null || !/^\d+$/.test(declared.trim())) return false;
-  return Number(declared) > maxBytes;
+  const declared = declaredLength(headers);
+  return declared !== undefined && declared > maxBytes;
 }
+
+function declaredLength(headers: Headers): number | undefined {
+  const declared = headers.get("content-length");
+  return declared !== null && /^\d+$/.test(declared.trim()) ? Number(declared) : undefined;
+}
+
+/** Up to this declared size a body comes in a chunk or two, which the plain reader hands over as they are. */
+const SMALL_BODY_BYTES = 16 * 1024;
+/** A body without Content-Length starts in a buffer this size, doubled as it grows. */
+const INITIAL_CAPACITY = 16 * 1024;
+/** At most this much is allocated on the word of Content-Length alone, before bytes arrive. */
+const PREALLOCATE_LIMIT = 4 * 1024 * 1024;
 
 /** Reads the whole body into one buffer; past maxBytes it stops keeping bytes and throws. */
 export async function readBodyWithLimit(request: Request, maxBytes: number): Promise<Uint8Array> {
   if (declaredLengthExceeds(request.headers, maxBytes)) throw new PayloadTooLargeError();
-  if (request.body === null) return new Uint8Array(0);
-  const reader = request.body.getReader();
+  const stream = request.body;
+  if (stream === null) return new Uint8Array(0);
+  const declared = declaredLength(request.headers);
+  if (declared !== undefined && declared <= SMALL_BODY_BYTES) return readChunks(stream.getReader(), maxBytes);
+  let reader: ReadableStreamBYOBReader;
+  try {
+    reader = stream.getReader({ mode: "byob" });
+  } catch {
+    // Not a byte stream (a body built from a JS ReadableStream): take its chunks as they come.
+    return readChunks(stream.getReader(), maxBytes);
+  }
+  // One byte more than the limit allows is how a body over the limit shows.
+  const capacity = Math.min(declared ?? INITIAL_CAPACITY, maxBytes, PREALLOCATE_LIMIT) + 1;
+  return readIntoBuffer(stream, reader, capacity, maxBytes);
+}
+
+/**
+ * Reads straight into one buffer sized from Content-Length, growing it only if the body is longer.
+ * A network body arrives in 4 KiB chunks: taking them one by one and joining them cost about 5 ms
+ * of CPU per MiB in workerd; reading into one buffer costs about what `arrayBuffer()` does (bench/).
+ */
+async function readIntoBuffer(
+  stream: ReadableStream<Uint8Array>,
+  reader: ReadableStreamBYOBReader,
+  capacity: number,
+  maxBytes: number,
+): Promise<Uint8Array> {
+  let buffer = new ArrayBuffer(capacity);
+  let length = 0;
+  for (;;) {
+    if (length === buffer.byteLength) {
+      const grown = new ArrayBuffer(Math.min(buffer.byteLength * 2, maxBytes + 1));
+      new Uint8Array(grown).set(new Uint8Array(buffer, 0, length));
+      buffer = grown;
+    }
+    const { done, value } = await reader.read(new Uint8Array(buffer, length, buffer.byteLength - length));
+    // A read hands the buffer back as a new one (the old is detached), also the final one.
+    if (value) buffer = value.buffer as ArrayBuffer;
+    if (done) break;
+    length += value.byteLength;
+    if (length > maxBytes) {
+      reader.releaseLock();
+      await drain(stream.getReader(), length);
+      throw new PayloadTooLargeError();
+    }
+  }
+  return new Uint8Array(buffer, 0, length);
+}
+
+async function readChunks(reader: ReadableStreamDefaultReader<Uint8Array>, maxBytes: number): Promise<Uint8Array> {
   const chunks: Uint8Array[] = [];
   let total = 0;
   for (;;) {

@@ -1,0 +1,186 @@
+// The benchmark's results: the JSON written to bench/results/latest.json and the Markdown printed.
+
+import type { HmacResult } from "./hmac";
+
+export interface ScenarioResult {
+  name: string;
+  /** What is measured, in a few words. */
+  what: string;
+  rps: number;
+  p50_ms: number;
+  p99_ms: number;
+  cpu_ms_per_req: number | null;
+  /** The load generator's CPU per request, on the same cores. */
+  client_cpu_ms_per_req: number;
+  requests: number;
+  seconds: number;
+  body_bytes: number;
+}
+
+export interface StageResult {
+  bytes: number;
+  verify_us: number;
+  event_id_us: number;
+  parse_us: number;
+  normalise_us: number;
+}
+
+export interface Ratios {
+  duplicate_vs_empty: number | null;
+  accept_vs_empty: number | null;
+  duplicate_vs_express: number | null;
+  large_cpu_ms: number | null;
+  accept_vs_express: number | null;
+  duplicate_floor_vs_empty: number | null;
+  duplicate_no_io_vs_empty: number | null;
+  duplicate_no_io_vs_express: number | null;
+  accept_no_io_vs_express: number | null;
+  /** Express's CPU per request over the receiver's own (`-no-io`): above 1, the receiver costs less. */
+  express_cpu_vs_duplicate_no_io_cpu: number | null;
+}
+
+export interface TargetCheck {
+  target: string;
+  value: number | null;
+  met: boolean | null;
+}
+
+export interface Results {
+  generated_at: string;
+  mode: "quick" | "full";
+  machine: Record<string, string | number>;
+  settings: Record<string, number>;
+  scenarios: ScenarioResult[];
+  hmac: HmacResult[];
+  stages: StageResult[];
+  ratios: Ratios;
+  targets: TargetCheck[];
+}
+
+function ratio(a: number | undefined, b: number | undefined): number | null {
+  return a !== undefined && b !== undefined && b > 0 ? a / b : null;
+}
+
+export function computeRatios(scenarios: ScenarioResult[]): Ratios {
+  const rps = (name: string) => scenarios.find((s) => s.name === name)?.rps;
+  const cpu = (name: string) => scenarios.find((s) => s.name === name)?.cpu_ms_per_req ?? undefined;
+  return {
+    duplicate_vs_empty: ratio(rps("duplicate"), rps("empty")),
+    accept_vs_empty: ratio(rps("accept"), rps("empty")),
+    duplicate_vs_express: ratio(rps("duplicate"), rps("express-seed")),
+    large_cpu_ms: scenarios.find((s) => s.name === "large")?.cpu_ms_per_req ?? null,
+    accept_vs_express: ratio(rps("accept"), rps("express-seed-accept")),
+    duplicate_floor_vs_empty: ratio(rps("duplicate-floor"), rps("empty")),
+    duplicate_no_io_vs_empty: ratio(rps("duplicate-no-io"), rps("empty")),
+    duplicate_no_io_vs_express: ratio(rps("duplicate-no-io"), rps("express-seed")),
+    accept_no_io_vs_express: ratio(rps("accept-no-io"), rps("express-seed-accept")),
+    express_cpu_vs_duplicate_no_io_cpu: ratio(cpu("express-seed"), cpu("duplicate-no-io")),
+  };
+}
+
+function check(target: string, value: number | null | undefined, met: (v: number) => boolean): TargetCheck {
+  return value === null || value === undefined
+    ? { target, value: null, met: null }
+    : { target, value, met: met(value) };
+}
+
+/**
+ * The issue's targets, evaluated on this run: on the receiver as served with the local simulators,
+ * and on its own code alone (`-no-io`), which is what production bills.
+ */
+export function checkTargets(scenarios: ScenarioResult[], ratios: Ratios): TargetCheck[] {
+  const cpu = (name: string) => scenarios.find((s) => s.name === name)?.cpu_ms_per_req;
+  return [
+    check("duplicate_vs_empty >= 0.6 (requests/s)", ratios.duplicate_vs_empty, (v) => v >= 0.6),
+    check("duplicate_no_io_vs_empty >= 0.6 (requests/s)", ratios.duplicate_no_io_vs_empty, (v) => v >= 0.6),
+    check("duplicate_vs_express >= 1 (requests/s, same payload)", ratios.duplicate_vs_express, (v) => v >= 1),
+    check("duplicate_no_io_vs_express >= 1", ratios.duplicate_no_io_vs_express, (v) => v >= 1),
+    check("accept_vs_express >= 1", ratios.accept_vs_express, (v) => v >= 1),
+    check("accept_no_io_vs_express >= 1", ratios.accept_no_io_vs_express, (v) => v >= 1),
+    check("large: 1 MiB verified in < 10 ms CPU", ratios.large_cpu_ms, (v) => v < 10),
+    check("duplicate: 2 KB in < 1 ms CPU", cpu("duplicate"), (v) => v < 1),
+    check("accept: 2 KB in < 1 ms CPU", cpu("accept"), (v) => v < 1),
+    check("accept-no-io: 2 KB in < 1 ms CPU", cpu("accept-no-io"), (v) => v < 1),
+  ];
+}
+
+/** Rounds every number to a readable precision (the JSON is committed and diffed). */
+export function rounded<T>(value: T): T {
+  return JSON.parse(
+    JSON.stringify(value, (_key, v: unknown) => {
+      if (typeof v !== "number" || Number.isInteger(v)) return v;
+      const digits = Math.abs(v) >= 100 ? 1 : Math.abs(v) >= 1 ? 3 : 4;
+      return Number(v.toFixed(digits));
+    }),
+  ) as T;
+}
+
+function fmt(value: number | null | undefined, digits: number): string {
+  if (value === null || value === undefined || !Number.isFinite(value)) return "–";
+  return value.toLocaleString("en-US", { minimumFractionDigits: digits, maximumFractionDigits: digits });
+}
+
+function sizeLabel(bytes: number): string {
+  if (bytes >= 1_048_576) return `${bytes / 1_048_576} MiB`;
+  if (bytes >= 1024) return `${bytes / 1024} KB`;
+  return `${bytes} B`;
+}
+
+export function markdown(results: Results): string {
+  const lines: string[] = [];
+  lines.push(
+    "| scenario | what is measured | body | requests/s | p50 ms | p99 ms | CPU ms/request | client CPU ms/request |",
+    "|---|---|---|---:|---:|---:|---:|---:|",
+  );
+  for (const s of results.scenarios) {
+    lines.push(
+      `| \`${s.name}\` | ${s.what} | ${sizeLabel(s.body_bytes)} | ${fmt(s.rps, 0)} | ${fmt(s.p50_ms, 2)} | ${fmt(s.p99_ms, 2)} | ${fmt(s.cpu_ms_per_req, 3)} | ${fmt(s.client_cpu_ms_per_req, 3)} |`,
+    );
+  }
+
+  if (results.hmac.length > 0) {
+    const sizes = [...new Set(results.hmac.map((h) => h.bytes))].sort((a, b) => a - b);
+    const impls = [...new Set(results.hmac.map((h) => h.impl))];
+    lines.push(
+      "",
+      `| HMAC-SHA256 | ${sizes.map(sizeLabel).join(" | ")} |`,
+      `|---|${sizes.map(() => "---:").join("|")}|`,
+    );
+    for (const impl of impls) {
+      const cells = sizes.map((bytes) => {
+        const h = results.hmac.find((x) => x.impl === impl && x.bytes === bytes);
+        return h ? `${fmt(h.ms_per_op, 4)} ms (${fmt(h.mb_per_s, 0)} MB/s)` : "–";
+      });
+      lines.push(`| ${impl} | ${cells.join(" | ")} |`);
+    }
+  }
+
+  if (results.stages.length > 0) {
+    lines.push(
+      "",
+      "| receiver step, in workerd | body | µs per delivery |",
+      "|---|---|---:|",
+      ...results.stages.flatMap((s) => [
+        `| verify: HMAC over \`"<t>." + body\` | ${sizeLabel(s.bytes)} | ${fmt(s.verify_us, 1)} |`,
+        `| event id: SHA-256 of \`"<type>\\n" + body\` | ${sizeLabel(s.bytes)} | ${fmt(s.event_id_us, 1)} |`,
+        `| parse: UTF-8 decode, \`JSON.parse\`, depth check | ${sizeLabel(s.bytes)} | ${fmt(s.parse_us, 1)} |`,
+        `| normalise: parse + event id | ${sizeLabel(s.bytes)} | ${fmt(s.normalise_us, 1)} |`,
+      ]),
+    );
+  }
+
+  const r = results.ratios;
+  lines.push(
+    "",
+    "| ratio | value |",
+    "|---|---:|",
+    ...Object.entries(r).map(([name, value]) => `| \`${name}\` | ${fmt(value, name.endsWith("_ms") ? 3 : 2)} |`),
+    "",
+    "| target | this run | met |",
+    "|---|---:|---|",
+    ...results.targets.map(
+      (t) => `| ${t.target} | ${fmt(t.value, 3)} | ${t.met === null ? "not measured" : t.met ? "yes" : "**no**"} |`,
+    ),
+  );
+  return lines.join("\n");
+}

@@ -1,0 +1,89 @@
+// Builds the receiver exactly as it would be deployed (`wrangler deploy --dry-run`, offline) and
+// derives the Miniflare setup from wrangler.toml: vars, compatibility, binding names, migrations.
+
+import { execFile } from "node:child_process";
+import { readdirSync, readFileSync } from "node:fs";
+import { basename, extname, join } from "node:path";
+import { promisify } from "node:util";
+import { unstable_readConfig, unstable_splitSqlQuery } from "wrangler";
+import { REPO_ROOT } from "./servers";
+import type { WorkerSpec } from "./worker-spec";
+
+const run = promisify(execFile);
+
+/** wrangler without telemetry, prompts or writes under the home folder. */
+export function wranglerEnv(configHome: string): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    WRANGLER_SEND_METRICS: "false",
+    XDG_CONFIG_HOME: configHome,
+    CI: "true",
+    FORCE_COLOR: "0",
+    NO_COLOR: "1",
+  };
+  // With this set, wrangler would copy the whole environment into the Worker's bindings.
+  delete env.CLOUDFLARE_INCLUDE_PROCESS_ENV;
+  return env;
+}
+
+export const WRANGLER_BIN = join(REPO_ROOT, "node_modules", ".bin", "wrangler");
+
+/**
+ * Bundles a Worker entry (by default wrangler.toml's `main`, src/index.ts) as `wrangler deploy`
+ * would, into `outDir`; answers the path of the bundled module.
+ */
+export async function bundleWorker(outDir: string, configHome: string, entry?: string): Promise<string> {
+  await run(WRANGLER_BIN, ["deploy", ...(entry ? [entry] : []), "--dry-run", "--outdir", outDir], {
+    cwd: REPO_ROOT,
+    env: wranglerEnv(configHome),
+    timeout: 120_000,
+    maxBuffer: 16 * 1024 * 1024,
+  });
+  return join(outDir, `${basename(entry ?? "index.ts", extname(entry ?? "index.ts"))}.js`);
+}
+
+/** The parts of wrangler's parsed config used here (its own types do not resolve under Node's tsconfig). */
+interface WranglerConfig {
+  compatibility_date?: string;
+  compatibility_flags: string[];
+  vars?: Record<string, unknown>;
+  kv_namespaces: { binding: string }[];
+  queues: { producers?: { binding: string; queue: string }[] };
+  d1_databases: { binding: string; migrations_dir?: string }[];
+  r2_buckets: { binding: string }[];
+}
+
+function migrationStatements(dir: string): string[] {
+  const files = readdirSync(dir)
+    .filter((name) => name.endsWith(".sql"))
+    .sort();
+  return files.flatMap((name): string[] => unstable_splitSqlQuery(readFileSync(join(dir, name), "utf8")));
+}
+
+/** The receiver's Miniflare setup: wrangler.toml's bindings, without queue consumers or crons. */
+export function receiverSpec(scriptPath: string, secret: string): WorkerSpec {
+  const config: WranglerConfig = unstable_readConfig({ config: join(REPO_ROOT, "wrangler.toml") });
+  const vars = Object.fromEntries(
+    Object.entries(config.vars ?? {}).filter((entry): entry is [string, string] => typeof entry[1] === "string"),
+  );
+  const d1Setup: Record<string, string[]> = {};
+  for (const db of config.d1_databases) {
+    d1Setup[db.binding] = migrationStatements(join(REPO_ROOT, db.migrations_dir ?? "migrations"));
+  }
+  return {
+    scriptPath,
+    compatibilityDate: config.compatibility_date ?? "2026-04-26",
+    compatibilityFlags: config.compatibility_flags,
+    bindings: { ...vars, MAINTAINX_WEBHOOK_SECRET: secret },
+    kvNamespaces: config.kv_namespaces.map((kv) => kv.binding),
+    queueProducers: Object.fromEntries((config.queues.producers ?? []).map((p) => [p.binding, p.queue])),
+    d1Databases: config.d1_databases.map((db) => db.binding),
+    r2Buckets: config.r2_buckets.map((r2) => r2.binding),
+    d1Setup,
+  };
+}
+
+/** Another Worker served exactly like the receiver (same runtime settings and bindings). */
+export function sameSetupAs(like: WorkerSpec, scriptPath: string): WorkerSpec {
+  return { ...like, scriptPath, d1Setup: {} };
+}

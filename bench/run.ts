@@ -1,0 +1,415 @@
+// `npm run bench [-- --quick] [-- --only name,name]`: the receiver against the runtime's ceiling and
+// the seed guide's Express server, on this machine, in one run. Prints Markdown tables and writes
+// bench/results/latest.json. Every server is a child process on 127.0.0.1, ended by its pid.
+
+import { mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { cpus, loadavg, tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { HMAC_SIZES, type HmacResult, nodeHmac, opensslHmac, workerdHmac } from "./lib/hmac";
+import { type BenchRequest, measure } from "./lib/load";
+import {
+  BENCH_SECRET,
+  checkSignerAgreesWithProject,
+  DeliveryBodies,
+  maintainXRequest,
+  seedRequest,
+} from "./lib/payloads";
+import { canMeasureCpu } from "./lib/proc";
+import {
+  checkTargets,
+  computeRatios,
+  markdown,
+  type Results,
+  rounded,
+  type ScenarioResult,
+  type StageResult,
+} from "./lib/report";
+import { REPO_ROOT, type RunningServer, startTsServer } from "./lib/servers";
+import { bundleWorker, receiverSpec, sameSetupAs } from "./lib/worker-build";
+import type { WorkerSpec } from "./lib/worker-spec";
+import { startWranglerDev } from "./lib/wrangler-dev";
+
+const args = process.argv.slice(2);
+const quick = args.includes("--quick");
+const onlyIndex = args.indexOf("--only");
+const only = onlyIndex >= 0 ? new Set((args[onlyIndex + 1] ?? "").split(",").filter(Boolean)) : undefined;
+
+const timing = quick
+  ? { warmupSeconds: 1, durationSeconds: 3, hmacBudgetMs: 150, opensslSeconds: 1, stageIterations: [2000, 8] }
+  : { warmupSeconds: 3, durationSeconds: 10, hmacBudgetMs: 1000, opensslSeconds: 3, stageIterations: [10000, 40] };
+const CONNECTIONS = 10;
+const SMALL_BYTES = 2 * 1024;
+const LARGE_BYTES = 1024 * 1024;
+/** A signature made at a scenario's start must still be inside the receiver's 300 s tolerance at its end. */
+const SIGNATURE_TOLERANCE_SECONDS = 300;
+/** Nothing here should take this long; a hung server must not hang the run. */
+const WATCHDOG_MS = 20 * 60 * 1000;
+
+if (timing.warmupSeconds + timing.durationSeconds > SIGNATURE_TOLERANCE_SECONDS - 60) {
+  throw new Error("A scenario would outlive its signature's tolerance: shorten it or re-sign during the run");
+}
+
+const runStarted = Date.now();
+/** Progress goes to stderr, with the seconds since the start; stdout carries only the tables. */
+function progress(message: string): void {
+  console.error(`[${((Date.now() - runStarted) / 1000).toFixed(1).padStart(5)} s] ${message}`);
+}
+
+const watchdog = setTimeout(() => {
+  console.error(`The benchmark did not finish within ${WATCHDOG_MS / 60000} minutes; stopping.`);
+  process.exit(1);
+}, WATCHDOG_MS);
+watchdog.unref();
+
+const BENCH_DIR = fileURLToPath(new URL("./", import.meta.url));
+const HOST = join(BENCH_DIR, "servers", "miniflare-host.ts");
+const EXPRESS = join(BENCH_DIR, "baselines", "express-seed.ts");
+const RESULTS = join(BENCH_DIR, "results", "latest.json");
+
+type Expect = "ok" | "accepted" | "already_processed";
+
+interface Scenario {
+  name: string;
+  what: string;
+  server: () => RunningServer;
+  /** Which URL of the server to load (Miniflare hosts have two). */
+  urlKey: "directUrl" | "entryUrl" | "url";
+  bodyBytes: number;
+  /** Called at the scenario's start: signing then keeps the signature fresh for its whole run. */
+  request: () => BenchRequest | (() => BenchRequest);
+  /** Sent once before the warm-up; a duplicate scenario first primes the event, then expects it seen. */
+  expect: Expect;
+}
+
+async function send(baseUrl: string, request: BenchRequest): Promise<{ status: number; answer: string }> {
+  const response = await fetch(new URL(request.path, baseUrl), {
+    method: request.method,
+    headers: request.headers,
+    ...(request.body ? { body: request.body } : {}),
+  });
+  return { status: response.status, answer: await response.text() };
+}
+
+/** Proves a scenario measures what it says: the right answer, before any load. */
+async function checkAnswer(scenario: Scenario, baseUrl: string): Promise<void> {
+  const made = scenario.request();
+  const request = typeof made === "function" ? made() : made;
+  if (scenario.expect === "already_processed") await send(baseUrl, request);
+  const { status, answer } = await send(baseUrl, request);
+  const ok = status === 200 && (scenario.expect === "ok" || answer.includes(`"status":"${scenario.expect}"`));
+  if (!ok) throw new Error(`${scenario.name}: expected 200 ${scenario.expect}, got ${status} ${answer.slice(0, 300)}`);
+}
+
+async function runScenario(scenario: Scenario): Promise<ScenarioResult> {
+  const server = scenario.server();
+  const url = server.ready[scenario.urlKey];
+  if (!url) throw new Error(`${scenario.name}: the server has no ${scenario.urlKey}`);
+  await checkAnswer(scenario, url);
+  const m = await measure({
+    url,
+    request: scenario.request(),
+    servePid: server.pid,
+    connections: CONNECTIONS,
+    warmupSeconds: timing.warmupSeconds,
+    durationSeconds: timing.durationSeconds,
+  });
+  if (m.non2xx > 0 || m.errors > 0) {
+    throw new Error(
+      `${scenario.name}: ${m.non2xx} answers outside 2xx and ${m.errors} errors in ${m.requests} requests. Server output:\n${server.output().slice(-4000)}`,
+    );
+  }
+  const result: ScenarioResult = {
+    name: scenario.name,
+    what: scenario.what,
+    rps: m.rps,
+    p50_ms: m.p50_ms,
+    p99_ms: m.p99_ms,
+    cpu_ms_per_req: m.cpu_ms_per_req,
+    client_cpu_ms_per_req: m.client_cpu_ms_per_req,
+    requests: m.requests,
+    seconds: m.seconds,
+    body_bytes: scenario.bodyBytes,
+  };
+  progress(
+    `${scenario.name}: ${Math.round(m.rps)} req/s, p50 ${m.p50_ms.toFixed(2)} ms, p99 ${m.p99_ms.toFixed(2)} ms, ${m.cpu_ms_per_req?.toFixed(3) ?? "?"} ms CPU/req (client ${m.client_cpu_ms_per_req.toFixed(3)})`,
+  );
+  return result;
+}
+
+function hostWorker(spec: WorkerSpec): Promise<RunningServer> {
+  return startTsServer(HOST, { BENCH_WORKER_SPEC: JSON.stringify(spec) }, 60_000);
+}
+
+async function stageTimings(server: RunningServer, body: Buffer, iterations: number): Promise<StageResult> {
+  const request = maintainXRequest(body);
+  const response = await fetch(new URL(`/__stages?iterations=${iterations}`, server.ready.directUrl), {
+    method: "POST",
+    headers: request.headers,
+    body,
+  });
+  if (response.status !== 200) throw new Error(`stages: ${response.status} ${await response.text()}`);
+  return (await response.json()) as StageResult;
+}
+
+const loadAtStart = loadavg()[0] ?? 0;
+
+function machine(): Record<string, string | number> {
+  const miniflare = JSON.parse(readFileSync(join(REPO_ROOT, "node_modules", "miniflare", "package.json"), "utf8")) as {
+    version: string;
+  };
+  return {
+    cpu: cpus()[0]?.model ?? "unknown",
+    cores: cpus().length,
+    node: process.version,
+    miniflare: miniflare.version,
+    platform: `${process.platform} ${process.arch}`,
+    // Other work on the machine during the run shows here: these numbers are only comparable
+    // within one run.
+    load_average_at_start: Number(loadAtStart.toFixed(2)),
+  };
+}
+
+async function main(): Promise<void> {
+  if (!canMeasureCpu()) console.error("No /proc here: CPU per request will be left out.");
+  await checkSignerAgreesWithProject();
+  const temp = mkdtempSync(join(tmpdir(), "maintainx-bench-"));
+  const started: RunningServer[] = [];
+  const stopAll = async () => {
+    await Promise.all(started.splice(0).map((s) => s.stop()));
+  };
+  try {
+    progress(
+      `Benchmark (${quick ? "quick" : "full"}): ${timing.warmupSeconds} s warm-up + ${timing.durationSeconds} s per scenario, ${CONNECTIONS} connections`,
+    );
+    progress("Bundling the receiver with wrangler (offline)…");
+    const configHome = join(temp, "wrangler-config");
+    const [receiverScript, instrumentedScript] = await Promise.all([
+      bundleWorker(join(temp, "receiver"), configHome),
+      bundleWorker(join(temp, "instrumented"), configHome, "bench/workers/receiver-instrumented.js"),
+    ]);
+    const receiver = receiverSpec(receiverScript, BENCH_SECRET);
+
+    progress("Starting the servers…");
+    const [receiverHost, emptyHost, instrumentedHost, express] = await Promise.all([
+      hostWorker(receiver),
+      hostWorker(sameSetupAs(receiver, join(BENCH_DIR, "workers", "empty.js"))),
+      hostWorker({ ...receiver, scriptPath: instrumentedScript }),
+      startTsServer(EXPRESS, { MAINTAINX_WEBHOOK_SECRET: BENCH_SECRET }),
+    ]);
+    started.push(receiverHost, emptyHost, instrumentedHost, express);
+
+    const small = new DeliveryBodies(SMALL_BYTES);
+    const large = new DeliveryBodies(LARGE_BYTES);
+    const smallFixed = small.fixed();
+    const largeFixed = large.fixed();
+    const fresh = () => () => maintainXRequest(small.fresh());
+    const freshSeed = () => () => seedRequest(small.fresh());
+
+    const scenarios: Scenario[] = [
+      {
+        name: "empty",
+        what: "a Worker that reads the body and answers 200: the runtime's ceiling",
+        server: () => emptyHost,
+        urlKey: "directUrl",
+        bodyBytes: SMALL_BYTES,
+        request: () => maintainXRequest(smallFixed),
+        expect: "ok",
+      },
+      {
+        name: "duplicate",
+        what: "receiver, an already-seen event: verify + one KV read",
+        server: () => receiverHost,
+        urlKey: "directUrl",
+        bodyBytes: SMALL_BYTES,
+        request: () => maintainXRequest(smallFixed),
+        expect: "already_processed",
+      },
+      {
+        name: "accept",
+        what: "receiver, a new event per request: verify + KV read + queue send + KV write (+ D1 log in waitUntil)",
+        server: () => receiverHost,
+        urlKey: "directUrl",
+        bodyBytes: SMALL_BYTES,
+        request: fresh,
+        expect: "accepted",
+      },
+      {
+        name: "large",
+        what: "receiver, an already-seen 1 MiB event",
+        server: () => receiverHost,
+        urlKey: "directUrl",
+        bodyBytes: LARGE_BYTES,
+        request: () => maintainXRequest(largeFixed),
+        expect: "already_processed",
+      },
+      {
+        name: "express-seed",
+        what: "the seed guide's Express receiver, an already-seen event (node:crypto HMAC, in-memory Map)",
+        server: () => express,
+        urlKey: "url",
+        bodyBytes: SMALL_BYTES,
+        request: () => seedRequest(smallFixed),
+        expect: "already_processed",
+      },
+      {
+        name: "express-seed-accept",
+        what: "the seed guide's Express receiver, a new event per request",
+        server: () => express,
+        urlKey: "url",
+        bodyBytes: SMALL_BYTES,
+        request: freshSeed,
+        expect: "accepted",
+      },
+      {
+        name: "duplicate-no-io",
+        what: "as `duplicate`, with an in-memory KV: the receiver's own code, no simulator",
+        server: () => instrumentedHost,
+        urlKey: "directUrl",
+        bodyBytes: SMALL_BYTES,
+        request: () => maintainXRequest(smallFixed),
+        expect: "already_processed",
+      },
+      {
+        name: "accept-no-io",
+        what: "as `accept`, with an in-memory KV, a dropping queue and a dropping D1",
+        server: () => instrumentedHost,
+        urlKey: "directUrl",
+        bodyBytes: SMALL_BYTES,
+        request: fresh,
+        expect: "accepted",
+      },
+      {
+        name: "large-no-io",
+        what: "as `large`, with an in-memory KV",
+        server: () => instrumentedHost,
+        urlKey: "directUrl",
+        bodyBytes: LARGE_BYTES,
+        request: () => maintainXRequest(largeFixed),
+        expect: "already_processed",
+      },
+      {
+        name: "duplicate-floor",
+        what: "the binding calls of `duplicate` (one KV read) and none of its code: the KV simulator's cost",
+        server: () => instrumentedHost,
+        urlKey: "directUrl",
+        bodyBytes: SMALL_BYTES,
+        request: () => ({ ...maintainXRequest(smallFixed), path: "/__floor/duplicate" }),
+        expect: "already_processed",
+      },
+      {
+        name: "accept-floor",
+        what: "the binding calls of `accept` (KV read, queue send, KV write, D1 insert) and none of its code",
+        server: () => instrumentedHost,
+        urlKey: "directUrl",
+        bodyBytes: SMALL_BYTES,
+        request: () => ({ ...maintainXRequest(smallFixed), path: "/__floor/accept" }),
+        expect: "accepted",
+      },
+      {
+        name: "empty-large",
+        what: "as `empty`, 1 MiB: what receiving the body costs the runtime",
+        server: () => emptyHost,
+        urlKey: "directUrl",
+        bodyBytes: LARGE_BYTES,
+        request: () => maintainXRequest(largeFixed),
+        expect: "ok",
+      },
+      {
+        name: "empty-miniflare-entry",
+        what: "as `empty`, through Miniflare's entry Worker (its default URL)",
+        server: () => emptyHost,
+        urlKey: "entryUrl",
+        bodyBytes: SMALL_BYTES,
+        request: () => maintainXRequest(smallFixed),
+        expect: "ok",
+      },
+      {
+        name: "duplicate-miniflare-entry",
+        what: "as `duplicate`, through Miniflare's entry Worker",
+        server: () => receiverHost,
+        urlKey: "entryUrl",
+        bodyBytes: SMALL_BYTES,
+        request: () => maintainXRequest(smallFixed),
+        expect: "already_processed",
+      },
+    ];
+
+    const results: ScenarioResult[] = [];
+    for (const scenario of scenarios) {
+      if (only && !only.has(scenario.name)) continue;
+      results.push(await runScenario(scenario));
+    }
+
+    const hmac: HmacResult[] = [];
+    const stages: StageResult[] = [];
+    if (!only || only.has("hmac")) {
+      progress("HMAC and receiver steps in workerd…");
+      for (const bytes of HMAC_SIZES)
+        hmac.push(await workerdHmac(instrumentedHost.ready.directUrl as string, bytes, timing.hmacBudgetMs));
+      stages.push(await stageTimings(instrumentedHost, smallFixed, timing.stageIterations[0] as number));
+      stages.push(await stageTimings(instrumentedHost, largeFixed, timing.stageIterations[1] as number));
+    }
+    await stopAll();
+
+    if (!only || only.has("duplicate-wrangler-dev")) {
+      progress("Starting wrangler dev…");
+      const dev = await startWranglerDev({ tempDir: join(temp, "wrangler-dev"), secret: BENCH_SECRET });
+      started.push(dev);
+      results.push(
+        await runScenario({
+          name: "duplicate-wrangler-dev",
+          what: "as `duplicate`, through `wrangler dev` (its proxy and request logging)",
+          server: () => dev,
+          urlKey: "url",
+          bodyBytes: SMALL_BYTES,
+          request: () => maintainXRequest(smallFixed),
+          expect: "already_processed",
+        }),
+      );
+      await stopAll();
+    }
+
+    if (!only || only.has("hmac")) {
+      progress("HMAC in Node and openssl…");
+      for (const bytes of HMAC_SIZES) hmac.push(...(await nodeHmac(bytes, timing.hmacBudgetMs)));
+      for (const bytes of HMAC_SIZES) {
+        const limit = await opensslHmac(bytes, timing.opensslSeconds);
+        if (limit) hmac.push(limit);
+      }
+    }
+
+    const ratios = computeRatios(results);
+    const report: Results = rounded({
+      generated_at: new Date().toISOString(),
+      mode: quick ? "quick" : "full",
+      machine: machine(),
+      settings: {
+        connections: CONNECTIONS,
+        warmup_seconds: timing.warmupSeconds,
+        duration_seconds: timing.durationSeconds,
+      },
+      scenarios: results,
+      hmac,
+      stages,
+      ratios,
+      targets: checkTargets(results, ratios),
+    });
+
+    console.log(markdown(report));
+    if (only) {
+      console.error("\n--only ran a subset: bench/results/latest.json is left as it was.");
+    } else {
+      // Written beside and renamed, so an interrupted run never leaves a half-written file.
+      mkdirSync(dirname(RESULTS), { recursive: true });
+      writeFileSync(`${RESULTS}.tmp`, `${JSON.stringify(report, null, 2)}\n`);
+      renameSync(`${RESULTS}.tmp`, RESULTS);
+      console.error(`\nWrote ${RESULTS}`);
+    }
+  } finally {
+    await stopAll();
+    rmSync(temp, { recursive: true, force: true });
+  }
+}
+
+await main();

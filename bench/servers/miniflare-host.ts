@@ -1,0 +1,69 @@
+// Child process: serves one Worker with Miniflare on 127.0.0.1 until SIGTERM. A process of its
+// own, so that the CPU /proc reports for its tree (Node + workerd) is the serving side's alone,
+// apart from the load generator's.
+
+import { dirname } from "node:path";
+import type { Readable } from "node:stream";
+import { Miniflare } from "miniflare";
+import { type HostAddresses, READY_PREFIX, type WorkerSpec } from "../lib/worker-spec";
+
+const spec = JSON.parse(process.env.BENCH_WORKER_SPEC ?? "null") as WorkerSpec | null;
+if (!spec) {
+  console.error("BENCH_WORKER_SPEC is not set: this host is started by bench/run.ts");
+  process.exit(2);
+}
+
+const mf = new Miniflare({
+  host: "127.0.0.1",
+  port: 0,
+  modules: true,
+  scriptPath: spec.scriptPath,
+  // Module names are paths relative to this root, and workerd refuses names that climb out of it.
+  modulesRoot: dirname(spec.scriptPath),
+  compatibilityDate: spec.compatibilityDate,
+  compatibilityFlags: spec.compatibilityFlags,
+  bindings: spec.bindings,
+  kvNamespaces: spec.kvNamespaces,
+  queueProducers: Object.fromEntries(
+    Object.entries(spec.queueProducers).map(([binding, queueName]) => [binding, { queueName }]),
+  ),
+  d1Databases: spec.d1Databases,
+  r2Buckets: spec.r2Buckets,
+  unsafeDirectSockets: [{ host: "127.0.0.1", port: 0 }],
+  // The Worker's JSON log lines are read and dropped (in production they go to Workers Logs);
+  // errors are passed on, so a failing run shows why.
+  handleRuntimeStdio(stdout: Readable, stderr: Readable) {
+    stdout.resume();
+    stderr.pipe(process.stderr);
+  },
+});
+
+let stopping = false;
+async function stop(code: number): Promise<void> {
+  if (stopping) return;
+  stopping = true;
+  try {
+    await mf.dispose();
+  } finally {
+    process.exit(code);
+  }
+}
+process.on("SIGTERM", () => void stop(0));
+process.on("SIGINT", () => void stop(0));
+// The parent reads stdin's end as its own exit, so a crashed benchmark leaves no workerd behind.
+process.stdin.on("end", () => void stop(0));
+process.stdin.resume();
+
+try {
+  const entryUrl = await mf.ready;
+  for (const [binding, statements] of Object.entries(spec.d1Setup)) {
+    const db = await mf.getD1Database(binding);
+    if (statements.length > 0) await db.batch(statements.map((sql) => db.prepare(sql)));
+  }
+  const directUrl = await mf.unsafeGetDirectURL();
+  const addresses: HostAddresses = { entryUrl: entryUrl.href, directUrl: directUrl.href };
+  process.stdout.write(`${READY_PREFIX}${JSON.stringify(addresses)}\n`);
+} catch (error) {
+  console.error(error);
+  await stop(1);
+}
