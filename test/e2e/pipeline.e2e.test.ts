@@ -12,6 +12,7 @@ import { signMaintainX } from "../../src/webhooks/signature";
 import newWorkOrder from "../fixtures/new-work-order.json";
 import statusDone from "../fixtures/status-change-done.json";
 import { type FakeMaintainX, startFakeMaintainX } from "../helpers/node/fake-maintainx";
+import { plainRequest } from "../helpers/node/http";
 import { type StubServer, startStubServer } from "../helpers/node/stub-server";
 import { startWranglerDev, type WranglerDev } from "../helpers/node/wrangler-dev";
 
@@ -68,7 +69,7 @@ function uniqueId(): number {
 
 async function deliver(type: string, body: unknown): Promise<{ status: number; eventId: string }> {
   const raw = JSON.stringify(body);
-  const response = await fetch(`${dev.url}/webhooks/maintainx/${type}`, {
+  const response = await plainRequest(`${dev.url}/webhooks/maintainx/${type}`, {
     method: "POST",
     headers: {
       "content-type": "application/json",
@@ -76,16 +77,18 @@ async function deliver(type: string, body: unknown): Promise<{ status: number; e
     },
     body: raw,
   });
-  const json = (await response.json()) as { eventId: string };
+  const json = JSON.parse(response.text) as { eventId: string };
   return { status: response.status, eventId: json.eventId };
 }
 
-async function admin<T>(path: string, init: RequestInit = {}): Promise<{ status: number; body: T }> {
-  const response = await fetch(`${dev.url}/admin${path}`, {
-    ...init,
+async function admin<T>(
+  path: string,
+  init: { headers?: Record<string, string> } = {},
+): Promise<{ status: number; body: T }> {
+  const response = await plainRequest(`${dev.url}/admin${path}`, {
     headers: { authorization: `Bearer ${ADMIN_TOKEN}`, ...init.headers },
   });
-  const text = await response.text();
+  const text = response.text;
   let body: unknown = text;
   try {
     body = JSON.parse(text);
@@ -183,9 +186,8 @@ describe("webhooks to sinks", () => {
 
 describe("polling through /__scheduled", () => {
   async function runCron(): Promise<void> {
-    const response = await fetch(`${dev.url}/__scheduled?cron=*+*+*+*+*`);
+    const response = await plainRequest(`${dev.url}/__scheduled?cron=*+*+*+*+*`);
     expect(response.status).toBe(200);
-    await response.text();
   }
 
   async function mirrored(id: number): Promise<{ status: string } | undefined> {
