@@ -1,9 +1,10 @@
 // The Hono app: routes, and the answers for unknown paths and unexpected errors.
 
-import { Hono } from "hono";
+import { type Context, Hono } from "hono";
 import { HTTPException } from "hono/http-exception";
 import { admin } from "./admin/routes";
 import { describeError, log } from "./lib/log";
+import { discardBody } from "./webhooks/body";
 import { receiveWebhook } from "./webhooks/receive";
 
 export const app = new Hono<{ Bindings: Env }>();
@@ -12,12 +13,21 @@ app.get("/health", (c) => c.json({ status: "ok" }));
 
 app.post("/webhooks/maintainx", receiveWebhook);
 app.post("/webhooks/maintainx/:type", receiveWebhook);
-app.all("/webhooks/maintainx", (c) => c.json({ error: "Method not allowed: deliveries are POSTed" }, 405));
-app.all("/webhooks/maintainx/:type", (c) => c.json({ error: "Method not allowed: deliveries are POSTed" }, 405));
+const methodNotAllowed = async (c: Context) => {
+  await discardBody(c.req.raw);
+  return c.json({ error: "Method not allowed: deliveries are POSTed" }, 405, { allow: "POST" });
+};
+app.all("/webhooks/maintainx", methodNotAllowed);
+app.all("/webhooks/maintainx/:type", methodNotAllowed);
 
 app.route("/admin", admin);
 
-app.notFound((c) => c.json({ error: "Not found" }, 404));
+// Early answers read any unread body first: the local runtime drops a keep-alive connection
+// whose request body was left unread.
+app.notFound(async (c) => {
+  await discardBody(c.req.raw);
+  return c.json({ error: "Not found" }, 404);
+});
 
 app.onError((error, c) => {
   if (error instanceof HTTPException) return error.getResponse();
