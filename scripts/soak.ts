@@ -451,7 +451,20 @@ function parseArgs(argv: string[]): Partial<SoakOptions> {
   return out;
 }
 
+const HELP = `Usage: npm run soak -- [--seconds 30] [--rate 20] [--fail-share 0.25] [--duplicate-share 0.2]
+                      [--burst-share 0.1] [--replay-share 0.05] [--drain-seconds 120] [--seed N]
+
+Starts wrangler dev with stub Slack and ERP servers on 127.0.0.1 that fail --fail-share of their
+requests, sends --rate signed deliveries a second for --seconds (with duplicates, concurrent
+copies and admin replays), waits for the queue to drain, and prints
+  soak: sent N, accepted A, delivered D, duplicates X, lost L
+It exits 1 unless X and L are both 0, and 2 for a bad option.`;
+
 async function main(): Promise<void> {
+  if (process.argv.includes("--help") || process.argv.includes("-h")) {
+    console.log(HELP);
+    return;
+  }
   let options: SoakOptions;
   try {
     options = soakOptions(parseArgs(process.argv.slice(2)));
