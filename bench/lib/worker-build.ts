@@ -6,25 +6,11 @@ import { readdirSync, readFileSync } from "node:fs";
 import { basename, extname, join } from "node:path";
 import { promisify } from "node:util";
 import { unstable_readConfig, unstable_splitSqlQuery } from "wrangler";
+import { wranglerEnv } from "../../test/helpers/node/wrangler-env";
 import { REPO_ROOT } from "./servers";
 import type { WorkerSpec } from "./worker-spec";
 
 const run = promisify(execFile);
-
-/** wrangler without telemetry, prompts or writes under the home folder. */
-export function wranglerEnv(configHome: string): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {
-    ...process.env,
-    WRANGLER_SEND_METRICS: "false",
-    XDG_CONFIG_HOME: configHome,
-    CI: "true",
-    FORCE_COLOR: "0",
-    NO_COLOR: "1",
-  };
-  // With this set, wrangler would copy the whole environment into the Worker's bindings.
-  delete env.CLOUDFLARE_INCLUDE_PROCESS_ENV;
-  return env;
-}
 
 export const WRANGLER_BIN = join(REPO_ROOT, "node_modules", ".bin", "wrangler");
 

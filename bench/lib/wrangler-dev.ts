@@ -6,8 +6,9 @@ import { writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { join } from "node:path";
 import { promisify } from "node:util";
+import { wranglerEnv } from "../../test/helpers/node/wrangler-env";
 import { REPO_ROOT, type RunningServer, startServer } from "./servers";
-import { WRANGLER_BIN, wranglerEnv } from "./worker-build";
+import { WRANGLER_BIN } from "./worker-build";
 
 const run = promisify(execFile);
 

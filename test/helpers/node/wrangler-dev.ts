@@ -7,6 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { freePort } from "./free-port";
+import { wranglerEnv } from "./wrangler-env";
 
 export interface WranglerDevOptions {
   /** Passed as `--var KEY:VALUE`; this is how secrets reach the Worker (no .dev.vars in tests). */
@@ -75,22 +76,6 @@ function registerCleanup(): void {
       if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
     });
   }
-}
-
-/** The environment every wrangler command here runs with. */
-function wranglerEnv(configHome: string): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {
-    ...process.env,
-    // No telemetry, no prompts, nothing written under the home folder, and plain text logs.
-    WRANGLER_SEND_METRICS: "false",
-    XDG_CONFIG_HOME: configHome,
-    CI: "true",
-    FORCE_COLOR: "0",
-    NO_COLOR: "1",
-  };
-  // With this set, wrangler would copy the whole test environment into the Worker's bindings.
-  delete env.CLOUDFLARE_INCLUDE_PROCESS_ENV;
-  return env;
 }
 
 const ANSI_ESCAPE = new RegExp(`${String.fromCharCode(27)}\\[[0-9;]*[A-Za-z]`, "g");
