@@ -85,6 +85,8 @@ export async function normaliseDelivery(input: {
   pathType: string | undefined;
   headers: Headers;
   receivedAt: Date;
+  /** A content id the caller already computed for this body, so it is not hashed twice. */
+  knownContentId?: { sourceType: string; id: string } | undefined;
 }): Promise<NormalisedDelivery> {
   const payload = parseJsonObject(input.body);
   const headerId = readEventIdHeader(input.headers);
@@ -107,7 +109,8 @@ export async function normaliseDelivery(input: {
   const occurredAt = envelope ? payload.timestamp : payload.occurredAt;
   const workOrderId = idString(data.workOrderId) ?? (envelope ? idString(data.id) : undefined);
 
-  const id = headerId ?? (await contentEventId(sourceType, input.body));
+  const known = input.knownContentId;
+  const id = headerId ?? (known?.sourceType === sourceType ? known.id : await contentEventId(sourceType, input.body));
 
   const event: CanonicalEvent = {
     id,

@@ -65,17 +65,24 @@ export async function receiveWebhook(c: Context<{ Bindings: Env }>): Promise<Res
   // from this same body under this same type, which parses to this same id: the answer is the
   // one the full path would give. Every other delivery is parsed first, as before.
   const pathType = c.req.param("type");
-  const earlyId =
+  // Normalisation reuses this id instead of hashing the body a second time.
+  const early =
     pathType !== undefined && EVENT_TYPE_PATTERN.test(pathType) && !request.headers.has(EVENT_ID_HEADER)
-      ? await contentEventId(pathType, body)
+      ? { sourceType: pathType, id: await contentEventId(pathType, body) }
       : undefined;
-  if (earlyId !== undefined && (await wasSeen(c.env.IDEMPOTENCY, earlyId))) {
-    return c.json({ status: "already_processed", eventId: earlyId }, 200);
+  if (early !== undefined && (await wasSeen(c.env.IDEMPOTENCY, early.id))) {
+    return c.json({ status: "already_processed", eventId: early.id }, 200);
   }
 
   let normalised: Awaited<ReturnType<typeof normaliseDelivery>>;
   try {
-    normalised = await normaliseDelivery({ body, pathType, headers: request.headers, receivedAt });
+    normalised = await normaliseDelivery({
+      body,
+      pathType,
+      headers: request.headers,
+      receivedAt,
+      knownContentId: early,
+    });
   } catch (error) {
     if (error instanceof InvalidDeliveryError) throw httpError(400, error.message);
     throw error;
@@ -87,7 +94,7 @@ export async function receiveWebhook(c: Context<{ Bindings: Env }>): Promise<Res
     status = await ingestEvent(c.env, event, {
       dedupeTtlSeconds: config.dedupeTtlSeconds,
       rawData: { bytes: body, ...(normalised.dataIsWholeBody ? {} : { field: "data" }) },
-      seenChecked: event.id === earlyId,
+      seenChecked: event.id === early?.id,
     });
   } catch (error) {
     if (error instanceof EnqueueError) {
