@@ -23,6 +23,9 @@ export interface Config {
   outboundTimeoutMs: number;
 }
 
+/** MaintainX's public REST base; tests and the CLI may point elsewhere. */
+export const DEFAULT_MAINTAINX_API_BASE = "https://api.getmaintainx.com/v1";
+
 const KV_MIN_TTL_SECONDS = 60;
 
 function optionalString(value: unknown): string | undefined {
@@ -60,7 +63,7 @@ export function readConfig(env: Env): Config {
   const config: Config = {
     webhookSecrets: parseSecrets(env.MAINTAINX_WEBHOOK_SECRET),
     apiKey: optionalString(env.MAINTAINX_API_KEY),
-    apiBase: (optionalString(env.MAINTAINX_API_BASE) ?? "https://api.getmaintainx.com/v1").replace(/\/+$/, ""),
+    apiBase: (optionalString(env.MAINTAINX_API_BASE) ?? DEFAULT_MAINTAINX_API_BASE).replace(/\/+$/, ""),
     organizationId: optionalString(env.MAINTAINX_ORGANIZATION_ID),
     slackWebhookUrl: optionalString(env.SLACK_WEBHOOK_URL),
     erpWebhookUrl: optionalString(env.ERP_WEBHOOK_URL),

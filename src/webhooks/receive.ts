@@ -12,7 +12,7 @@ import { LOCAL_DEV_WEBHOOK_SECRET } from "../local-dev";
 import { wasSeen } from "../store/dedupe";
 import { recordAccepted } from "../store/event-log";
 import { declaredLengthExceeds, discardBody, PayloadTooLargeError, readBodyWithLimit } from "./body";
-import { contentEventId, EVENT_ID_HEADER, InvalidDeliveryError, normaliseDelivery } from "./normalise";
+import { contentEventId, EVENT_ID_HEADER, InvalidDeliveryError, normaliseDelivery } from "../ingest/normalise";
 import { checkTimestamp, readSignatureHeaders, SignatureError, verifyDelivery } from "./signature";
 
 const LOOPBACK_HOSTS = new Set(["localhost", "127.0.0.1", "[::1]"]);

@@ -4,7 +4,7 @@ import { createExecutionContext, createMessageBatch, getQueueResult } from "clou
 import type { CanonicalEvent } from "../../src/events/canonical";
 import type { EventMessage } from "../../src/events/message";
 import { utf8 } from "../../src/lib/bytes";
-import { normaliseDelivery } from "../../src/webhooks/normalise";
+import { normaliseDelivery } from "../../src/ingest/normalise";
 
 let sequence = 0;
 

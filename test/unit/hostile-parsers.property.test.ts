@@ -9,7 +9,7 @@ import { describe, expect, it, vi } from "vitest";
 import { canonicalType, EVENT_TYPE_PATTERN, isObject } from "../../src/events/canonical";
 import { toHex, utf8 } from "../../src/lib/bytes";
 import { declaredLengthExceeds, PayloadTooLargeError, readBodyWithLimit } from "../../src/webhooks/body";
-import { InvalidDeliveryError, MAX_JSON_DEPTH, normaliseDelivery, parseJsonObject } from "../../src/webhooks/normalise";
+import { InvalidDeliveryError, MAX_JSON_DEPTH, normaliseDelivery, parseJsonObject } from "../../src/ingest/normalise";
 import {
   checkTimestamp,
   hmacHex,
