@@ -1,5 +1,9 @@
-// Reads every var and secret once per call site, with the defaults of SPEC §2. Nothing else in
-// src/ reads `env.*` strings directly, so a misspelt or malformed setting fails in one place.
+// Reads every var and secret in one place, with the defaults the README's configuration table
+// lists. A malformed value (`POLL_MODE=fallbak`, `POLL_PAGE_SIZE=abc`, a number out of range) is
+// not silently replaced: it is logged once per isolate with the value used instead, and
+// `/admin/status` lists it under `config`.
+
+import { log } from "./lib/log";
 
 export type PollMode = "always" | "fallback" | "off";
 
@@ -21,6 +25,14 @@ export interface Config {
   pollInitialLookbackSeconds: number;
   retryBaseSeconds: number;
   outboundTimeoutMs: number;
+  /** Settings that were malformed, with the value used instead. */
+  problems: ConfigProblem[];
+}
+
+export interface ConfigProblem {
+  name: string;
+  value: string;
+  used: string;
 }
 
 /** MaintainX's public REST base; tests and the CLI may point elsewhere. */
@@ -34,17 +46,39 @@ function optionalString(value: unknown): string | undefined {
   return trimmed === "" ? undefined : trimmed;
 }
 
-function integer(value: unknown, fallback: number, min: number, max: number): number {
-  const text = optionalString(value);
-  if (text === undefined || !/^\d+$/.test(text)) return fallback;
-  const n = Number(text);
-  return Math.min(max, Math.max(min, n));
+/** Reads settings and notes every malformed one; blank or unset means "the default", silently. */
+class SettingsReader {
+  readonly problems: ConfigProblem[] = [];
+  constructor(private readonly env: Env) {}
+
+  private raw(name: keyof Env): string | undefined {
+    return optionalString(this.env[name]);
+  }
+
+  integer(name: keyof Env, fallback: number, min: number, max: number): number {
+    const text = this.raw(name);
+    if (text === undefined) return fallback;
+    if (!/^\d+$/.test(text)) {
+      this.problems.push({ name, value: text, used: String(fallback) });
+      return fallback;
+    }
+    const n = Number(text);
+    const used = Math.min(max, Math.max(min, n));
+    if (used !== n) this.problems.push({ name, value: text, used: String(used) });
+    return used;
+  }
+
+  choice<T extends string>(name: keyof Env, choices: readonly T[], fallback: T): T {
+    const text = this.raw(name);
+    if (text === undefined) return fallback;
+    const found = choices.find((c) => c === text.toLowerCase());
+    if (found !== undefined) return found;
+    this.problems.push({ name, value: text, used: fallback });
+    return fallback;
+  }
 }
 
-function pollMode(value: unknown): PollMode {
-  const text = optionalString(value)?.toLowerCase();
-  return text === "fallback" || text === "off" ? text : "always";
-}
+const POLL_MODES: readonly PollMode[] = ["always", "fallback", "off"];
 
 /** Splits the comma-separated secret list; blanks are dropped, order is kept. */
 export function parseSecrets(value: unknown): string[] {
@@ -57,9 +91,13 @@ export function parseSecrets(value: unknown): string[] {
 
 const cache = new WeakMap<object, Config>();
 
+/** Problems already logged by this isolate, so each is logged once however often config is read. */
+const logged = new Set<string>();
+
 export function readConfig(env: Env): Config {
   const cached = cache.get(env);
   if (cached) return cached;
+  const settings = new SettingsReader(env);
   const config: Config = {
     webhookSecrets: parseSecrets(env.MAINTAINX_WEBHOOK_SECRET),
     apiKey: optionalString(env.MAINTAINX_API_KEY),
@@ -68,20 +106,27 @@ export function readConfig(env: Env): Config {
     slackWebhookUrl: optionalString(env.SLACK_WEBHOOK_URL),
     erpWebhookUrl: optionalString(env.ERP_WEBHOOK_URL),
     adminToken: optionalString(env.ADMIN_TOKEN),
-    signatureToleranceSeconds: integer(env.SIGNATURE_TOLERANCE_SECONDS, 300, 1, 86_400),
-    dedupeTtlSeconds: integer(env.DEDUPE_TTL_SECONDS, 86_400, KV_MIN_TTL_SECONDS, 31_536_000),
-    maxBodyBytes: integer(env.MAX_BODY_BYTES, 1_048_576, 1, 100 * 1_048_576),
-    pollMode: pollMode(env.POLL_MODE),
-    pollFallbackAfterSeconds: integer(env.POLL_FALLBACK_AFTER_SECONDS, 300, 0, 31_536_000),
+    signatureToleranceSeconds: settings.integer("SIGNATURE_TOLERANCE_SECONDS", 300, 1, 86_400),
+    dedupeTtlSeconds: settings.integer("DEDUPE_TTL_SECONDS", 86_400, KV_MIN_TTL_SECONDS, 31_536_000),
+    maxBodyBytes: settings.integer("MAX_BODY_BYTES", 1_048_576, 1, 100 * 1_048_576),
+    pollMode: settings.choice("POLL_MODE", POLL_MODES, "always"),
+    pollFallbackAfterSeconds: settings.integer("POLL_FALLBACK_AFTER_SECONDS", 300, 0, 31_536_000),
     // MaintainX accepts limit 1–200.
-    pollPageSize: integer(env.POLL_PAGE_SIZE, 100, 1, 200),
-    pollMaxPages: integer(env.POLL_MAX_PAGES, 10, 1, 1000),
-    pollInitialLookbackSeconds: integer(env.POLL_INITIAL_LOOKBACK_SECONDS, 3600, 0, 31_536_000),
-    retryBaseSeconds: integer(env.RETRY_BASE_SECONDS, 10, 0, 43_200),
+    pollPageSize: settings.integer("POLL_PAGE_SIZE", 100, 1, 200),
+    pollMaxPages: settings.integer("POLL_MAX_PAGES", 10, 1, 1000),
+    pollInitialLookbackSeconds: settings.integer("POLL_INITIAL_LOOKBACK_SECONDS", 3600, 0, 31_536_000),
+    retryBaseSeconds: settings.integer("RETRY_BASE_SECONDS", 10, 0, 43_200),
     // A handler holds its D1 claim across up to two calls (MaintainX lookup, then the post): 30 s
     // each keeps that well inside the claim's 120 s lease, after which another delivery may take over.
-    outboundTimeoutMs: integer(env.OUTBOUND_TIMEOUT_SECONDS, 10, 1, 30) * 1000,
+    outboundTimeoutMs: settings.integer("OUTBOUND_TIMEOUT_SECONDS", 10, 1, 30) * 1000,
+    problems: settings.problems,
   };
+  for (const problem of config.problems) {
+    const key = `${problem.name}=${problem.value}`;
+    if (logged.has(key)) continue;
+    logged.add(key);
+    log.warn(`Configuration: ${problem.name} is malformed; using ${problem.used}`, { ...problem });
+  }
   cache.set(env, config);
   return config;
 }

@@ -1,12 +1,14 @@
-// Wiring only: the Worker's three entry points. Keep every other export out of this module
-// (wrangler refuses a main module that exports anything but handlers).
+// Wiring only: the Worker's three entry points, and the handler registry handed to the consumer.
+// Keep every other export out of this module (wrangler refuses a main module that exports
+// anything but handlers).
 
 import { app } from "./app";
+import { registry } from "./handlers";
 import { handleScheduled } from "./polling/scheduled";
 import { handleQueue } from "./routing/queues";
 
 export default {
   fetch: app.fetch,
-  queue: handleQueue,
+  queue: (batch, env) => handleQueue(batch, env, registry),
   scheduled: handleScheduled,
 } satisfies ExportedHandler<Env, unknown>;

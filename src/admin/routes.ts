@@ -1,25 +1,23 @@
-// Operator routes under /admin (SPEC §6), all behind requireAdminToken.
+// Operator routes under /admin (the README's "Operator API"), all behind requireAdminToken.
 
+import { zValidator } from "@hono/zod-validator";
 import { Hono } from "hono";
+import { z } from "zod";
 import { readConfig } from "../config";
 import { EVENT_TYPE_PATTERN } from "../events/canonical";
-import { type EventMessage, isEventMessage } from "../events/message";
-import { reportKey } from "../handlers/report";
-import { ingestEvent } from "../ingest/enqueue";
+import { replayEvent } from "../ingest/requeue";
+import { EnqueueError } from "../ingest/send";
 import { httpError } from "../lib/http-error";
-import { describeError, log } from "../lib/log";
-import { readCursor, readPollState } from "../polling/state";
 import {
   countEventsByStatus,
   EVENT_STATUSES,
-  type EventStatus,
   getEventSummary,
-  lastDeadLetter,
   lastWebhookAt,
   listEvents,
   loadEvent,
-  setEventStatus,
 } from "../store/event-log";
+import { reportKey } from "../store/keys";
+import { readCursor, readPollState } from "../store/poll-state";
 import { listSideEffects } from "../store/side-effects";
 import { getMirroredWorkOrder } from "../store/work-orders";
 import { requireAdminToken } from "./auth";
@@ -29,22 +27,29 @@ admin.use("*", requireAdminToken());
 
 const MAX_LIMIT = 1000;
 
-admin.get("/events", async (c) => {
-  const { limit: limitText, status, type } = c.req.query();
-  let limit = 50;
-  if (limitText !== undefined) {
-    if (!/^\d+$/.test(limitText) || Number(limitText) < 1 || Number(limitText) > MAX_LIMIT) {
-      throw httpError(400, `limit must be a whole number from 1 to ${MAX_LIMIT}`);
-    }
-    limit = Number(limitText);
-  }
-  if (status !== undefined && !EVENT_STATUSES.includes(status as EventStatus)) {
-    throw httpError(400, `status must be one of ${EVENT_STATUSES.join(", ")}`);
-  }
-  if (type !== undefined && !EVENT_TYPE_PATTERN.test(type)) {
-    throw httpError(400, "type must be a canonical event type such as workorder.created");
-  }
-  const events = await listEvents(c.env.DB, { limit, status: status as EventStatus | undefined, type });
+const limitMessage = `limit must be a whole number from 1 to ${MAX_LIMIT}`;
+const EventListQuery = z.object({
+  limit: z
+    .string({ error: limitMessage })
+    .regex(/^\d+$/, limitMessage)
+    .transform(Number)
+    .pipe(z.number().min(1, limitMessage).max(MAX_LIMIT, limitMessage))
+    .default(50),
+  status: z.enum(EVENT_STATUSES, { error: `status must be one of ${EVENT_STATUSES.join(", ")}` }).optional(),
+  type: z
+    .string({ error: "type must be a canonical event type such as workorder.created" })
+    .regex(EVENT_TYPE_PATTERN, "type must be a canonical event type such as workorder.created")
+    .optional(),
+});
+
+/** A query that fails its schema is a 400 naming the first problem. */
+const validQuery = <T extends z.ZodType>(schema: T) =>
+  zValidator("query", schema, (result) => {
+    if (!result.success) throw httpError(400, result.error.issues[0]?.message ?? "Malformed query");
+  });
+
+admin.get("/events", validQuery(EventListQuery), async (c) => {
+  const events = await listEvents(c.env.DB, c.req.valid("query"));
   return c.json({ events });
 });
 
@@ -58,23 +63,14 @@ admin.get("/events/:id", async (c) => {
 
 admin.post("/events/:id/replay", async (c) => {
   const id = c.req.param("id");
-  const event = await loadEvent(c.env.DB, id);
-  if (!event) throw httpError(404, "Event not found");
+  let outcome: Awaited<ReturnType<typeof replayEvent>>;
   try {
-    const dead = await lastDeadLetter(c.env.DB, id);
-    if (Object.keys(event.data).length === 0 && isEventMessage(dead) && dead.payloadKey) {
-      // The event log never saw its data (its claim check was never read): replay the message.
-      const message: EventMessage = { ...dead, replay: true };
-      await c.env.EVENTS_QUEUE.send(message, { contentType: "json" });
-    } else {
-      await ingestEvent(c.env, event, { dedupeTtlSeconds: readConfig(c.env).dedupeTtlSeconds, replay: true });
-    }
+    outcome = await replayEvent(c.env, id);
   } catch (error) {
-    log.error("Replay could not be queued", { eventId: id, error: describeError(error) });
-    throw httpError(503, "Replay could not be queued; try again");
+    if (error instanceof EnqueueError) throw httpError(503, "Replay could not be queued; try again");
+    throw error;
   }
-  await setEventStatus(c.env.DB, id, "accepted", null);
-  log.info("Event replay queued", { eventId: id });
+  if (outcome === "not_found") throw httpError(404, "Event not found");
   return c.json({ status: "replaying", eventId: id }, 202);
 });
 
@@ -114,5 +110,6 @@ admin.get("/status", async (c) => {
     },
     events,
     lastWebhookAt: lastWebhook ?? null,
+    config: readConfig(c.env).problems,
   });
 });

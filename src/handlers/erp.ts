@@ -1,8 +1,8 @@
 // ERP sync for completed work orders: one POST per event, carrying `Idempotency-Key: <event id>`
 // so the ERP can drop a repeat should a retry ever cross a success it did not see.
 
-import { drain, ensureOk, fetchWithDeadline } from "../lib/outbound";
-import { done, type EventHandler, skipped } from "../routing/registry";
+import { done, type EventHandler, skipped } from "../contract/handler";
+import { discardResponseBody, ensureOk, fetchWithDeadline } from "../lib/outbound";
 
 export const erpSync: EventHandler = {
   name: "erp-sync",
@@ -24,7 +24,7 @@ export const erpSync: EventHandler = {
       ctx.config.outboundTimeoutMs,
       ctx.fetch,
     );
-    await drain(await ensureOk("ERP", response, url));
+    await discardResponseBody(await ensureOk("ERP", response, url));
     return done(`work order ${wo.id} sent`);
   },
 };

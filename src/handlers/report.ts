@@ -1,12 +1,10 @@
 // Completion report per work order in R2: `reports/<workOrderId>.html` and `.json`.
 // Writing the same report twice yields the same objects, so a retry is harmless.
 
+import { done, type EventHandler, skipped } from "../contract/handler";
 import type { WorkOrderSnapshot } from "../events/work-order";
 import { TransientError } from "../lib/outbound";
-import { done, type EventHandler, skipped } from "../routing/registry";
-
-export const reportKey = (workOrderId: string, format: "html" | "json"): string =>
-  `reports/${encodeURIComponent(workOrderId)}.${format}`;
+import { reportKey } from "../store/keys";
 
 export interface CompletionReport {
   workOrderId: string;

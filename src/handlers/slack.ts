@@ -1,9 +1,9 @@
 // Slack alert for new HIGH-priority work orders, posted to an incoming webhook.
 // A failed post (network, timeout, 5xx, 429) is retried by the queue; a 4xx is recorded as failed.
 
+import { done, type EventHandler, skipped } from "../contract/handler";
 import type { WorkOrderSnapshot } from "../events/work-order";
-import { drain, ensureOk, fetchWithDeadline } from "../lib/outbound";
-import { done, type EventHandler, skipped } from "../routing/registry";
+import { discardResponseBody, ensureOk, fetchWithDeadline } from "../lib/outbound";
 
 /** Slack's mrkdwn treats &, < and > as control characters; these three must be escaped. */
 export function escapeSlackText(text: string): string {
@@ -47,7 +47,7 @@ export const slackAlert: EventHandler = {
       ctx.config.outboundTimeoutMs,
       ctx.fetch,
     );
-    await drain(await ensureOk("Slack", response, url));
+    await discardResponseBody(await ensureOk("Slack", response, url));
     return done(`alert posted for work order ${wo.id}`);
   },
 };

@@ -1,8 +1,8 @@
 // Mirrors every work-order event into D1 `work_orders`, and marks deletions.
 
+import { done, type EventHandler, skipped } from "../contract/handler";
 import { hasDescriptiveFields } from "../events/work-order";
 import { TransientError } from "../lib/outbound";
-import { done, type EventHandler, skipped } from "../routing/registry";
 import { upsertWorkOrder } from "../store/work-orders";
 
 function epochMs(value: string | undefined): number | undefined {

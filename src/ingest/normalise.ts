@@ -2,9 +2,8 @@
 // Runs only after the signature matched, so every 400 here is for a signed but unusable body.
 
 import { type CanonicalEvent, canonicalType, EVENT_TYPE_PATTERN, idString, isObject } from "../events/canonical";
-import { sha256Hex, utf8 } from "../lib/bytes";
+import { contentEventId, type Delivery, EVENT_ID_HEADER } from "./delivery";
 
-export const EVENT_ID_HEADER = "x-maintainx-event-id";
 const EVENT_ID_PATTERN = /^[\x20-\x7e]{1,200}$/;
 
 /** A signed delivery that cannot become an event; answered 400 with this message. */
@@ -14,10 +13,15 @@ export class InvalidDeliveryError extends Error {
 
 const strictUtf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false });
 
+/** Raw JSON whose parse is the event's data, or whose `field` is: a claim check can store it as is. */
+export interface RawData {
+  bytes: Uint8Array;
+  field?: string;
+}
+
 export interface NormalisedDelivery {
   event: CanonicalEvent;
-  /** When the canonical `data` is the whole body, the raw bytes can stand in for it (claim checks). */
-  dataIsWholeBody: boolean;
+  raw: RawData;
 }
 
 /**
@@ -80,14 +84,7 @@ export function readEventIdHeader(headers: Headers): string | undefined {
  *   the one in the path (`/webhooks/maintainx/NEW_WORK_ORDER`);
  * - seed: `{event, data, timestamp}`, where `event` names the type.
  */
-export async function normaliseDelivery(input: {
-  body: Uint8Array;
-  pathType: string | undefined;
-  headers: Headers;
-  receivedAt: Date;
-  /** A content id the caller already computed for this body, so it is not hashed twice. */
-  knownContentId?: { sourceType: string; id: string } | undefined;
-}): Promise<NormalisedDelivery> {
+export async function normaliseDelivery(input: Delivery): Promise<NormalisedDelivery> {
   const payload = parseJsonObject(input.body);
   const headerId = readEventIdHeader(input.headers);
 
@@ -109,8 +106,12 @@ export async function normaliseDelivery(input: {
   const occurredAt = envelope ? payload.timestamp : payload.occurredAt;
   const workOrderId = idString(data.workOrderId) ?? (envelope ? idString(data.id) : undefined);
 
-  const known = input.knownContentId;
-  const id = headerId ?? (known?.sourceType === sourceType ? known.id : await contentEventId(sourceType, input.body));
+  // The path's type was hashed when the delivery was built; a seed body naming another is hashed here.
+  const id =
+    headerId ??
+    (sourceType === input.pathType && input.contentId !== undefined
+      ? input.contentId
+      : await contentEventId(sourceType, input.body));
 
   const event: CanonicalEvent = {
     id,
@@ -122,20 +123,5 @@ export async function normaliseDelivery(input: {
   };
   if (workOrderId !== undefined) event.workOrderId = workOrderId;
   if (typeof occurredAt === "string" && occurredAt.length <= 100) event.occurredAt = occurredAt;
-  return { event, dataIsWholeBody: !envelope };
-}
-
-/**
- * The id of a delivery without `x-maintainx-event-id`: the hex SHA-256 of "<type>\n<raw body>".
- * Same body and type give the same id, so a re-signed retry (new `t`) is still a duplicate.
- */
-export async function contentEventId(sourceType: string, body: Uint8Array): Promise<string> {
-  return sha256Hex(concat(utf8.encode(`${sourceType}\n`), body));
-}
-
-function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
-  const out = new Uint8Array(a.length + b.length);
-  out.set(a, 0);
-  out.set(b, a.length);
-  return out;
+  return { event, raw: envelope ? { bytes: input.body, field: "data" } : { bytes: input.body } };
 }

@@ -99,7 +99,7 @@ function redactUrlParts(text: string, urls: Array<string | undefined>): string {
   return out;
 }
 
-/** Reads and discards a successful answer's body so the connection can be reused. */
-export async function drain(response: Response): Promise<void> {
+/** Cancels a successful answer's body, which nothing needs, so it does not hold the connection open. */
+export async function discardResponseBody(response: Response): Promise<void> {
   await response.body?.cancel().catch(() => {});
 }

@@ -1,6 +1,7 @@
 // The MaintainX REST client: Bearer auth, optional x-organization-id, a deadline on every call,
 // schema-checked answers, and errors that say whether retrying can help.
 
+import type { Config } from "../config";
 import {
   ensureOk,
   type FetchLike,
@@ -21,7 +22,7 @@ export class RateLimitedError extends TransientError {
   }
 }
 
-export interface MaintainXClientOptions {
+interface MaintainXClientOptions {
   apiBase: string;
   apiKey: string;
   organizationId?: string | undefined;
@@ -46,7 +47,7 @@ export interface MaintainXClient {
   listWorkOrders(params: ListWorkOrdersParams): Promise<WorkOrderPage & { rateLimit: RateLimit }>;
 }
 
-export function createMaintainXClient(options: MaintainXClientOptions): MaintainXClient {
+function createMaintainXClient(options: MaintainXClientOptions): MaintainXClient {
   const headers: Record<string, string> = {
     authorization: `Bearer ${options.apiKey}`,
     accept: "application/json",
@@ -106,6 +107,18 @@ export function createMaintainXClient(options: MaintainXClientOptions): Maintain
       };
     },
   };
+}
+
+/** The client for this configuration, or undefined when MAINTAINX_API_KEY is not set. */
+export function maintainXClientFor(config: Config, fetch?: FetchLike): MaintainXClient | undefined {
+  if (!config.apiKey) return undefined;
+  return createMaintainXClient({
+    apiBase: config.apiBase,
+    apiKey: config.apiKey,
+    organizationId: config.organizationId,
+    timeoutMs: config.outboundTimeoutMs,
+    ...(fetch ? { fetch } : {}),
+  });
 }
 
 function readRateLimit(headers: Headers): RateLimit {

@@ -3,38 +3,28 @@
 // The cursor moves only after every page of a run was queued; a failed run leaves it.
 
 import { type Config, readConfig } from "../config";
-import type { CanonicalEvent } from "../events/canonical";
-import { ingestEvents } from "../ingest/enqueue";
+import { acceptPolledWorkOrders, type PolledWorkOrder } from "../ingest/accept-polled";
 import { describeError, log } from "../lib/log";
 import type { FetchLike } from "../lib/outbound";
-import { createMaintainXClient, type MaintainXClient, RateLimitedError } from "../maintainx/client";
-import type { WorkOrder } from "../maintainx/schemas";
+import { type MaintainXClient, maintainXClientFor, RateLimitedError } from "../maintainx/client";
 import { lastWebhookAt } from "../store/event-log";
 import { acquireLock, releaseLock } from "../store/locks";
-import { type PollOutcome, type PollState, readCursor, readPollState, writeCursor, writePollState } from "./state";
+import {
+  type PollOutcome,
+  type PollState,
+  readCursor,
+  readPollState,
+  writeCursor,
+  writePollState,
+} from "../store/poll-state";
 
 const LOCK_NAME = "poll";
 /** Longer than any run can take (POLL_MAX_PAGES × OUTBOUND_TIMEOUT_SECONDS), shorter than forever. */
 const LOCK_LEASE_MS = 15 * 60 * 1000;
-export const POLL_SOURCE_TYPE = "WORK_ORDER_POLL";
 
 export interface PollDeps {
   fetch?: FetchLike;
   now?: () => number;
-}
-
-export function pollEvent(wo: WorkOrder & { updatedAt: string }, receivedAt: string): CanonicalEvent {
-  return {
-    // `updatedAt` verbatim, so the same version of a work order always has the same id.
-    id: `poll:${wo.id}:${wo.updatedAt}`,
-    type: "workorder.updated",
-    sourceType: POLL_SOURCE_TYPE,
-    source: "poll",
-    workOrderId: wo.id,
-    occurredAt: wo.updatedAt,
-    receivedAt,
-    data: { ...wo },
-  };
 }
 
 export async function pollWorkOrders(env: Env, deps: PollDeps = {}): Promise<PollState> {
@@ -60,7 +50,8 @@ export async function pollWorkOrders(env: Env, deps: PollDeps = {}): Promise<Pol
 
   if (config.pollMode === "off")
     return { lastRunAt: new Date(started).toISOString(), outcome: "off", pages: 0, events: 0, skippedUntil: null };
-  if (!config.apiKey) {
+  const client = maintainXClientFor(config, deps.fetch);
+  if (!client) {
     log.info("Polling skipped: MAINTAINX_API_KEY is not set");
     return record("skipped_no_api_key");
   }
@@ -82,13 +73,6 @@ export async function pollWorkOrders(env: Env, deps: PollDeps = {}): Promise<Pol
     return record("skipped_overlap");
   }
   try {
-    const client = createMaintainXClient({
-      apiBase: config.apiBase,
-      apiKey: config.apiKey,
-      organizationId: config.organizationId,
-      timeoutMs: config.outboundTimeoutMs,
-      ...(deps.fetch ? { fetch: deps.fetch } : {}),
-    });
     const cursor =
       (await readCursor(env.IDEMPOTENCY)) ?? new Date(started - config.pollInitialLookbackSeconds * 1000).toISOString();
     return await runPages(env, config, client, cursor, started, record);
@@ -129,16 +113,9 @@ async function runPages(
       pages += 1;
       // Older API versions ignore updatedAt[gte]: filter here as well.
       const fresh = page.workOrders.filter(
-        (wo): wo is WorkOrder & { updatedAt: string } =>
-          typeof wo.updatedAt === "string" && Date.parse(wo.updatedAt) >= cursorMs,
+        (wo): wo is PolledWorkOrder => typeof wo.updatedAt === "string" && Date.parse(wo.updatedAt) >= cursorMs,
       );
-      queued += await ingestEvents(
-        env,
-        fresh.map((wo) => pollEvent(wo, receivedAt)),
-        {
-          dedupeTtlSeconds: config.dedupeTtlSeconds,
-        },
-      );
+      queued += await acceptPolledWorkOrders(env, fresh, receivedAt);
       for (const wo of fresh) {
         const ms = Date.parse(wo.updatedAt);
         if (!newest || ms > newest.ms) newest = { text: wo.updatedAt, ms };

@@ -4,28 +4,29 @@
 // a transient failure → retried; after max_retries the queue moves it to the dead-letter queue.
 
 import { readConfig } from "../config";
+import type { EventHandler, HandlerContext, HandlerResult } from "../contract/handler";
 import type { CanonicalEvent } from "../events/canonical";
 import { isEventMessage } from "../events/message";
-import { registry as defaultRegistry } from "../handlers";
 import { describeError, log } from "../lib/log";
 import { type FetchLike, PermanentError, TransientError } from "../lib/outbound";
 import { beginAttempt, loadEvent, setEventError, setEventStatus } from "../store/event-log";
 import { claimSideEffect, finishSideEffect, listSideEffects } from "../store/side-effects";
 import { createHandlerContext } from "./context";
-import type { HandlerRegistry, HandlerResult } from "./registry";
+import type { HandlerRegistry } from "./registry";
 import { MalformedMessageError, PayloadUnavailableError, resolveMessage } from "./resolve";
 import { retryDelaySeconds } from "./retry-policy";
 
 export interface ConsumerDeps {
-  registry?: HandlerRegistry;
+  /** Which handlers run for which type; the Worker's wiring hands over the default one. */
+  registry: HandlerRegistry;
   fetch?: FetchLike;
   now?: () => number;
   random?: () => number;
 }
 
-export type Verdict = { ack: true } | { ack: false; delaySeconds: number; reason: string };
+type Verdict = { ack: true } | { ack: false; delaySeconds: number; reason: string };
 
-export async function consumeEvents(batch: MessageBatch<unknown>, env: Env, deps: ConsumerDeps = {}): Promise<void> {
+export async function consumeEvents(batch: MessageBatch<unknown>, env: Env, deps: ConsumerDeps): Promise<void> {
   // Copies of one event in the same batch ride on the first copy: whatever its verdict (done,
   // or retried), that copy carries the event forward, so the others are acked after it.
   // A replay leads its group: it may re-run handlers that an ordinary copy would leave as they are.
@@ -68,33 +69,19 @@ export async function consumeEvents(batch: MessageBatch<unknown>, env: Env, deps
   );
 }
 
-export async function processMessage(message: Message<unknown>, env: Env, deps: ConsumerDeps = {}): Promise<Verdict> {
+/** resolve → run the handlers under claims → settle the event's status. */
+async function processMessage(message: Message<unknown>, env: Env, deps: ConsumerDeps): Promise<Verdict> {
   const config = readConfig(env);
-  const registry = deps.registry ?? defaultRegistry;
-  const now = deps.now ?? Date.now;
-  const backoff = (retryAfter?: number) =>
-    retryDelaySeconds(message.attempts, config.retryBaseSeconds, retryAfter, deps.random);
+  const backoff = (reason: string, retryAfter?: number): Verdict => ({
+    ack: false,
+    delaySeconds: retryDelaySeconds(message.attempts, config.retryBaseSeconds, retryAfter, deps.random),
+    reason,
+  });
 
-  let event: CanonicalEvent;
-  let replay = false;
-  try {
-    const resolved = await resolveMessage(env.IDEMPOTENCY, message.body);
-    event = resolved.event;
-    replay = resolved.message.replay === true;
-  } catch (error) {
-    if (error instanceof MalformedMessageError) {
-      log.error("Dropping malformed queue message", { messageId: message.id, error: describeError(error) });
-      return { ack: true };
-    }
-    if (error instanceof PayloadUnavailableError) {
-      // The receiver may have logged the full data before the claim check expired or replicated.
-      const logged = await loadEvent(env.DB, (message.body as { event: { id: string } }).event.id);
-      if (!logged) return { ack: false, delaySeconds: backoff(), reason: error.message };
-      event = logged;
-    } else {
-      throw error;
-    }
-  }
+  const resolved = await resolveEvent(message, env);
+  if ("drop" in resolved) return { ack: true };
+  if ("wait" in resolved) return backoff(resolved.wait);
+  const { event, replay } = resolved;
 
   log.info("Event received", {
     eventId: event.id,
@@ -106,26 +93,72 @@ export async function processMessage(message: Message<unknown>, env: Env, deps: 
     replay,
   });
   await beginAttempt(env.DB, event, replay);
-  const handlers = registry.handlersFor(event);
+  const handlers = deps.registry.handlersFor(event);
   if (handlers.length === 0) {
     log.info(`Unhandled event type: ${event.type}`, { eventId: event.id, sourceType: event.sourceType });
     await setEventStatus(env.DB, event.id, "processed", null);
     return { ack: true };
   }
 
-  const ctx = createHandlerContext(event, env, deps.fetch ? { fetch: deps.fetch } : {});
-  const pending: string[] = [];
-  let retryAfter: number | undefined;
+  const ctx = createHandlerContext(event, env, deps.fetch);
+  const run = await runUnderClaims(ctx, handlers, { replay, now: deps.now ?? Date.now });
+  if (run.pending.length > 0) {
+    const reason = run.pending.join("; ");
+    await setEventError(env.DB, event.id, reason);
+    return backoff(reason, run.retryAfter);
+  }
+  await settleStatus(env.DB, event, handlers);
+  return { ack: true };
+}
 
-  // Handlers of one event run in turn, so the MaintainX lookup they share happens once.
+type Resolution = { event: CanonicalEvent; replay: boolean } | { drop: true } | { wait: string };
+
+/** Step 1: the message as its full event, with claim-checked data loaded back. */
+async function resolveEvent(message: Message<unknown>, env: Env): Promise<Resolution> {
+  try {
+    const resolved = await resolveMessage(env.IDEMPOTENCY, message.body);
+    return { event: resolved.event, replay: resolved.message.replay === true };
+  } catch (error) {
+    if (error instanceof MalformedMessageError) {
+      log.error("Dropping malformed queue message", { messageId: message.id, error: describeError(error) });
+      return { drop: true };
+    }
+    if (error instanceof PayloadUnavailableError) {
+      // The receiver may have logged the full data before the claim check expired or replicated.
+      const logged = await loadEvent(env.DB, error.eventId);
+      return logged ? { event: logged, replay: false } : { wait: error.message };
+    }
+    throw error;
+  }
+}
+
+interface ClaimsRun {
+  /** One line per handler still to finish: it failed transiently, or another delivery holds it. */
+  pending: string[];
+  /** The longest Retry-After a sink asked for. */
+  retryAfter: number | undefined;
+}
+
+/**
+ * Step 2: each handler under its D1 claim, in turn, so the MaintainX lookup they share happens once.
+ * A finished claim is never run again; a claim held elsewhere is looked at again after the backoff.
+ */
+async function runUnderClaims(
+  ctx: HandlerContext,
+  handlers: EventHandler[],
+  options: { replay: boolean; now: () => number },
+): Promise<ClaimsRun> {
+  const { event, env } = ctx;
+  const run: ClaimsRun = { pending: [], retryAfter: undefined };
   for (const handler of handlers) {
-    const claim = await claimSideEffect(env.DB, event.id, handler.name, { nowMs: now(), replay });
+    const claim = await claimSideEffect(env.DB, event.id, handler.name, {
+      nowMs: options.now(),
+      replay: options.replay,
+    });
     if (!claim.claimed) {
-      if (claim.status === "running") {
-        // Another delivery of the same event holds the claim: look again after the backoff, by
-        // when it has finished, or its lease (CLAIM_LEASE_MS) has run out if its consumer died.
-        pending.push(`${handler.name}: in progress elsewhere`);
-      }
+      // Another delivery holds the claim: by the next look it has finished, or its lease
+      // (CLAIM_LEASE_MS) has run out because its consumer died.
+      if (claim.status === "running") run.pending.push(`${handler.name}: in progress elsewhere`);
       continue;
     }
     const fields = { eventId: event.id, type: event.type, handler: handler.name, attempt: claim.attempts };
@@ -140,9 +173,9 @@ export async function processMessage(message: Message<unknown>, env: Env, deps: 
       } else {
         await finishSideEffect(env.DB, event.id, handler.name, { status: "retry", error: reason });
         log.warn("Handler failed; will retry", { ...fields, error: reason });
-        pending.push(`${handler.name}: ${reason}`);
+        run.pending.push(`${handler.name}: ${reason}`);
         if (error instanceof TransientError && error.retryAfterSeconds !== undefined) {
-          retryAfter = Math.max(retryAfter ?? 0, error.retryAfterSeconds);
+          run.retryAfter = Math.max(run.retryAfter ?? 0, error.retryAfterSeconds);
         }
       }
       continue;
@@ -152,33 +185,25 @@ export async function processMessage(message: Message<unknown>, env: Env, deps: 
     // fails with the claim still held under its lease.
     const finished =
       result.outcome === "done"
-        ? { status: "done" as const, ...detail(result.detail) }
+        ? { status: "done" as const, ...(result.detail === undefined ? {} : { detail: result.detail }) }
         : { status: "skipped" as const, detail: result.reason };
     await persistently(() => finishSideEffect(env.DB, event.id, handler.name, finished));
     if (result.outcome === "done") log.info("Handler done", { ...fields, detail: result.detail });
     else log.info("Handler skipped", { ...fields, reason: result.reason });
   }
+  return run;
+}
 
-  if (pending.length > 0) {
-    const reason = pending.join("; ");
-    await setEventError(env.DB, event.id, reason);
-    return { ack: false, delaySeconds: backoff(retryAfter), reason };
-  }
-
-  const outcomes = await listSideEffects(env.DB, event.id);
-  const relevant = outcomes.filter((o) => handlers.some((h) => h.name === o.handler));
-  const failed = relevant.filter((o) => o.status === "failed");
+/** Step 3: the event's status from its handlers' outcomes: `failed` if any failed, else `processed`. */
+async function settleStatus(db: D1Database, event: CanonicalEvent, handlers: EventHandler[]): Promise<void> {
+  const outcomes = await listSideEffects(db, event.id);
+  const failed = outcomes.filter((o) => o.status === "failed" && handlers.some((h) => h.name === o.handler));
   if (failed.length > 0) {
-    await setEventStatus(
-      env.DB,
-      event.id,
-      "failed",
-      failed.map((o) => `${o.handler}: ${o.lastError ?? "failed"}`).join("; "),
-    );
+    const reason = failed.map((o) => `${o.handler}: ${o.lastError ?? "failed"}`).join("; ");
+    await setEventStatus(db, event.id, "failed", reason);
   } else {
-    await setEventStatus(env.DB, event.id, "processed", null);
+    await setEventStatus(db, event.id, "processed", null);
   }
-  return { ack: true };
 }
 
 /** Attempts at recording a finished side effect, a short pause apart (D1 errors are often brief). */
@@ -194,8 +219,4 @@ async function persistently(write: () => Promise<void>): Promise<void> {
       await new Promise((resolve) => setTimeout(resolve, RECORD_PAUSE_MS * attempt));
     }
   }
-}
-
-function detail(text: string | undefined): { detail?: string } {
-  return text === undefined ? {} : { detail: text };
 }

@@ -1,52 +1,19 @@
-// What a handler gets: the event, configuration, bindings, and the event's work order,
+// Builds what a handler gets: the event, configuration, bindings, and the event's work order,
 // fetched from MaintainX at most once per delivery when the payload lacks what is needed.
 
-import { type Config, readConfig } from "../config";
+import { readConfig } from "../config";
+import type { HandlerContext } from "../contract/handler";
 import type { CanonicalEvent } from "../events/canonical";
 import { snapshot, type WorkOrderSnapshot, workOrderFromEvent } from "../events/work-order";
 import type { FetchLike } from "../lib/outbound";
-import { createMaintainXClient, type MaintainXClient } from "../maintainx/client";
+import { maintainXClientFor } from "../maintainx/client";
 
-type Field = "title" | "status" | "priority" | "updatedAt" | "completedAt";
-
-export interface HandlerContext {
-  event: CanonicalEvent;
-  env: Env;
-  config: Config;
-  fetch: FetchLike;
-  /** The work order exactly as the payload describes it (undefined when it names none). */
-  payloadWorkOrder: WorkOrderSnapshot | undefined;
-  /** The current work order from `GET /workorders/{id}`; undefined without an API key. */
-  currentWorkOrder(): Promise<WorkOrderSnapshot | undefined>;
-  /**
-   * The work order as the payload describes it; when any of `need` is missing and an API key is
-   * configured, the current work order from `GET /workorders/{id}` is merged in (payload wins).
-   * Undefined when the event names no work order.
-   */
-  workOrder(need?: Field[]): Promise<WorkOrderSnapshot | undefined>;
-}
-
-export function createHandlerContext(
-  event: CanonicalEvent,
-  env: Env,
-  options: { fetch?: FetchLike; maintainx?: MaintainXClient } = {},
-): HandlerContext {
+export function createHandlerContext(event: CanonicalEvent, env: Env, fetchOverride?: FetchLike): HandlerContext {
   const config = readConfig(env);
-  const fetchImpl = options.fetch ?? ((input, init) => fetch(input, init));
+  const fetchImpl: FetchLike = fetchOverride ?? ((input, init) => fetch(input, init));
   const fromPayload = workOrderFromEvent(event);
+  const client = maintainXClientFor(config, fetchImpl);
   let fetched: Promise<WorkOrderSnapshot> | undefined;
-
-  const client =
-    options.maintainx ??
-    (config.apiKey
-      ? createMaintainXClient({
-          apiBase: config.apiBase,
-          apiKey: config.apiKey,
-          organizationId: config.organizationId,
-          timeoutMs: config.outboundTimeoutMs,
-          fetch: fetchImpl,
-        })
-      : undefined);
 
   async function currentWorkOrder(): Promise<WorkOrderSnapshot | undefined> {
     if (!fromPayload || !client) return undefined;

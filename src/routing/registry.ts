@@ -2,17 +2,8 @@
 // listen to one type, and `prefix.*` listens to every type under a prefix. A handler's `name`
 // is its identity in the side-effect claims, so it must be stable and unique.
 
+import { type EventHandler, routedTypes } from "../contract/handler";
 import type { CanonicalEvent } from "../events/canonical";
-import { routedTypes } from "../events/work-order";
-import type { HandlerContext } from "./context";
-
-export type HandlerResult = { outcome: "done"; detail?: string } | { outcome: "skipped"; reason: string };
-
-export interface EventHandler {
-  name: string;
-  /** Throws TransientError to be retried, PermanentError to be recorded as failed. */
-  run(ctx: HandlerContext): Promise<HandlerResult>;
-}
 
 export class HandlerRegistry {
   readonly #routes: Array<{ pattern: string; handler: EventHandler }> = [];
@@ -39,6 +30,3 @@ export class HandlerRegistry {
 function matches(pattern: string, type: string): boolean {
   return pattern.endsWith(".*") ? type.startsWith(pattern.slice(0, -1)) : pattern === type;
 }
-
-export const skipped = (reason: string): HandlerResult => ({ outcome: "skipped", reason });
-export const done = (detail?: string): HandlerResult => (detail ? { outcome: "done", detail } : { outcome: "done" });

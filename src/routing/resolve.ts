@@ -12,6 +12,13 @@ export class MalformedMessageError extends Error {
 /** The claim check is not readable yet (KV is eventually consistent) or has gone; retried. */
 export class PayloadUnavailableError extends Error {
   override readonly name = "PayloadUnavailableError";
+  constructor(
+    message: string,
+    /** The event whose data is missing, so its logged copy can stand in. */
+    readonly eventId: string,
+  ) {
+    super(message);
+  }
 }
 
 export async function resolveMessage(
@@ -22,7 +29,7 @@ export async function resolveMessage(
   if (body.payloadKey === undefined) return { message: body, event: body.event };
 
   const text = await kv.get(body.payloadKey, "text");
-  if (text === null) throw new PayloadUnavailableError(`Claim check ${body.payloadKey} not found`);
+  if (text === null) throw new PayloadUnavailableError(`Claim check ${body.payloadKey} not found`, body.event.id);
   let parsed: unknown = JSON.parse(text);
   if (body.dataField !== undefined) parsed = isObject(parsed) ? parsed[body.dataField] : undefined;
   if (!isObject(parsed)) throw new MalformedMessageError(`Claim check ${body.payloadKey} holds no object`);

@@ -71,7 +71,7 @@ async function readIntoBuffer(
     length += value.byteLength;
     if (length > maxBytes) {
       reader.releaseLock();
-      await drain(stream.getReader(), length);
+      await drainReader(stream.getReader(), length);
       throw new PayloadTooLargeError();
     }
   }
@@ -86,7 +86,7 @@ async function readChunks(reader: ReadableStreamDefaultReader<Uint8Array>, maxBy
     if (done) break;
     total += value.byteLength;
     if (total > maxBytes) {
-      await drain(reader, total);
+      await drainReader(reader, total);
       throw new PayloadTooLargeError();
     }
     chunks.push(value);
@@ -113,10 +113,10 @@ const DRAIN_LIMIT_BYTES = 16 * 1024 * 1024;
  */
 export async function discardBody(request: Request): Promise<void> {
   if (!request.body || request.bodyUsed || request.body.locked) return;
-  await drain(request.body.getReader(), 0);
+  await drainReader(request.body.getReader(), 0);
 }
 
-async function drain(reader: ReadableStreamDefaultReader<Uint8Array>, alreadyRead: number): Promise<void> {
+async function drainReader(reader: ReadableStreamDefaultReader<Uint8Array>, alreadyRead: number): Promise<void> {
   let read = alreadyRead;
   try {
     for (;;) {

@@ -3,8 +3,9 @@
 import { createExecutionContext, createMessageBatch, getQueueResult } from "cloudflare:test";
 import type { CanonicalEvent } from "../../src/events/canonical";
 import type { EventMessage } from "../../src/events/message";
-import { utf8 } from "../../src/lib/bytes";
+import { createDelivery } from "../../src/ingest/delivery";
 import { normaliseDelivery } from "../../src/ingest/normalise";
+import { utf8 } from "../../src/lib/bytes";
 
 let sequence = 0;
 
@@ -16,12 +17,13 @@ export async function maintainXEvent(
 ): Promise<CanonicalEvent> {
   sequence += 1;
   const headers = new Headers({ "x-maintainx-event-id": id ?? `test-${sourceType}-${Date.now()}-${sequence}` });
-  const { event } = await normaliseDelivery({
+  const delivery = await createDelivery({
     body: utf8.encode(JSON.stringify(body)),
     pathType: sourceType,
     headers,
     receivedAt: new Date(),
   });
+  const { event } = await normaliseDelivery(delivery);
   return event;
 }
 

@@ -5,6 +5,7 @@
 import { env } from "cloudflare:workers";
 import { beforeEach, describe, expect, it } from "vitest";
 import type { EventMessage } from "../../src/events/message";
+import { registry } from "../../src/handlers";
 import { consumeEvents } from "../../src/routing/consumer";
 import { dedupeKey } from "../../src/store/keys";
 import { signMaintainX } from "../../src/webhooks/signature";
@@ -40,7 +41,7 @@ beforeEach(() => {
 
 async function consume(message: EventMessage) {
   const environment = testEnv({ SLACK_WEBHOOK_URL: SLACK_URL, MAINTAINX_API_KEY: undefined });
-  return settle(batchOf([message]), (batch) => consumeEvents(batch, environment, { fetch: outbound.fetch }));
+  return settle(batchOf([message]), (batch) => consumeEvents(batch, environment, { registry, fetch: outbound.fetch }));
 }
 
 describe("secret rotation", () => {

@@ -8,10 +8,11 @@ import { env } from "cloudflare:workers";
 import { beforeEach, describe, expect, it } from "vitest";
 import { readConfig } from "../../src/config";
 import type { EventMessage } from "../../src/events/message";
+import { registry } from "../../src/handlers";
 import { pollWorkOrders } from "../../src/polling/poller";
-import { readCursor } from "../../src/polling/state";
 import { consumeEvents } from "../../src/routing/consumer";
 import { consumeDeadLetters } from "../../src/routing/dead-letter";
+import { readCursor } from "../../src/store/poll-state";
 import { CLAIM_LEASE_MS, listSideEffects } from "../../src/store/side-effects";
 import newWorkOrder from "../fixtures/new-work-order.json";
 import statusDone from "../fixtures/status-change-done.json";
@@ -204,7 +205,7 @@ async function playQueue(message: EventMessage, envFor: (delivery: number) => En
   const delays: Array<number | undefined> = [];
   for (let delivery = 1; delivery <= DELIVERIES; delivery++) {
     const settled = await settle(batchOf([message], delivery), (batch) =>
-      consumeEvents(batch, envFor(delivery), { fetch: outbound.fetch, random: () => 0 }),
+      consumeEvents(batch, envFor(delivery), { registry, fetch: outbound.fetch, random: () => 0 }),
     );
     if (settled.explicitAcks.length === 1) return { outcome: "acked", deliveries: delivery, delays };
     expect(settled.retryMessages).toHaveLength(1);
@@ -360,7 +361,7 @@ describe("storage faults in the consumer", () => {
     // D1 refuses every write of an outcome during the first delivery.
     const down = consumerEnv({ DB: faultyD1(failing(/^UPDATE side_effects SET status/, 10)) });
     const first = await settle(batchOf([message], 1), (batch) =>
-      consumeEvents(batch, down, { fetch: outbound.fetch, random: () => 0 }),
+      consumeEvents(batch, down, { registry, fetch: outbound.fetch, random: () => 0 }),
     );
     expect(first.retryMessages).toHaveLength(1);
     expect(await outcomeOf(eventId, "slack-alert")).toMatchObject({ status: "running" });
@@ -612,7 +613,7 @@ describe("replays and copies in one batch", () => {
 
     const replayed = await replay(eventId);
     const settled = await settle(batchOf([message, replayed], 1), (batch) =>
-      consumeEvents(batch, healthy(), { fetch: outbound.fetch, random: () => 0 }),
+      consumeEvents(batch, healthy(), { registry, fetch: outbound.fetch, random: () => 0 }),
     );
     expect(settled.explicitAcks).toHaveLength(2);
     expect(await eventStatus(eventId)).toBe("processed");

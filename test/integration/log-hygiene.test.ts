@@ -5,6 +5,7 @@
 
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import type { EventMessage } from "../../src/events/message";
+import { registry } from "../../src/handlers";
 import { pollWorkOrders } from "../../src/polling/poller";
 import { consumeEvents } from "../../src/routing/consumer";
 import { consumeDeadLetters } from "../../src/routing/dead-letter";
@@ -128,7 +129,7 @@ describe("log hygiene", () => {
     const messages = queue.sent as EventMessage[];
     for (let attempt = 1; attempt <= 6; attempt++) {
       await settle(batchOf(messages, attempt), (batch) =>
-        consumeEvents(batch, consumerEnv(), { fetch: outbound.fetch, random: () => 0 }),
+        consumeEvents(batch, consumerEnv(), { registry, fetch: outbound.fetch, random: () => 0 }),
       );
     }
     await settle(batchOf(messages, 6, "maintainx-events-dlq"), (batch) => consumeDeadLetters(batch, consumerEnv()));

@@ -4,6 +4,7 @@
 import { env } from "cloudflare:workers";
 import { beforeEach, describe, expect, it, vi } from "vitest";
 import type { CanonicalEvent } from "../../src/events/canonical";
+import { registry } from "../../src/handlers";
 import { consumeEvents } from "../../src/routing/consumer";
 import { consumeDeadLetters } from "../../src/routing/dead-letter";
 import { listSideEffects } from "../../src/store/side-effects";
@@ -45,7 +46,7 @@ function doneChange(id = uniqueWorkOrderId()) {
 
 async function run(bodies: unknown[], attempts = 1, environment: Env = configured) {
   return settle(batchOf(bodies, attempts), (batch) =>
-    consumeEvents(batch, environment, { fetch: outbound.fetch, random: () => 0 }),
+    consumeEvents(batch, environment, { registry, fetch: outbound.fetch, random: () => 0 }),
   );
 }
 
@@ -129,7 +130,7 @@ describe("Slack alert for HIGH priority work orders", () => {
     slack.plan(new Response("", { status: 500 }), new Response("", { status: 500 }));
     const event = await maintainXEvent("NEW_WORK_ORDER", highPriorityCreated());
     const jittered = await settle(batchOf([messageFor(event)], 1), (batch) =>
-      consumeEvents(batch, configured, { fetch: outbound.fetch, random: () => 0.999 }),
+      consumeEvents(batch, configured, { registry, fetch: outbound.fetch, random: () => 0.999 }),
     );
     expect(jittered.retryMessages[0]?.delaySeconds).toBe(13);
 

@@ -7,9 +7,10 @@
 import fc from "fast-check";
 import { describe, expect, it, vi } from "vitest";
 import { canonicalType, EVENT_TYPE_PATTERN, isObject } from "../../src/events/canonical";
+import { createDelivery } from "../../src/ingest/delivery";
+import { InvalidDeliveryError, MAX_JSON_DEPTH, normaliseDelivery, parseJsonObject } from "../../src/ingest/normalise";
 import { toHex, utf8 } from "../../src/lib/bytes";
 import { declaredLengthExceeds, PayloadTooLargeError, readBodyWithLimit } from "../../src/webhooks/body";
-import { InvalidDeliveryError, MAX_JSON_DEPTH, normaliseDelivery, parseJsonObject } from "../../src/ingest/normalise";
 import {
   checkTimestamp,
   hmacHex,
@@ -436,7 +437,7 @@ describe("JSON body parser and normaliser", () => {
         const receivedAt = new Date();
         let normalised: Awaited<ReturnType<typeof normaliseDelivery>>;
         try {
-          normalised = await normaliseDelivery({ body, pathType: type, headers, receivedAt });
+          normalised = await normaliseDelivery(await createDelivery({ body, pathType: type, headers, receivedAt }));
         } catch (error) {
           expect(error).toBeInstanceOf(InvalidDeliveryError);
           return;
@@ -452,7 +453,9 @@ describe("JSON body parser and normaliser", () => {
         else expect(event.id).toMatch(/^[0-9a-f]{64}$/);
         expect(event.id.length).toBeLessThanOrEqual(200);
         // A redelivery (another time, same bytes) is the same event.
-        const again = await normaliseDelivery({ body, pathType: type, headers, receivedAt: new Date(0) });
+        const again = await normaliseDelivery(
+          await createDelivery({ body, pathType: type, headers, receivedAt: new Date(0) }),
+        );
         expect(again.event.id).toBe(event.id);
       }),
       { numRuns: RUNS },

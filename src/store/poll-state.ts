@@ -1,7 +1,7 @@
-// The poller's cursor (KV `poll:cursor`, see store/keys.ts) and its last-run record (D1
+// The poller's cursor (KV `poll:cursor`, see keys.ts) and its last-run record (D1
 // `poll_state`, written every minute, which would exhaust KV's free daily writes).
 
-import { POLL_CURSOR_KEY } from "../store/keys";
+import { POLL_CURSOR_KEY } from "./keys";
 
 export type PollOutcome =
   | "ok"

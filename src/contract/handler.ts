@@ -1,0 +1,40 @@
+// The contract between the router and the handlers: what a handler is given and what it returns.
+// `routing/` and `handlers/` both import it from here, so neither has to import the other.
+
+import type { Config } from "../config";
+import type { CanonicalEvent } from "../events/canonical";
+import type { WorkOrderSnapshot } from "../events/work-order";
+import type { FetchLike } from "../lib/outbound";
+
+export { routedTypes } from "../events/work-order";
+
+export type HandlerResult = { outcome: "done"; detail?: string } | { outcome: "skipped"; reason: string };
+
+export interface EventHandler {
+  /** The handler's identity in the side-effect claims: stable and unique. */
+  name: string;
+  /** Throws TransientError to be retried, PermanentError to be recorded as failed. */
+  run(ctx: HandlerContext): Promise<HandlerResult>;
+}
+
+export type WorkOrderField = "title" | "status" | "priority" | "updatedAt" | "completedAt";
+
+export interface HandlerContext {
+  event: CanonicalEvent;
+  env: Env;
+  config: Config;
+  fetch: FetchLike;
+  /** The work order exactly as the payload describes it (undefined when it names none). */
+  payloadWorkOrder: WorkOrderSnapshot | undefined;
+  /** The current work order from `GET /workorders/{id}`; undefined without an API key. */
+  currentWorkOrder(): Promise<WorkOrderSnapshot | undefined>;
+  /**
+   * The work order as the payload describes it; when any of `need` is missing and an API key is
+   * configured, the current work order from `GET /workorders/{id}` is merged in (payload wins).
+   * Undefined when the event names no work order.
+   */
+  workOrder(need?: WorkOrderField[]): Promise<WorkOrderSnapshot | undefined>;
+}
+
+export const skipped = (reason: string): HandlerResult => ({ outcome: "skipped", reason });
+export const done = (detail?: string): HandlerResult => (detail ? { outcome: "done", detail } : { outcome: "done" });
