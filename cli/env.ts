@@ -6,7 +6,6 @@ import { join } from "node:path";
 import { parseEnv } from "node:util";
 import { ConfigError } from "./errors";
 
-export const DEFAULT_API_BASE = "https://api.getmaintainx.com/v1";
 export const DEV_VARS_FILE = ".dev.vars";
 
 const CONFIG_KEYS = [
@@ -60,12 +59,4 @@ export function loadCliConfig(input: { env: Readonly<Record<string, string | und
     else if (fileValue) config[key] = { value: fileValue, source: DEV_VARS_FILE };
   }
   return config;
-}
-
-/** Both the Worker and the CLI accept several secrets separated by commas (rotation). */
-export function splitSecrets(value: string): string[] {
-  return value
-    .split(",")
-    .map((s) => s.trim())
-    .filter((s) => s !== "");
 }

@@ -1,8 +1,9 @@
 // `subscriptions create|list|get|delete|secret`: manages MaintainX webhook subscriptions
 // (MAINTAINX_API.md, "Webhook subscriptions"; one event type per subscription).
 
+import { DEFAULT_MAINTAINX_API_BASE } from "../../src/config";
 import { HELP_OPTION, parseCommandArgs, requireNoMorePositionals } from "../args";
-import { DEFAULT_API_BASE, DEV_VARS_FILE, loadCliConfig } from "../env";
+import { DEV_VARS_FILE, loadCliConfig } from "../env";
 import { CommandFailure, ConfigError, runGuarded, UsageError } from "../errors";
 import { type CliContext, EXIT_FAILURE, EXIT_OK, EXIT_USAGE, type ExitCode } from "../io";
 import {
@@ -20,7 +21,7 @@ const TYPE_PATTERN = /^[A-Z][A-Z0-9_]{0,99}$/;
 
 const CONFIG_HELP = `Configuration (the environment first, then ${DEV_VARS_FILE} in the current directory):
   MAINTAINX_API_KEY          required: a MaintainX API key, sent as a Bearer token
-  MAINTAINX_API_BASE         default ${DEFAULT_API_BASE}
+  MAINTAINX_API_BASE         default ${DEFAULT_MAINTAINX_API_BASE}
   MAINTAINX_ORGANIZATION_ID  optional: sent as x-organization-id (keys for several organisations)`;
 
 export const SUBSCRIPTIONS_HELP = `Usage: npm run cli -- subscriptions <command> [options]
@@ -186,9 +187,11 @@ function clientFromConfig(ctx: CliContext): MaintainXClient {
       `MAINTAINX_API_KEY is not set. Create an API key in MaintainX, then export MAINTAINX_API_KEY=<key> or add the line MAINTAINX_API_KEY="<key>" to ${DEV_VARS_FILE} in ${ctx.cwd}.`,
     );
   }
-  const apiBase = config.MAINTAINX_API_BASE?.value ?? DEFAULT_API_BASE;
+  const apiBase = config.MAINTAINX_API_BASE?.value ?? DEFAULT_MAINTAINX_API_BASE;
   if (!/^https?:\/\/[^/]/.test(apiBase) || !URL.canParse(apiBase)) {
-    throw new ConfigError(`MAINTAINX_API_BASE must be an http(s) URL such as ${DEFAULT_API_BASE}, not "${apiBase}".`);
+    throw new ConfigError(
+      `MAINTAINX_API_BASE must be an http(s) URL such as ${DEFAULT_MAINTAINX_API_BASE}, not "${apiBase}".`,
+    );
   }
   return createMaintainXClient({
     apiKey: apiKey.value,
