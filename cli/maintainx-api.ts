@@ -36,7 +36,7 @@ export class MaintainXApiError extends CommandFailure {
   }
 }
 
-export interface MaintainXClientOptions {
+export interface SubscriptionsClientOptions {
   apiKey: string;
   /** Named in the 401 message, never the key itself. */
   apiKeySource: string;
@@ -45,7 +45,7 @@ export interface MaintainXClientOptions {
   timeoutMs?: number;
 }
 
-export function createMaintainXClient(options: MaintainXClientOptions) {
+export function createSubscriptionsClient(options: SubscriptionsClientOptions) {
   const base = options.apiBase.replace(/\/+$/, "");
 
   interface Call {
@@ -151,7 +151,7 @@ export function createMaintainXClient(options: MaintainXClientOptions) {
   };
 }
 
-export type MaintainXClient = ReturnType<typeof createMaintainXClient>;
+export type SubscriptionsClient = ReturnType<typeof createSubscriptionsClient>;
 
 function subscriptionPath(id: string): string {
   return `/subscriptions/${encodeURIComponent(id)}`;

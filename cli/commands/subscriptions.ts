@@ -8,9 +8,9 @@ import { CommandFailure, ConfigError, runGuarded, UsageError } from "../errors";
 import { type CliContext, EXIT_FAILURE, EXIT_OK, EXIT_USAGE, type ExitCode } from "../io";
 import {
   type CreatedSubscription,
-  createMaintainXClient,
-  type MaintainXClient,
+  createSubscriptionsClient,
   type Subscription,
+  type SubscriptionsClient,
 } from "../maintainx-api";
 
 export const DEFAULT_SUBSCRIPTION_TYPES = ["NEW_WORK_ORDER", "WORK_ORDER_CHANGE", "WORK_ORDER_STATUS_CHANGE"] as const;
@@ -179,7 +179,7 @@ function requireId(command: string, positionals: string[]): string {
   return id;
 }
 
-function clientFromConfig(ctx: CliContext): MaintainXClient {
+function clientFromConfig(ctx: CliContext): SubscriptionsClient {
   const config = loadCliConfig(ctx);
   const apiKey = config.MAINTAINX_API_KEY;
   if (!apiKey) {
@@ -193,7 +193,7 @@ function clientFromConfig(ctx: CliContext): MaintainXClient {
       `MAINTAINX_API_BASE must be an http(s) URL such as ${DEFAULT_MAINTAINX_API_BASE}, not "${apiBase}".`,
     );
   }
-  return createMaintainXClient({
+  return createSubscriptionsClient({
     apiKey: apiKey.value,
     apiKeySource: apiKey.source,
     apiBase,
@@ -204,7 +204,7 @@ function clientFromConfig(ctx: CliContext): MaintainXClient {
 
 async function createSubscriptions(
   request: CreateRequest,
-  client: MaintainXClient,
+  client: SubscriptionsClient,
   ctx: CliContext,
 ): Promise<ExitCode> {
   const { stdout, stderr } = ctx.output;
@@ -259,7 +259,7 @@ function printCreated(subscription: CreatedSubscription, type: string, ctx: CliC
   }
 }
 
-async function listSubscriptions(client: MaintainXClient, ctx: CliContext): Promise<ExitCode> {
+async function listSubscriptions(client: SubscriptionsClient, ctx: CliContext): Promise<ExitCode> {
   const subscriptions = await client.listSubscriptions();
   if (subscriptions.length === 0) {
     ctx.output.stdout("No subscriptions.");
@@ -282,14 +282,14 @@ function listRow(subscription: Subscription): string[] {
   return [subscription.id, subscription.status ?? "-", subscription.type ?? "-", subscription.url ?? "-"];
 }
 
-async function getSubscription(id: string, client: MaintainXClient, ctx: CliContext): Promise<ExitCode> {
+async function getSubscription(id: string, client: SubscriptionsClient, ctx: CliContext): Promise<ExitCode> {
   // Dropped even if MaintainX includes it: `get` was not asked for the secret.
   const { secret: _secret, ...shown } = await client.getSubscription({ id });
   ctx.output.stdout(JSON.stringify(shown, null, 2));
   return EXIT_OK;
 }
 
-async function deleteSubscription(id: string, client: MaintainXClient, ctx: CliContext): Promise<ExitCode> {
+async function deleteSubscription(id: string, client: SubscriptionsClient, ctx: CliContext): Promise<ExitCode> {
   await client.deleteSubscription({ id });
   ctx.output.stdout(`Deleted subscription ${id}.`);
   ctx.output.stderr(
@@ -298,7 +298,7 @@ async function deleteSubscription(id: string, client: MaintainXClient, ctx: CliC
   return EXIT_OK;
 }
 
-async function printSecret(id: string, client: MaintainXClient, ctx: CliContext): Promise<ExitCode> {
+async function printSecret(id: string, client: SubscriptionsClient, ctx: CliContext): Promise<ExitCode> {
   const secret = await client.getSubscriptionSecret({ id });
   // The secret alone on stdout, so it can be piped; the hint goes to stderr.
   ctx.output.stdout(secret);
