@@ -15,15 +15,15 @@ const CONFIG_KEYS = [
   "MAINTAINX_WEBHOOK_SECRET",
 ] as const;
 
-export type ConfigKey = (typeof CONFIG_KEYS)[number];
+type ConfigKey = (typeof CONFIG_KEYS)[number];
 
-export interface ConfigValue {
+interface ConfigValue {
   value: string;
   /** Named in messages, so a wrong key can be traced without printing it. */
   source: "the environment" | typeof DEV_VARS_FILE;
 }
 
-export type CliConfig = Partial<Record<ConfigKey, ConfigValue>>;
+type CliConfig = Partial<Record<ConfigKey, ConfigValue>>;
 
 /** `KEY=value` or `export KEY=value`: the lines parseDevVars keeps. */
 const ASSIGNMENT = /^\s*(?:export\s+)?[A-Za-z_][A-Za-z0-9_]*\s*=/;

@@ -26,7 +26,7 @@ const SubscriptionListSchema = z
 const SecretSchema = z.object({ secret: z.string().min(1) });
 
 /** MaintainX answered with an error, or with a body the CLI cannot use. */
-export class MaintainXApiError extends CommandFailure {
+class MaintainXApiError extends CommandFailure {
   override readonly name = "MaintainXApiError";
   constructor(
     message: string,
@@ -36,7 +36,7 @@ export class MaintainXApiError extends CommandFailure {
   }
 }
 
-export interface SubscriptionsClientOptions {
+interface SubscriptionsClientOptions {
   apiKey: string;
   /** Named in the 401 message, never the key itself. */
   apiKeySource: string;

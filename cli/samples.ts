@@ -9,7 +9,7 @@ const ORG_ID = 99411;
 const USER_ID = 551201;
 const DAY_MS = 86_400_000;
 
-export interface SampleOptions {
+interface SampleOptions {
   now?: Date;
   /** Fixed in tests; fresh otherwise. */
   id?: number;

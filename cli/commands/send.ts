@@ -21,14 +21,14 @@ import { type HttpAnswer, NoAnswerError, parseJson, sendRequest } from "../http"
 import { type CliContext, EXIT_FAILURE, EXIT_OK, type ExitCode } from "../io";
 import { freshId, sampleMaintainXBody, sampleSeedBody } from "../samples";
 
-export const DEFAULT_WORKER_URL = "http://127.0.0.1:8787";
+const DEFAULT_WORKER_URL = "http://127.0.0.1:8787";
 const WEBHOOK_PATH = "/webhooks/maintainx";
 const URI_SIGNATURE_HEADER = "x-maintainx-webhook-uri-signature";
 const MAINTAINX_TYPE_PATTERN = /^[A-Z][A-Z0-9_]{0,99}$/;
 /** Enough of a non-JSON answer (an HTML error page) to see what it is. */
 const MAX_PRINTED_ANSWER = 2000;
 
-export const SEND_HELP = `Usage: npm run cli -- send <TYPE> [--url <Worker URL>] [--format maintainx|seed] [--secret <secret>] [--data <file.json>]
+const SEND_HELP = `Usage: npm run cli -- send <TYPE> [--url <Worker URL>] [--format maintainx|seed] [--secret <secret>] [--data <file.json>]
 
 Signs a realistic delivery exactly as MaintainX would, posts it to the Worker, and prints the
 Worker's status and answer. Exits 1 unless the Worker answers 2xx. Every sample carries a fresh

@@ -13,7 +13,7 @@ import {
   type SubscriptionsClient,
 } from "../maintainx-api";
 
-export const DEFAULT_SUBSCRIPTION_TYPES = ["NEW_WORK_ORDER", "WORK_ORDER_CHANGE", "WORK_ORDER_STATUS_CHANGE"] as const;
+const DEFAULT_SUBSCRIPTION_TYPES = ["NEW_WORK_ORDER", "WORK_ORDER_CHANGE", "WORK_ORDER_STATUS_CHANGE"] as const;
 /** MaintainX refuses longer subscription URLs. */
 export const MAX_SUBSCRIPTION_URL_LENGTH = 512;
 const WEBHOOK_PATH = "/webhooks/maintainx";
@@ -24,7 +24,7 @@ const CONFIG_HELP = `Configuration (the environment first, then ${DEV_VARS_FILE}
   MAINTAINX_API_BASE         default ${DEFAULT_MAINTAINX_API_BASE}
   MAINTAINX_ORGANIZATION_ID  optional: sent as x-organization-id (keys for several organisations)`;
 
-export const SUBSCRIPTIONS_HELP = `Usage: npm run cli -- subscriptions <command> [options]
+const SUBSCRIPTIONS_HELP = `Usage: npm run cli -- subscriptions <command> [options]
 
 Manages MaintainX webhook subscriptions. MaintainX sends one event type per subscription,
 each with its own signing secret.
