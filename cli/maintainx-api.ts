@@ -1,4 +1,5 @@
-// A small client for MaintainX webhook subscriptions (MAINTAINX_API.md, "Webhook subscriptions").
+// A small client for MaintainX webhook subscriptions: `POST`/`GET /subscriptions`,
+// `GET`/`DELETE /subscriptions/{id}` and `GET /subscriptions/{id}/secret` under the API base.
 // Every answer is validated with a schema; every failure becomes a sentence saying what to do.
 
 import { z } from "zod";

@@ -1,5 +1,6 @@
-// `subscriptions create|list|get|delete|secret`: manages MaintainX webhook subscriptions
-// (MAINTAINX_API.md, "Webhook subscriptions"; one event type per subscription).
+// `subscriptions create|list|get|delete|secret`: manages MaintainX webhook subscriptions.
+// MaintainX delivers one event type per subscription, each signed with its own secret
+// (README, "Command line").
 
 import { DEFAULT_MAINTAINX_API_BASE } from "../../src/config";
 import { HELP_OPTION, parseCommandArgs, requireNoMorePositionals } from "../args";
