@@ -3,9 +3,9 @@
 
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import { parseEnv } from "node:util";
 import { ConfigError } from "./errors";
 
-export const DEFAULT_API_BASE = "https://api.getmaintainx.com/v1";
 export const DEV_VARS_FILE = ".dev.vars";
 
 const CONFIG_KEYS = [
@@ -15,40 +15,27 @@ const CONFIG_KEYS = [
   "MAINTAINX_WEBHOOK_SECRET",
 ] as const;
 
-export type ConfigKey = (typeof CONFIG_KEYS)[number];
+type ConfigKey = (typeof CONFIG_KEYS)[number];
 
-export interface ConfigValue {
+interface ConfigValue {
   value: string;
   /** Named in messages, so a wrong key can be traced without printing it. */
   source: "the environment" | typeof DEV_VARS_FILE;
 }
 
-export type CliConfig = Partial<Record<ConfigKey, ConfigValue>>;
+type CliConfig = Partial<Record<ConfigKey, ConfigValue>>;
+
+/** `KEY=value` or `export KEY=value`: the lines parseDevVars keeps. */
+const ASSIGNMENT = /^\s*(?:export\s+)?[A-Za-z_][A-Za-z0-9_]*\s*=/;
 
 /**
- * Reads dotenv-style lines: `KEY=value`, `KEY="value"`, `KEY='value'`, optional `export `,
- * `#` comments. Lines that are not assignments are skipped, as wrangler does.
+ * Reads dotenv-style lines with Node's parseEnv (quotes, `export `, `#` comments, CRLF). Lines
+ * that are not assignments are skipped, as wrangler does; parseEnv alone would fold such a line
+ * into the next key's name.
  */
 export function parseDevVars(text: string): Record<string, string> {
-  const vars: Record<string, string> = {};
-  for (const rawLine of text.split(/\r?\n/)) {
-    const line = rawLine.trim();
-    if (line === "" || line.startsWith("#")) continue;
-    const match = /^(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*)$/.exec(line);
-    if (!match?.[1]) continue;
-    vars[match[1]] = unquote(match[2] ?? "");
-  }
-  return vars;
-}
-
-function unquote(raw: string): string {
-  const quote = raw[0];
-  if (quote === '"' || quote === "'") {
-    const end = raw.indexOf(quote, 1);
-    if (end > 0) return raw.slice(1, end);
-  }
-  // Unquoted values end where a ` #` comment starts, as in dotenv.
-  return raw.replace(/\s+#.*$/, "").trim();
+  const assignments = text.split(/\r?\n/).filter((line) => ASSIGNMENT.test(line));
+  return parseEnv(assignments.join("\n")) as Record<string, string>;
 }
 
 function readDevVarsFile(cwd: string): Record<string, string> {
@@ -72,12 +59,4 @@ export function loadCliConfig(input: { env: Readonly<Record<string, string | und
     else if (fileValue) config[key] = { value: fileValue, source: DEV_VARS_FILE };
   }
   return config;
-}
-
-/** Both the Worker and the CLI accept several secrets separated by commas (rotation). */
-export function splitSecrets(value: string): string[] {
-  return value
-    .split(",")
-    .map((s) => s.trim())
-    .filter((s) => s !== "");
 }

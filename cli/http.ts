@@ -3,7 +3,7 @@
 
 import { CommandFailure } from "./errors";
 
-export const OUTBOUND_TIMEOUT_MS = 15_000;
+const OUTBOUND_TIMEOUT_MS = 15_000;
 
 /** No HTTP answer at all: connection refused, DNS failure, TLS failure or timeout. */
 export class NoAnswerError extends CommandFailure {

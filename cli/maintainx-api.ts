@@ -1,4 +1,5 @@
-// A small client for MaintainX webhook subscriptions (MAINTAINX_API.md, "Webhook subscriptions").
+// A small client for MaintainX webhook subscriptions: `POST`/`GET /subscriptions`,
+// `GET`/`DELETE /subscriptions/{id}` and `GET /subscriptions/{id}/secret` under the API base.
 // Every answer is validated with a schema; every failure becomes a sentence saying what to do.
 
 import { z } from "zod";
@@ -26,7 +27,7 @@ const SubscriptionListSchema = z
 const SecretSchema = z.object({ secret: z.string().min(1) });
 
 /** MaintainX answered with an error, or with a body the CLI cannot use. */
-export class MaintainXApiError extends CommandFailure {
+class MaintainXApiError extends CommandFailure {
   override readonly name = "MaintainXApiError";
   constructor(
     message: string,
@@ -36,7 +37,7 @@ export class MaintainXApiError extends CommandFailure {
   }
 }
 
-export interface MaintainXClientOptions {
+interface SubscriptionsClientOptions {
   apiKey: string;
   /** Named in the 401 message, never the key itself. */
   apiKeySource: string;
@@ -45,7 +46,7 @@ export interface MaintainXClientOptions {
   timeoutMs?: number;
 }
 
-export function createMaintainXClient(options: MaintainXClientOptions) {
+export function createSubscriptionsClient(options: SubscriptionsClientOptions) {
   const base = options.apiBase.replace(/\/+$/, "");
 
   interface Call {
@@ -151,7 +152,7 @@ export function createMaintainXClient(options: MaintainXClientOptions) {
   };
 }
 
-export type MaintainXClient = ReturnType<typeof createMaintainXClient>;
+export type SubscriptionsClient = ReturnType<typeof createSubscriptionsClient>;
 
 function subscriptionPath(id: string): string {
   return `/subscriptions/${encodeURIComponent(id)}`;

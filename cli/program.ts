@@ -4,7 +4,7 @@ import { runSend } from "./commands/send";
 import { runSubscriptions } from "./commands/subscriptions";
 import { type CliContext, EXIT_OK, EXIT_USAGE, type ExitCode } from "./io";
 
-export const PROGRAM_HELP = `Usage: npm run cli -- <command> [options]
+const PROGRAM_HELP = `Usage: npm run cli -- <command> [options]
 
 Operator tools for the MaintainX webhooks Worker.
 

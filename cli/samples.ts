@@ -1,6 +1,7 @@
-// Realistic delivery bodies for `send`, shaped like MaintainX's documented payloads
-// (MAINTAINX_API.md, "Delivery payloads") and like test/fixtures/. Each sample draws a fresh
-// work-order id, so repeated sends are new events rather than duplicates the Worker drops.
+// Realistic delivery bodies for `send`, shaped like the bodies MaintainX posts (flat
+// `{workOrderId, orgId, occurredAt, ...}` with no type field: the type is in the path; README,
+// "Receiving webhooks") and like test/fixtures/. Each sample draws a fresh work-order id, so
+// repeated sends are new events rather than duplicates the Worker drops.
 
 import { randomInt } from "node:crypto";
 import { canonicalType } from "../src/events/canonical";
@@ -9,7 +10,7 @@ const ORG_ID = 99411;
 const USER_ID = 551201;
 const DAY_MS = 86_400_000;
 
-export interface SampleOptions {
+interface SampleOptions {
   now?: Date;
   /** Fixed in tests; fresh otherwise. */
   id?: number;

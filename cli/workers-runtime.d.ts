@@ -1,6 +1,7 @@
 // src/ is type-checked against @cloudflare/workers-types. The CLI imports a few of its files
-// (signatures, event types) and checks them against Node's types instead, because the Workers and
-// DOM libs clash with @types/node. These are the Workers-only names those files touch.
+// (signatures, event types, config, normalisation) and checks them against Node's types instead,
+// because the Workers and DOM libs clash with @types/node. These are the Workers-only names those
+// files touch.
 
 import type { webcrypto } from "node:crypto";
 
@@ -15,4 +16,11 @@ declare module "crypto" {
 
 declare global {
   type CryptoKey = webcrypto.CryptoKey;
+  /**
+   * The Worker's bindings, declared in worker-configuration.d.ts with Workers-only types. Only
+   * readConfig in src/config.ts takes one, and the CLI never calls it.
+   */
+  interface Env {
+    readonly [name: string]: unknown;
+  }
 }

@@ -4,7 +4,9 @@
 import { randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
+import { parseSecrets } from "../../src/config";
 import { canonicalType, EVENT_TYPE_PATTERN, MAINTAINX_TYPES } from "../../src/events/canonical";
+import { EVENT_ID_HEADER } from "../../src/ingest/normalise";
 import { LOCAL_DEV_WEBHOOK_SECRET } from "../../src/local-dev";
 import {
   MAINTAINX_SIGNATURE_HEADER,
@@ -13,21 +15,20 @@ import {
   signSeed,
 } from "../../src/webhooks/signature";
 import { HELP_OPTION, parseCommandArgs, requireNoMorePositionals } from "../args";
-import { DEV_VARS_FILE, loadCliConfig, splitSecrets } from "../env";
+import { DEV_VARS_FILE, loadCliConfig } from "../env";
 import { ConfigError, runGuarded, UsageError } from "../errors";
 import { type HttpAnswer, NoAnswerError, parseJson, sendRequest } from "../http";
 import { type CliContext, EXIT_FAILURE, EXIT_OK, type ExitCode } from "../io";
 import { freshId, sampleMaintainXBody, sampleSeedBody } from "../samples";
 
-export const DEFAULT_WORKER_URL = "http://127.0.0.1:8787";
+const DEFAULT_WORKER_URL = "http://127.0.0.1:8787";
 const WEBHOOK_PATH = "/webhooks/maintainx";
 const URI_SIGNATURE_HEADER = "x-maintainx-webhook-uri-signature";
-const EVENT_ID_HEADER = "x-maintainx-event-id";
 const MAINTAINX_TYPE_PATTERN = /^[A-Z][A-Z0-9_]{0,99}$/;
 /** Enough of a non-JSON answer (an HTML error page) to see what it is. */
 const MAX_PRINTED_ANSWER = 2000;
 
-export const SEND_HELP = `Usage: npm run cli -- send <TYPE> [--url <Worker URL>] [--format maintainx|seed] [--secret <secret>] [--data <file.json>]
+const SEND_HELP = `Usage: npm run cli -- send <TYPE> [--url <Worker URL>] [--format maintainx|seed] [--secret <secret>] [--data <file.json>]
 
 Signs a realistic delivery exactly as MaintainX would, posts it to the Worker, and prints the
 Worker's status and answer. Exits 1 unless the Worker answers 2xx. Every sample carries a fresh
@@ -139,13 +140,13 @@ interface Signing {
 
 function resolveSecret(flag: string | undefined, ctx: CliContext): Signing {
   if (flag !== undefined) {
-    const [first] = splitSecrets(flag);
+    const [first] = parseSecrets(flag);
     if (!first) throw new UsageError("--secret is empty");
     return { secret: first, origin: "--secret", localDefault: false };
   }
   const configured = loadCliConfig(ctx).MAINTAINX_WEBHOOK_SECRET;
   if (configured) {
-    const secrets = splitSecrets(configured.value);
+    const secrets = parseSecrets(configured.value);
     const [first] = secrets;
     if (!first) throw new ConfigError(`MAINTAINX_WEBHOOK_SECRET from ${configured.source} holds no secret.`);
     const which = secrets.length > 1 ? ` (the first of ${secrets.length})` : "";

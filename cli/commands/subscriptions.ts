@@ -1,18 +1,20 @@
-// `subscriptions create|list|get|delete|secret`: manages MaintainX webhook subscriptions
-// (MAINTAINX_API.md, "Webhook subscriptions"; one event type per subscription).
+// `subscriptions create|list|get|delete|secret`: manages MaintainX webhook subscriptions.
+// MaintainX delivers one event type per subscription, each signed with its own secret
+// (README, "Command line").
 
+import { DEFAULT_MAINTAINX_API_BASE } from "../../src/config";
 import { HELP_OPTION, parseCommandArgs, requireNoMorePositionals } from "../args";
-import { DEFAULT_API_BASE, DEV_VARS_FILE, loadCliConfig } from "../env";
+import { DEV_VARS_FILE, loadCliConfig } from "../env";
 import { CommandFailure, ConfigError, runGuarded, UsageError } from "../errors";
 import { type CliContext, EXIT_FAILURE, EXIT_OK, EXIT_USAGE, type ExitCode } from "../io";
 import {
   type CreatedSubscription,
-  createMaintainXClient,
-  type MaintainXClient,
+  createSubscriptionsClient,
   type Subscription,
+  type SubscriptionsClient,
 } from "../maintainx-api";
 
-export const DEFAULT_SUBSCRIPTION_TYPES = ["NEW_WORK_ORDER", "WORK_ORDER_CHANGE", "WORK_ORDER_STATUS_CHANGE"] as const;
+const DEFAULT_SUBSCRIPTION_TYPES = ["NEW_WORK_ORDER", "WORK_ORDER_CHANGE", "WORK_ORDER_STATUS_CHANGE"] as const;
 /** MaintainX refuses longer subscription URLs. */
 export const MAX_SUBSCRIPTION_URL_LENGTH = 512;
 const WEBHOOK_PATH = "/webhooks/maintainx";
@@ -20,10 +22,10 @@ const TYPE_PATTERN = /^[A-Z][A-Z0-9_]{0,99}$/;
 
 const CONFIG_HELP = `Configuration (the environment first, then ${DEV_VARS_FILE} in the current directory):
   MAINTAINX_API_KEY          required: a MaintainX API key, sent as a Bearer token
-  MAINTAINX_API_BASE         default ${DEFAULT_API_BASE}
+  MAINTAINX_API_BASE         default ${DEFAULT_MAINTAINX_API_BASE}
   MAINTAINX_ORGANIZATION_ID  optional: sent as x-organization-id (keys for several organisations)`;
 
-export const SUBSCRIPTIONS_HELP = `Usage: npm run cli -- subscriptions <command> [options]
+const SUBSCRIPTIONS_HELP = `Usage: npm run cli -- subscriptions <command> [options]
 
 Manages MaintainX webhook subscriptions. MaintainX sends one event type per subscription,
 each with its own signing secret.
@@ -178,7 +180,7 @@ function requireId(command: string, positionals: string[]): string {
   return id;
 }
 
-function clientFromConfig(ctx: CliContext): MaintainXClient {
+function clientFromConfig(ctx: CliContext): SubscriptionsClient {
   const config = loadCliConfig(ctx);
   const apiKey = config.MAINTAINX_API_KEY;
   if (!apiKey) {
@@ -186,11 +188,13 @@ function clientFromConfig(ctx: CliContext): MaintainXClient {
       `MAINTAINX_API_KEY is not set. Create an API key in MaintainX, then export MAINTAINX_API_KEY=<key> or add the line MAINTAINX_API_KEY="<key>" to ${DEV_VARS_FILE} in ${ctx.cwd}.`,
     );
   }
-  const apiBase = config.MAINTAINX_API_BASE?.value ?? DEFAULT_API_BASE;
+  const apiBase = config.MAINTAINX_API_BASE?.value ?? DEFAULT_MAINTAINX_API_BASE;
   if (!/^https?:\/\/[^/]/.test(apiBase) || !URL.canParse(apiBase)) {
-    throw new ConfigError(`MAINTAINX_API_BASE must be an http(s) URL such as ${DEFAULT_API_BASE}, not "${apiBase}".`);
+    throw new ConfigError(
+      `MAINTAINX_API_BASE must be an http(s) URL such as ${DEFAULT_MAINTAINX_API_BASE}, not "${apiBase}".`,
+    );
   }
-  return createMaintainXClient({
+  return createSubscriptionsClient({
     apiKey: apiKey.value,
     apiKeySource: apiKey.source,
     apiBase,
@@ -201,7 +205,7 @@ function clientFromConfig(ctx: CliContext): MaintainXClient {
 
 async function createSubscriptions(
   request: CreateRequest,
-  client: MaintainXClient,
+  client: SubscriptionsClient,
   ctx: CliContext,
 ): Promise<ExitCode> {
   const { stdout, stderr } = ctx.output;
@@ -256,7 +260,7 @@ function printCreated(subscription: CreatedSubscription, type: string, ctx: CliC
   }
 }
 
-async function listSubscriptions(client: MaintainXClient, ctx: CliContext): Promise<ExitCode> {
+async function listSubscriptions(client: SubscriptionsClient, ctx: CliContext): Promise<ExitCode> {
   const subscriptions = await client.listSubscriptions();
   if (subscriptions.length === 0) {
     ctx.output.stdout("No subscriptions.");
@@ -279,14 +283,14 @@ function listRow(subscription: Subscription): string[] {
   return [subscription.id, subscription.status ?? "-", subscription.type ?? "-", subscription.url ?? "-"];
 }
 
-async function getSubscription(id: string, client: MaintainXClient, ctx: CliContext): Promise<ExitCode> {
+async function getSubscription(id: string, client: SubscriptionsClient, ctx: CliContext): Promise<ExitCode> {
   // Dropped even if MaintainX includes it: `get` was not asked for the secret.
   const { secret: _secret, ...shown } = await client.getSubscription({ id });
   ctx.output.stdout(JSON.stringify(shown, null, 2));
   return EXIT_OK;
 }
 
-async function deleteSubscription(id: string, client: MaintainXClient, ctx: CliContext): Promise<ExitCode> {
+async function deleteSubscription(id: string, client: SubscriptionsClient, ctx: CliContext): Promise<ExitCode> {
   await client.deleteSubscription({ id });
   ctx.output.stdout(`Deleted subscription ${id}.`);
   ctx.output.stderr(
@@ -295,7 +299,7 @@ async function deleteSubscription(id: string, client: MaintainXClient, ctx: CliC
   return EXIT_OK;
 }
 
-async function printSecret(id: string, client: MaintainXClient, ctx: CliContext): Promise<ExitCode> {
+async function printSecret(id: string, client: SubscriptionsClient, ctx: CliContext): Promise<ExitCode> {
   const secret = await client.getSubscriptionSecret({ id });
   // The secret alone on stdout, so it can be piped; the hint goes to stderr.
   ctx.output.stdout(secret);

@@ -21,7 +21,11 @@ interface Delivery {
   verifiedWith: string | undefined;
 }
 
-/** A Worker stand-in: verifies like SPEC §3, answers 200 accepted or 401. */
+/**
+ * A Worker stand-in: accepts the MaintainX body signature (HMAC of "<t>.<raw body>", t within
+ * 300 s) together with the URI signature (HMAC of "<t>.<delivery URL>"), or the seed format's hex
+ * HMAC of the raw body; answers 200 accepted or 401.
+ */
 const worker = {
   secrets: [] as string[],
   status: undefined as number | undefined,
