@@ -46,16 +46,18 @@ function optionalString(value: unknown): string | undefined {
   return trimmed === "" ? undefined : trimmed;
 }
 
+type VarName = keyof Env & string;
+
 /** Reads settings and notes every malformed one; blank or unset means "the default", silently. */
 class SettingsReader {
   readonly problems: ConfigProblem[] = [];
   constructor(private readonly env: Env) {}
 
-  private raw(name: keyof Env): string | undefined {
+  private raw(name: VarName): string | undefined {
     return optionalString(this.env[name]);
   }
 
-  integer(name: keyof Env, fallback: number, min: number, max: number): number {
+  integer(name: VarName, fallback: number, min: number, max: number): number {
     const text = this.raw(name);
     if (text === undefined) return fallback;
     if (!/^\d+$/.test(text)) {
@@ -68,7 +70,7 @@ class SettingsReader {
     return used;
   }
 
-  choice<T extends string>(name: keyof Env, choices: readonly T[], fallback: T): T {
+  choice<T extends string>(name: VarName, choices: readonly T[], fallback: T): T {
     const text = this.raw(name);
     if (text === undefined) return fallback;
     const found = choices.find((c) => c === text.toLowerCase());

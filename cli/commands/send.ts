@@ -6,7 +6,7 @@ import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { parseSecrets } from "../../src/config";
 import { canonicalType, EVENT_TYPE_PATTERN, MAINTAINX_TYPES } from "../../src/events/canonical";
-import { EVENT_ID_HEADER } from "../../src/ingest/normalise";
+import { EVENT_ID_HEADER } from "../../src/ingest/delivery";
 import { LOCAL_DEV_WEBHOOK_SECRET } from "../../src/local-dev";
 import {
   MAINTAINX_SIGNATURE_HEADER,
