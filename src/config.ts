@@ -5,7 +5,7 @@
 
 import { log } from "./lib/log";
 
-export type PollMode = "always" | "fallback" | "off";
+type PollMode = "always" | "fallback" | "off";
 
 export interface Config {
   webhookSecrets: string[];
@@ -29,7 +29,7 @@ export interface Config {
   problems: ConfigProblem[];
 }
 
-export interface ConfigProblem {
+interface ConfigProblem {
   name: string;
   value: string;
   used: string;

@@ -10,7 +10,8 @@
 // themselves.
 
 import worker from "../../src/index";
-import { contentEventId, normaliseDelivery, parseJsonObject } from "../../src/ingest/normalise";
+import { contentEventId, createDelivery } from "../../src/ingest/delivery";
+import { normaliseDelivery, parseJsonObject } from "../../src/ingest/normalise";
 import { recordAccepted } from "../../src/store/event-log";
 import { dedupeKey } from "../../src/store/keys";
 import { readSignatureHeaders, verifyDelivery } from "../../src/webhooks/signature";
@@ -102,8 +103,8 @@ async function stages(request, env) {
     verify_us: await perRun(iterations, () => verifyDelivery(delivery, body, secrets)),
     event_id_us: await perRun(iterations, () => contentEventId(type, body)),
     parse_us: await perRun(iterations, async () => parseJsonObject(body)),
-    normalise_us: await perRun(iterations, () =>
-      normaliseDelivery({ body, pathType: type, headers, receivedAt: new Date() }),
+    normalise_us: await perRun(iterations, async () =>
+      normaliseDelivery(await createDelivery({ body, pathType: type, headers, receivedAt: new Date() })),
     ),
   });
 }

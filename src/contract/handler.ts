@@ -17,7 +17,7 @@ export interface EventHandler {
   run(ctx: HandlerContext): Promise<HandlerResult>;
 }
 
-export type WorkOrderField = "title" | "status" | "priority" | "updatedAt" | "completedAt";
+type WorkOrderField = "title" | "status" | "priority" | "updatedAt" | "completedAt";
 
 export interface HandlerContext {
   event: CanonicalEvent;

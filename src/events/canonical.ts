@@ -1,6 +1,6 @@
-// The one event shape that travels through the queue, whatever its source (SPEC §4).
+// The one event shape that travels through the queue, whatever its source (README, "Routing: what happens to each event").
 
-export type EventSource = "webhook" | "poll";
+type EventSource = "webhook" | "poll";
 
 export interface CanonicalEvent {
   /** Dedupe key and event-log id: the event-id header, a body hash, or `poll:<id>:<updatedAt>`. */

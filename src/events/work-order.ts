@@ -19,7 +19,7 @@ export interface WorkOrderSnapshot {
 
 const DESCRIPTIVE_FIELDS = ["title", "status", "priority", "updatedAt"] as const;
 
-export function normaliseStatus(status: unknown): string | undefined {
+function normaliseStatus(status: unknown): string | undefined {
   if (typeof status !== "string" || status === "") return undefined;
   const upper = status.toUpperCase();
   return upper === "COMPLETED" ? "DONE" : upper;

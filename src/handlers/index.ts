@@ -9,7 +9,7 @@ import { warehouseUpsert } from "./warehouse";
 
 export const registry = new HandlerRegistry()
   .on("workorder.created", slackAlert)
-  // `workorder.completed` is also derived from a status change to DONE (routing/work-order).
+  // `workorder.completed` is also derived from a status change to DONE (events/work-order.ts).
   .on("workorder.completed", erpSync)
   .on("workorder.completed", completionReport)
   .on("workorder.*", warehouseUpsert);

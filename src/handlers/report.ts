@@ -6,7 +6,7 @@ import type { WorkOrderSnapshot } from "../events/work-order";
 import { TransientError } from "../lib/outbound";
 import { reportKey } from "../store/keys";
 
-export interface CompletionReport {
+interface CompletionReport {
   workOrderId: string;
   title: string | null;
   priority: string | null;
@@ -17,7 +17,7 @@ export interface CompletionReport {
   workOrder: Record<string, unknown>;
 }
 
-export function buildReport(wo: WorkOrderSnapshot, eventId: string, occurredAt: string | undefined): CompletionReport {
+function buildReport(wo: WorkOrderSnapshot, eventId: string, occurredAt: string | undefined): CompletionReport {
   return {
     workOrderId: wo.id,
     title: wo.title ?? null,
@@ -32,7 +32,7 @@ export function buildReport(wo: WorkOrderSnapshot, eventId: string, occurredAt: 
 
 const escapeHtml = (text: string): string => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
-export function renderReportHtml(report: CompletionReport): string {
+function renderReportHtml(report: CompletionReport): string {
   const rows: Array<[string, string]> = [
     ["Work order", report.workOrderId],
     ["Title", report.title ?? "(untitled)"],

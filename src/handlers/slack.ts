@@ -6,11 +6,11 @@ import type { WorkOrderSnapshot } from "../events/work-order";
 import { discardResponseBody, ensureOk, fetchWithDeadline } from "../lib/outbound";
 
 /** Slack's mrkdwn treats &, < and > as control characters; these three must be escaped. */
-export function escapeSlackText(text: string): string {
+function escapeSlackText(text: string): string {
   return text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
 }
 
-export function slackAlertMessage(wo: WorkOrderSnapshot, eventId: string): Record<string, unknown> {
+function slackAlertMessage(wo: WorkOrderSnapshot, eventId: string): Record<string, unknown> {
   const title = escapeSlackText(wo.title ?? "(untitled)");
   const id = escapeSlackText(wo.id);
   const text = `:rotating_light: High-priority work order #${id}: ${title}`;

@@ -9,7 +9,7 @@ import type { Delivery } from "./delivery";
 import { normaliseDelivery } from "./normalise";
 import { buildMessage, sendMessage } from "./send";
 
-export type AcceptStatus = "accepted" | "already_processed";
+type AcceptStatus = "accepted" | "already_processed";
 
 /**
  * Queues the delivery's event unless it was queued before. Throws InvalidDeliveryError for a

@@ -19,7 +19,7 @@ export interface RawData {
   field?: string;
 }
 
-export interface NormalisedDelivery {
+interface NormalisedDelivery {
   event: CanonicalEvent;
   raw: RawData;
 }
@@ -69,7 +69,7 @@ function nestingExceeds(text: string, max: number): boolean {
 }
 
 /** Reads and checks `x-maintainx-event-id`: 1–200 printable ASCII characters, or absent. */
-export function readEventIdHeader(headers: Headers): string | undefined {
+function readEventIdHeader(headers: Headers): string | undefined {
   const value = headers.get(EVENT_ID_HEADER);
   if (value === null) return undefined;
   if (!EVENT_ID_PATTERN.test(value)) {

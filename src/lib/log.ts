@@ -1,7 +1,7 @@
 // Structured JSON log lines (Workers Logs indexes JSON fields). Callers pass ids and outcomes,
 // never secrets, tokens or full signatures.
 
-export type LogFields = Record<string, unknown>;
+type LogFields = Record<string, unknown>;
 
 function emit(level: "info" | "warn" | "error", message: string, fields: LogFields): void {
   const line = JSON.stringify({ level, message, ...fields });

@@ -30,13 +30,13 @@ interface MaintainXClientOptions {
   fetch?: FetchLike;
 }
 
-export interface RateLimit {
+interface RateLimit {
   remaining?: number;
   /** Seconds until the window resets (MaintainX's X-Rate-Limit-Reset). */
   resetSeconds?: number;
 }
 
-export interface ListWorkOrdersParams {
+interface ListWorkOrdersParams {
   updatedSince: string;
   limit: number;
   cursor?: string | undefined;

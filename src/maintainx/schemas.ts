@@ -1,11 +1,11 @@
-// Schemas for the MaintainX REST answers this Worker reads (MAINTAINX_API.md, "Work orders REST").
+// Schemas for the MaintainX REST answers this Worker reads (MaintainX's `GET /workorders` and `GET /workorders/{id}`).
 // Unknown fields pass through: MaintainX adds fields over time.
 
 import { z } from "zod";
 
 const id = z.union([z.number(), z.string()]).transform((v) => String(v));
 
-export const WorkOrderSchema = z
+const WorkOrderSchema = z
   .object({
     id,
     title: z.string().nullish(),

@@ -22,7 +22,7 @@ const LOCK_NAME = "poll";
 /** Longer than any run can take (POLL_MAX_PAGES × OUTBOUND_TIMEOUT_SECONDS), shorter than forever. */
 const LOCK_LEASE_MS = 15 * 60 * 1000;
 
-export interface PollDeps {
+interface PollDeps {
   fetch?: FetchLike;
   now?: () => number;
 }

@@ -1,4 +1,4 @@
-// The Cron Trigger entry point: one polling run per minute (SPEC §5).
+// The Cron Trigger entry point: one polling run per minute (README, "Polling fallback").
 
 import { describeError, log } from "../lib/log";
 import { pollWorkOrders } from "./poller";

@@ -16,7 +16,7 @@ import type { HandlerRegistry } from "./registry";
 import { MalformedMessageError, PayloadUnavailableError, resolveMessage } from "./resolve";
 import { retryDelaySeconds } from "./retry-policy";
 
-export interface ConsumerDeps {
+interface ConsumerDeps {
   /** Which handlers run for which type; the Worker's wiring hands over the default one. */
   registry: HandlerRegistry;
   fetch?: FetchLike;

@@ -3,7 +3,7 @@
 // not come back at once, capped at 43,200 s (the Queues maximum); a longer Retry-After from the
 // sink wins.
 
-export const MAX_RETRY_DELAY_SECONDS = 43_200;
+const MAX_RETRY_DELAY_SECONDS = 43_200;
 
 export function retryDelaySeconds(
   attempt: number,

@@ -2,7 +2,7 @@
 
 import type { CanonicalEvent } from "../events/canonical";
 
-export type EventStatus = "accepted" | "processed" | "failed" | "dead";
+type EventStatus = "accepted" | "processed" | "failed" | "dead";
 export const EVENT_STATUSES: readonly EventStatus[] = ["accepted", "processed", "failed", "dead"];
 
 /** Inserts the event as `accepted` unless it is already logged (first writer wins). */
@@ -109,7 +109,7 @@ export async function setEventError(db: D1Database, id: string, lastError: strin
     .run();
 }
 
-export interface EventSummary {
+interface EventSummary {
   id: string;
   type: string;
   sourceType: string;

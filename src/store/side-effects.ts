@@ -2,9 +2,9 @@
 // claims (event id, handler). Only one consumer can hold a claim; a finished claim is never run
 // again, so duplicate deliveries, concurrent duplicates and redelivered messages cause one effect.
 
-export type SideEffectStatus = "running" | "done" | "skipped" | "retry" | "failed";
+type SideEffectStatus = "running" | "done" | "skipped" | "retry" | "failed";
 
-export type ClaimResult =
+type ClaimResult =
   | { claimed: true; attempts: number }
   | { claimed: false; status: SideEffectStatus; leaseUntilMs: number };
 
@@ -58,7 +58,7 @@ export async function finishSideEffect(
     .run();
 }
 
-export interface SideEffectOutcome {
+interface SideEffectOutcome {
   handler: string;
   status: SideEffectStatus;
   attempts: number;

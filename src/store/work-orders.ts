@@ -4,7 +4,7 @@
 
 import type { WorkOrderSnapshot } from "../events/work-order";
 
-export interface MirrorWrite {
+interface MirrorWrite {
   workOrder: WorkOrderSnapshot;
   versionMs: number;
   deleted: boolean;
@@ -49,7 +49,7 @@ export async function upsertWorkOrder(db: D1Database, write: MirrorWrite): Promi
   return result.meta.changes > 0;
 }
 
-export interface MirroredWorkOrder {
+interface MirroredWorkOrder {
   id: string;
   title: string | null;
   status: string | null;

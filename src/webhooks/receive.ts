@@ -20,7 +20,7 @@ const LOOPBACK_HOSTS = new Set(["localhost", "127.0.0.1", "[::1]"]);
  * The secrets a delivery may be signed with. The local development default is honoured only for
  * requests addressed to a loopback host, so it can never open a deployed Worker.
  */
-export function usableSecrets(config: Config, url: string): string[] {
+function usableSecrets(config: Config, url: string): string[] {
   if (!config.webhookSecrets.includes(LOCAL_DEV_WEBHOOK_SECRET)) return config.webhookSecrets;
   if (LOOPBACK_HOSTS.has(new URL(url).hostname)) return config.webhookSecrets;
   return config.webhookSecrets.filter((s) => s !== LOCAL_DEV_WEBHOOK_SECRET);

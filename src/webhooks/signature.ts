@@ -1,7 +1,7 @@
 // Signature schemes for MaintainX deliveries, checked over the raw request bytes with WebCrypto.
 //
 // MaintainX: `x-maintainx-webhook-body-signature: t=<unix time>,v1=<hex>`, the hex being
-// HMAC-SHA256 of "<t>.<raw body>" (MAINTAINX_API.md, "Signatures"). Seed format (the earlier
+// HMAC-SHA256 of "<t>.<raw body>" (MaintainX: "the signed content is `<timestamp>.<payload>`"). Seed format (the earlier
 // integration guide): `x-maintainx-signature: [sha256=]<hex HMAC-SHA256 of the raw body>`.
 
 import { fromHex, toHex, utf8 } from "../lib/bytes";
@@ -15,7 +15,7 @@ const MAX_SIGNATURES = 8;
 const MILLISECONDS_THRESHOLD = 1e12;
 const HMAC_SHA256_BYTES = 32;
 
-export type SignatureFailure = "missing" | "timestamp" | "invalid";
+type SignatureFailure = "missing" | "timestamp" | "invalid";
 
 /** A delivery whose signature could not be accepted; `reason` picks the 401 answer. */
 export class SignatureError extends Error {
@@ -31,7 +31,7 @@ export class SignatureError extends Error {
   }
 }
 
-export type SignedDelivery =
+type SignedDelivery =
   | { scheme: "maintainx"; timestamp: string; signatures: Uint8Array[] }
   | { scheme: "seed"; signatures: Uint8Array[] };
 
@@ -68,7 +68,7 @@ export function parseSeedSignature(value: string): Uint8Array[] | undefined {
 
 /**
  * Reads the signature headers without touching the body (cheap checks run before any crypto).
- * When both schemes are present the MaintainX one wins (SPEC §3).
+ * When both schemes are present the MaintainX one wins: it is what MaintainX really sends.
  */
 export function readSignatureHeaders(headers: Headers): SignedDelivery {
   const maintainx = headers.get(MAINTAINX_SIGNATURE_HEADER);

@@ -1,4 +1,4 @@
-// The receiver's contract (SPEC §3): every answer-table row, for both wire formats.
+// The receiver's contract (README, "Receiving webhooks"): every answer-table row, for both wire formats.
 
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
