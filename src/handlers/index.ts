@@ -1,7 +1,7 @@
 // Which handler runs for which canonical type. Adding a destination is one file in this
 // folder and one line here.
 
-import { HandlerRegistry } from "../routing/registry";
+import { HandlerRegistry } from "../contract/registry";
 import { erpSync } from "./erp";
 import { completionReport } from "./report";
 import { slackAlert } from "./slack";

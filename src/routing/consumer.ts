@@ -5,6 +5,7 @@
 
 import { readConfig } from "../config";
 import type { EventHandler, HandlerContext, HandlerResult } from "../contract/handler";
+import type { HandlerRegistry } from "../contract/registry";
 import type { CanonicalEvent } from "../events/canonical";
 import { isEventMessage } from "../events/message";
 import { describeError, log } from "../lib/log";
@@ -12,7 +13,6 @@ import { type FetchLike, PermanentError, TransientError } from "../lib/outbound"
 import { beginAttempt, loadEvent, setEventError, setEventStatus } from "../store/event-log";
 import { claimSideEffect, finishSideEffect, listSideEffects } from "../store/side-effects";
 import { createHandlerContext } from "./context";
-import type { HandlerRegistry } from "./registry";
 import { MalformedMessageError, PayloadUnavailableError, resolveMessage } from "./resolve";
 import { retryDelaySeconds } from "./retry-policy";
 

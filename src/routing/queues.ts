@@ -1,9 +1,9 @@
 // Dispatches a batch to the consumer of the queue it came from.
 
+import type { HandlerRegistry } from "../contract/registry";
 import { log } from "../lib/log";
 import { consumeEvents } from "./consumer";
 import { consumeDeadLetters } from "./dead-letter";
-import type { HandlerRegistry } from "./registry";
 
 const EVENTS_QUEUE_NAME = "maintainx-events";
 const DEAD_LETTER_QUEUE_NAME = "maintainx-events-dlq";

@@ -2,8 +2,8 @@
 // listen to one type, and `prefix.*` listens to every type under a prefix. A handler's `name`
 // is its identity in the side-effect claims, so it must be stable and unique.
 
-import { type EventHandler, routedTypes } from "../contract/handler";
 import type { CanonicalEvent } from "../events/canonical";
+import { type EventHandler, routedTypes } from "./handler";
 
 export class HandlerRegistry {
   readonly #routes: Array<{ pattern: string; handler: EventHandler }> = [];
