@@ -3,7 +3,8 @@
 
 import { isEventMessage } from "../events/message";
 import { describeError, log } from "../lib/log";
-import { lastDeadLetter, loadEvent, setEventStatus } from "../store/event-log";
+import { lastDeadLetter } from "../store/dead-letters";
+import { loadEvent, setEventStatus } from "../store/event-log";
 import { buildMessage, EnqueueError, sendMessage } from "./send";
 
 /** Re-queues the event; "not_found" when the log has no such event. Throws EnqueueError. */

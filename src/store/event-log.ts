@@ -185,12 +185,3 @@ export async function countEventsByStatus(db: D1Database): Promise<Record<EventS
   for (const row of results) counts[row.status] = row.n;
   return counts;
 }
-
-/** The message a dead event last carried (its claim check, if any), for replay. */
-export async function lastDeadLetter(db: D1Database, eventId: string): Promise<unknown | undefined> {
-  const row = await db
-    .prepare("SELECT message FROM dead_letters WHERE event_id = ?1 ORDER BY seq DESC LIMIT 1")
-    .bind(eventId)
-    .first<{ message: string }>();
-  return row ? JSON.parse(row.message) : undefined;
-}

@@ -101,4 +101,10 @@ describe("imports in src/ point down the layers only", () => {
     expect(senders.length).toBeGreaterThan(0);
     expect(senders.filter((file) => !file.startsWith("ingest/"))).toEqual([]);
   });
+
+  it("keeps SQL in store/ only", () => {
+    const withSql = files.filter((file) => /\.prepare\(/.test(readFileSync(file, "utf8"))).map((f) => relative(SRC, f));
+    expect(withSql.length).toBeGreaterThan(0);
+    expect(withSql.filter((file) => !file.startsWith("store/"))).toEqual([]);
+  });
 });
