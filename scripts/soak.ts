@@ -17,7 +17,7 @@ import {
   type StubServer,
   startStubServer,
 } from "../test/helpers/node/stub-server";
-import { startWranglerDev, type WranglerDev } from "../test/helpers/node/wrangler-dev";
+import { startWranglerDev, type WranglerDev } from "../tools/wrangler-dev";
 
 export interface SoakOptions {
   /** How long new events are sent for. */
