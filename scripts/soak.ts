@@ -20,7 +20,7 @@ import {
 } from "../test/helpers/node/stub-server";
 import { startWranglerDev, type WranglerDev } from "../tools/wrangler-dev";
 
-export interface SoakOptions {
+interface SoakOptions {
   /** How long new events are sent for. */
   seconds: number;
   /** New events per second. */
@@ -40,7 +40,7 @@ export interface SoakOptions {
   progress?: (line: string) => void;
 }
 
-export interface SoakResult {
+interface SoakResult {
   sent: number;
   accepted: number;
   delivered: number;
@@ -56,7 +56,7 @@ export interface SoakResult {
   line: string;
 }
 
-export const DEFAULTS: SoakOptions = {
+const DEFAULTS: SoakOptions = {
   seconds: 30,
   rate: 20,
   failShare: 0.25,
@@ -158,7 +158,7 @@ function makeEvent(workOrderId: number, index: number): SoakEvent {
           },
         };
   const raw = JSON.stringify(body);
-  // The Worker's id for a delivery without x-maintainx-event-id (SPEC §3).
+  // The Worker's id for a delivery without x-maintainx-event-id (README, "Receiving webhooks").
   const id = createHash("sha256").update(`${type}\n${raw}`).digest("hex");
   return { id, workOrderId, type, raw, accepted: false };
 }
@@ -211,7 +211,7 @@ function limit(max: number): <T>(task: () => Promise<T>) => Promise<T> {
 }
 
 /** The options with defaults filled in; throws a usage error for one out of bounds. */
-export function soakOptions(input: Partial<SoakOptions> = {}): SoakOptions {
+function soakOptions(input: Partial<SoakOptions> = {}): SoakOptions {
   const options: SoakOptions = { ...DEFAULTS, ...input };
   for (const [key, [min, max]] of Object.entries(LIMITS) as Array<[NumericOption, readonly [number, number]]>) {
     if (!(options[key] >= min && options[key] <= max))

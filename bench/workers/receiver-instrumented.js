@@ -10,9 +10,9 @@
 // themselves.
 
 import worker from "../../src/index";
+import { contentEventId, normaliseDelivery, parseJsonObject } from "../../src/ingest/normalise";
 import { recordAccepted } from "../../src/store/event-log";
 import { dedupeKey } from "../../src/store/keys";
-import { contentEventId, normaliseDelivery, parseJsonObject } from "../../src/ingest/normalise";
 import { readSignatureHeaders, verifyDelivery } from "../../src/webhooks/signature";
 
 /** Enough for a duplicate run; cleared past this so an accept run cannot exhaust the isolate. */

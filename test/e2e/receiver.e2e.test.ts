@@ -38,7 +38,7 @@ function nowSeconds(): number {
   return Math.floor(Date.now() / 1000);
 }
 
-/** The event id SPEC §3 defines for deliveries without x-maintainx-event-id. */
+/** The event id of a delivery without x-maintainx-event-id (README, "Receiving webhooks"). */
 function contentEventId(type: string, rawBody: string): string {
   return createHash("sha256").update(`${type}\n${rawBody}`).digest("hex");
 }
