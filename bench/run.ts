@@ -6,6 +6,7 @@ import { mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync
 import { cpus, loadavg, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { startWranglerDev } from "../tools/wrangler-dev";
 import { HMAC_SIZES, type HmacResult, nodeHmac, opensslHmac, workerdHmac } from "./lib/hmac";
 import { type BenchRequest, measure } from "./lib/load";
 import {
@@ -28,7 +29,6 @@ import {
 import { REPO_ROOT, type RunningServer, startTsServer } from "./lib/servers";
 import { bundleWorker, receiverSpec, sameSetupAs } from "./lib/worker-build";
 import type { WorkerSpec } from "./lib/worker-spec";
-import { startWranglerDev } from "./lib/wrangler-dev";
 
 const args = process.argv.slice(2);
 const quick = args.includes("--quick");
@@ -139,6 +139,16 @@ async function runScenario(scenario: Scenario): Promise<ScenarioResult> {
 
 function hostWorker(spec: WorkerSpec): Promise<RunningServer> {
   return startTsServer(HOST, { BENCH_WORKER_SPEC: JSON.stringify(spec) }, 60_000);
+}
+
+/** The receiver under `wrangler dev`, as `npm run dev` runs it, for the row that measures its dev proxy. */
+async function wranglerDevServer(): Promise<RunningServer> {
+  const dev = await startWranglerDev({
+    vars: { MAINTAINX_WEBHOOK_SECRET: BENCH_SECRET },
+    // wrangler prints a line per request: keep enough to explain a failure, bounded in size.
+    maxLogChars: 200_000,
+  });
+  return { pid: dev.pid, ready: { url: dev.url }, output: dev.logs, stop: dev.stop };
 }
 
 async function stageTimings(server: RunningServer, body: Buffer, iterations: number): Promise<StageResult> {
@@ -354,7 +364,7 @@ async function main(): Promise<void> {
 
     if (!only || only.has("duplicate-wrangler-dev")) {
       progress("Starting wrangler dev…");
-      const dev = await startWranglerDev({ tempDir: join(temp, "wrangler-dev"), secret: BENCH_SECRET });
+      const dev = await wranglerDevServer();
       started.push(dev);
       results.push(
         await runScenario({

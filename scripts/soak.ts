@@ -10,6 +10,7 @@
 import { createHash } from "node:crypto";
 import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
 import { signMaintainX } from "../src/webhooks/signature";
 import {
   type PlannedResponse,
@@ -17,9 +18,9 @@ import {
   type StubServer,
   startStubServer,
 } from "../test/helpers/node/stub-server";
-import { startWranglerDev, type WranglerDev } from "../test/helpers/node/wrangler-dev";
+import { startWranglerDev, type WranglerDev } from "../tools/wrangler-dev";
 
-export interface SoakOptions {
+interface SoakOptions {
   /** How long new events are sent for. */
   seconds: number;
   /** New events per second. */
@@ -39,7 +40,7 @@ export interface SoakOptions {
   progress?: (line: string) => void;
 }
 
-export interface SoakResult {
+interface SoakResult {
   sent: number;
   accepted: number;
   delivered: number;
@@ -55,7 +56,7 @@ export interface SoakResult {
   line: string;
 }
 
-export const DEFAULTS: SoakOptions = {
+const DEFAULTS: SoakOptions = {
   seconds: 30,
   rate: 20,
   failShare: 0.25,
@@ -76,6 +77,11 @@ const FLAGS: Record<NumericOption, string> = {
   replayShare: "--replay-share",
   drainSeconds: "--drain-seconds",
   seed: "--seed",
+};
+/** For node:util's parseArgs: every numeric flag takes a string, checked as a number below. */
+const ARG_OPTIONS: Record<string, { type: "string" | "boolean"; short?: string }> = {
+  ...Object.fromEntries(Object.values(FLAGS).map((flag) => [flag.slice(2), { type: "string" as const }])),
+  help: { type: "boolean", short: "h" },
 };
 /** Bounds that keep a run finite and its load moderate; shares leave room for successes. */
 const LIMITS: Partial<Record<NumericOption, readonly [number, number]>> = {
@@ -152,7 +158,7 @@ function makeEvent(workOrderId: number, index: number): SoakEvent {
           },
         };
   const raw = JSON.stringify(body);
-  // The Worker's id for a delivery without x-maintainx-event-id (SPEC §3).
+  // The Worker's id for a delivery without x-maintainx-event-id (README, "Receiving webhooks").
   const id = createHash("sha256").update(`${type}\n${raw}`).digest("hex");
   return { id, workOrderId, type, raw, accepted: false };
 }
@@ -205,7 +211,7 @@ function limit(max: number): <T>(task: () => Promise<T>) => Promise<T> {
 }
 
 /** The options with defaults filled in; throws a usage error for one out of bounds. */
-export function soakOptions(input: Partial<SoakOptions> = {}): SoakOptions {
+function soakOptions(input: Partial<SoakOptions> = {}): SoakOptions {
   const options: SoakOptions = { ...DEFAULTS, ...input };
   for (const [key, [min, max]] of Object.entries(LIMITS) as Array<[NumericOption, readonly [number, number]]>) {
     if (!(options[key] >= min && options[key] <= max))
@@ -435,20 +441,28 @@ export async function runSoak(input: Partial<SoakOptions> = {}): Promise<SoakRes
   }
 }
 
-function parseArgs(argv: string[]): Partial<SoakOptions> {
-  const byFlag = new Map(Object.entries(FLAGS).map(([key, flag]) => [flag, key as NumericOption]));
-  const out: Partial<Record<NumericOption, number>> = {};
-  for (let i = 0; i < argv.length; i++) {
-    const [flag, inline] = (argv[i] as string).split("=", 2) as [string, string | undefined];
-    const key = byFlag.get(flag);
-    if (!key) throw new Error(`soak: unknown option ${flag}; options: ${[...byFlag.keys()].join(", ")}`);
-    const value = inline ?? argv[++i];
-    if (value === undefined || value.trim() === "" || !Number.isFinite(Number(value))) {
+/** The command line's options, `help` aside; throws a usage error for an unknown flag or a non-number. */
+function optionsFromArgs(args: string[]): { help: boolean; options: Partial<SoakOptions> } {
+  let values: ReturnType<typeof parseArgs>["values"];
+  try {
+    ({ values } = parseArgs({ args, options: ARG_OPTIONS, strict: true, allowPositionals: false }));
+  } catch (error) {
+    // Node's own message names the argument: an unknown flag, a positional, a missing value.
+    const message = error instanceof Error ? error.message.replace(/\s*\n\s*/g, " ") : String(error);
+    const code = (error as { code?: unknown }).code;
+    const unknown = code === "ERR_PARSE_ARGS_UNKNOWN_OPTION" || code === "ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL";
+    throw new Error(`soak: ${message}${unknown ? `; options: ${[...Object.values(FLAGS), "--help"].join(", ")}` : ""}`);
+  }
+  const options: Partial<Record<NumericOption, number>> = {};
+  for (const [key, flag] of Object.entries(FLAGS) as Array<[NumericOption, string]>) {
+    const value = values[flag.slice(2)];
+    if (value === undefined) continue;
+    if (typeof value !== "string" || value.trim() === "" || !Number.isFinite(Number(value))) {
       throw new Error(`soak: ${flag} needs a number`);
     }
-    out[key] = Number(value);
+    options[key] = Number(value);
   }
-  return out;
+  return { help: values.help === true, options };
 }
 
 const HELP = `Usage: npm run soak -- [--seconds 30] [--rate 20] [--fail-share 0.25] [--duplicate-share 0.2]
@@ -461,13 +475,14 @@ copies and admin replays), waits for the queue to drain, and prints
 It exits 1 unless X and L are both 0, and 2 for a bad option.`;
 
 async function main(): Promise<void> {
-  if (process.argv.includes("--help") || process.argv.includes("-h")) {
-    console.log(HELP);
-    return;
-  }
   let options: SoakOptions;
   try {
-    options = soakOptions(parseArgs(process.argv.slice(2)));
+    const args = optionsFromArgs(process.argv.slice(2));
+    if (args.help) {
+      console.log(HELP);
+      return;
+    }
+    options = soakOptions(args.options);
   } catch (error) {
     console.error(error instanceof Error ? error.message : String(error));
     process.exit(2);

@@ -12,7 +12,7 @@ export interface BenchRequest {
   body?: Buffer;
 }
 
-export interface LoadOptions {
+interface LoadOptions {
   /** Base URL of the server, e.g. http://127.0.0.1:8787 */
   url: string;
   /** A fixed request, or a factory called for every request (a fresh body each time). */
@@ -24,7 +24,7 @@ export interface LoadOptions {
   durationSeconds: number;
 }
 
-export interface Measurement {
+interface Measurement {
   requests: number;
   seconds: number;
   rps: number;

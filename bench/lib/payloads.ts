@@ -7,9 +7,9 @@ import { signMaintainX } from "../../src/webhooks/signature";
 import type { BenchRequest } from "./load";
 
 export const BENCH_SECRET = "bench-webhook-secret-not-for-production";
-export const EVENT_TYPE = "NEW_WORK_ORDER";
-export const MAINTAINX_PATH = `/webhooks/maintainx/${EVENT_TYPE}`;
-export const SEED_PATH = "/webhooks/maintainx";
+const EVENT_TYPE = "NEW_WORK_ORDER";
+const MAINTAINX_PATH = `/webhooks/maintainx/${EVENT_TYPE}`;
+const SEED_PATH = "/webhooks/maintainx";
 
 interface WorkOrderFixture {
   workOrderId: number;
@@ -104,13 +104,13 @@ export class DeliveryBodies {
 }
 
 /** `t=<seconds>,v1=<hex>`: HMAC-SHA256 of "<t>.<raw body>", synchronous, for per-request signing. */
-export function maintainXSignature(secret: string, body: Buffer, t: number): string {
+function maintainXSignature(secret: string, body: Buffer, t: number): string {
   const hex = createHmac("sha256", secret).update(`${t}.`).update(body).digest("hex");
   return `t=${t},v1=${hex}`;
 }
 
 /** The seed guide's header: hex HMAC-SHA256 of the raw body. */
-export function seedSignature(secret: string, body: Buffer): string {
+function seedSignature(secret: string, body: Buffer): string {
   return createHmac("sha256", secret).update(body).digest("hex");
 }
 
@@ -123,7 +123,7 @@ export async function checkSignerAgreesWithProject(): Promise<void> {
   if (ours !== project) throw new Error(`Benchmark signer disagrees with signMaintainX: ${ours} vs ${project}`);
 }
 
-export function nowSeconds(): number {
+function nowSeconds(): number {
   return Math.floor(Date.now() / 1000);
 }
 

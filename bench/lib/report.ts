@@ -25,7 +25,7 @@ export interface StageResult {
   normalise_us: number;
 }
 
-export interface Ratios {
+interface Ratios {
   duplicate_vs_empty: number | null;
   accept_vs_empty: number | null;
   duplicate_vs_express: number | null;
@@ -39,7 +39,7 @@ export interface Ratios {
   express_cpu_vs_duplicate_no_io_cpu: number | null;
 }
 
-export interface TargetCheck {
+interface TargetCheck {
   target: string;
   value: number | null;
   met: boolean | null;

@@ -1,5 +1,6 @@
 // Starts the servers under test as child processes on 127.0.0.1 and ends them by pid. Each runs
-// in its own process group, so a server that spawned children (wrangler → workerd) is ended whole.
+// in its own process group, so a server that spawned children (Miniflare → workerd) is ended whole.
+// `wrangler dev` is started by tools/wrangler-dev.ts instead.
 
 import { type ChildProcess, spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
@@ -57,7 +58,7 @@ async function stopChild(child: ChildProcess, exited: Promise<void>): Promise<vo
   live.delete(child);
 }
 
-export interface StartOptions {
+interface StartOptions {
   command: string;
   args: string[];
   env?: NodeJS.ProcessEnv;
@@ -68,7 +69,7 @@ export interface StartOptions {
   timeoutMs: number;
 }
 
-export async function startServer(options: StartOptions): Promise<RunningServer> {
+async function startServer(options: StartOptions): Promise<RunningServer> {
   const child = spawn(options.command, options.args, {
     cwd: REPO_ROOT,
     env: options.env ?? process.env,
@@ -111,7 +112,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
 }
 
 /** Parses the `BENCH_READY {...}` line the bench's own servers print. */
-export function readyLine(output: string): Record<string, string> | undefined {
+function readyLine(output: string): Record<string, string> | undefined {
   const start = output.indexOf(READY_PREFIX);
   if (start < 0) return undefined;
   const end = output.indexOf("\n", start);

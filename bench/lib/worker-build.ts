@@ -6,13 +6,10 @@ import { readdirSync, readFileSync } from "node:fs";
 import { basename, extname, join } from "node:path";
 import { promisify } from "node:util";
 import { unstable_readConfig, unstable_splitSqlQuery } from "wrangler";
-import { wranglerEnv } from "../../test/helpers/node/wrangler-env";
-import { REPO_ROOT } from "./servers";
+import { REPO_ROOT, WRANGLER_BIN, wranglerEnv } from "../../tools/wrangler-env";
 import type { WorkerSpec } from "./worker-spec";
 
 const run = promisify(execFile);
-
-export const WRANGLER_BIN = join(REPO_ROOT, "node_modules", ".bin", "wrangler");
 
 /**
  * Bundles a Worker entry (by default wrangler.toml's `main`, src/index.ts) as `wrangler deploy`

@@ -6,6 +6,7 @@
 import { createHash } from "node:crypto";
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import { signMaintainX } from "../../src/webhooks/signature";
+import { startWranglerDev, type WranglerDev } from "../../tools/wrangler-dev";
 import newWorkOrder from "../fixtures/new-work-order.json";
 import statusDone from "../fixtures/status-change-done.json";
 import { type FakeAnswer, type FakeMaintainX, startFakeMaintainX } from "../helpers/node/fake-maintainx";
@@ -15,7 +16,6 @@ import {
   type StubServer,
   startStubServer,
 } from "../helpers/node/stub-server";
-import { startWranglerDev, type WranglerDev } from "../helpers/node/wrangler-dev";
 
 const SECRET = "e2e-faults-webhook-secret";
 const ADMIN_TOKEN = "e2e-faults-admin-token";

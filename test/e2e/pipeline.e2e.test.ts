@@ -9,12 +9,12 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { bufferOutput } from "../../cli/io";
 import { runCli } from "../../cli/program";
 import { signMaintainX } from "../../src/webhooks/signature";
+import { startWranglerDev, type WranglerDev } from "../../tools/wrangler-dev";
 import newWorkOrder from "../fixtures/new-work-order.json";
 import statusDone from "../fixtures/status-change-done.json";
 import { type FakeMaintainX, startFakeMaintainX } from "../helpers/node/fake-maintainx";
 import { plainRequest } from "../helpers/node/http";
 import { type StubServer, startStubServer } from "../helpers/node/stub-server";
-import { startWranglerDev, type WranglerDev } from "../helpers/node/wrangler-dev";
 
 const SECRET = "e2e-pipeline-secret";
 const ADMIN_TOKEN = "e2e-admin-token";

@@ -4,9 +4,9 @@
 import { createHash, randomUUID } from "node:crypto";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { signMaintainX, signSeed } from "../../src/webhooks/signature";
+import { startWranglerDev, type WranglerDev } from "../../tools/wrangler-dev";
 import newWorkOrder from "../fixtures/new-work-order.json";
 import seedWorkOrderCreated from "../fixtures/seed-workorder-created.json";
-import { startWranglerDev, type WranglerDev } from "../helpers/node/wrangler-dev";
 
 const SECRET = "e2e-webhook-secret";
 const MAX_BODY_BYTES = 1_048_576;
@@ -38,7 +38,7 @@ function nowSeconds(): number {
   return Math.floor(Date.now() / 1000);
 }
 
-/** The event id SPEC §3 defines for deliveries without x-maintainx-event-id. */
+/** The event id of a delivery without x-maintainx-event-id (README, "Receiving webhooks"). */
 function contentEventId(type: string, rawBody: string): string {
   return createHash("sha256").update(`${type}\n${rawBody}`).digest("hex");
 }

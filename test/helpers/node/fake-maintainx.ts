@@ -5,9 +5,9 @@
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 
-export const FAKE_API_PREFIX = "/v1";
+const FAKE_API_PREFIX = "/v1";
 
-export interface RecordedRequest {
+interface RecordedRequest {
   method: string;
   /** The path as received, not decoded, e.g. `/v1/subscriptions/42`. */
   path: string;
@@ -20,7 +20,7 @@ export interface RecordedRequest {
   body: unknown;
 }
 
-export interface RouteRequest extends RecordedRequest {
+interface RouteRequest extends RecordedRequest {
   /** Decoded values of the pattern's `:name` segments. */
   params: Record<string, string>;
 }
@@ -36,7 +36,7 @@ export interface FakeAnswer {
 }
 
 /** Returning a promise that never settles makes the fake hang, to exercise client timeouts. */
-export type FakeHandler = (request: RouteRequest) => FakeAnswer | Promise<FakeAnswer>;
+type FakeHandler = (request: RouteRequest) => FakeAnswer | Promise<FakeAnswer>;
 
 export interface FakeMaintainX {
   /** The API base, for MAINTAINX_API_BASE: `http://127.0.0.1:<port>/v1`. */

@@ -3,7 +3,7 @@
 
 import { request as httpRequest } from "node:http";
 
-export interface PlainResponse {
+interface PlainResponse {
   status: number;
   headers: Record<string, string | string[] | undefined>;
   text: string;

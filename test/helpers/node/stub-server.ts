@@ -30,7 +30,7 @@ export interface PlannedResponse {
   dropConnection?: boolean;
 }
 
-export type Responder = (request: RecordedRequest) => PlannedResponse | Promise<PlannedResponse>;
+type Responder = (request: RecordedRequest) => PlannedResponse | Promise<PlannedResponse>;
 
 export interface StubServer {
   name: string;

@@ -1,25 +1,33 @@
-// Runs the Worker under a real `wrangler dev` on 127.0.0.1 for end-to-end tests: fresh local state
-// with the D1 migrations applied, secrets passed as `--var`, logs captured, and no process left behind.
+// The one way the end-to-end tests, the soak and the benchmarks run the Worker under a real
+// `wrangler dev`: on 127.0.0.1 only, with fresh local state and the D1 migrations applied, secrets
+// passed as `--var`, its output captured, and every process it started ended by that process's id.
 
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
-import { freePort } from "./free-port";
-import { wranglerEnv } from "./wrangler-env";
+import { REPO_ROOT, WRANGLER_BIN, wranglerEnv } from "./wrangler-env";
 
-export interface WranglerDevOptions {
-  /** Passed as `--var KEY:VALUE`; this is how secrets reach the Worker (no .dev.vars in tests). */
+interface WranglerDevOptions {
+  /** Passed as `--var KEY:VALUE`; this is how secrets reach the Worker (no .dev.vars here). */
   vars?: Record<string, string>;
   /** A fixed port; by default a free one is picked (and picked again if it was taken meanwhile). */
   port?: number;
+  /**
+   * Keeps at most about this many characters of output: the start and the latest, with the middle
+   * dropped (for a run that sends enough requests for wrangler's request lines to pile up). By
+   * default everything is kept. `waitForLog` sees only what is kept.
+   */
+  maxLogChars?: number;
 }
 
 export interface WranglerDev {
   /** `http://127.0.0.1:<port>`, without a trailing slash. */
   url: string;
   port: number;
+  /** The wrangler process: the root of the process tree (wrangler and its workerd) serving `url`. */
+  pid: number;
   /** Everything wrangler and the Worker printed so far (stdout and stderr, colours stripped). */
   logs(): string;
   /** Resolves once the logs match `pattern`; rejects with the logs on timeout or if wrangler exits. */
@@ -28,14 +36,6 @@ export interface WranglerDev {
   stop(): Promise<void>;
 }
 
-const REPO_ROOT = fileURLToPath(new URL("../../../", import.meta.url));
-const WRANGLER_BIN = join(
-  REPO_ROOT,
-  "node_modules",
-  ".bin",
-  process.platform === "win32" ? "wrangler.cmd" : "wrangler",
-);
-
 const READY_TIMEOUT_MS = 45_000;
 const HEALTH_POLL_INTERVAL_MS = 200;
 const STOP_GRACE_MS = 5_000;
@@ -43,7 +43,7 @@ const START_ATTEMPTS = 3;
 const MIGRATIONS_TIMEOUT_MS = 45_000;
 
 // Every process group this module started and every temporary folder it made, so that an exit
-// of the test process (a failing hook, Ctrl-C) can still clean up synchronously.
+// of the calling process (a failing hook, Ctrl-C) can still clean up synchronously.
 const liveGroups = new Set<number>();
 const liveTempDirs = new Set<string>();
 let cleanupRegistered = false;
@@ -76,6 +76,35 @@ function registerCleanup(): void {
       if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
     });
   }
+}
+
+/**
+ * Asks the kernel for an unused port on 127.0.0.1 by listening on port 0, then releases it.
+ * Another process can still take it before wrangler binds it: startWranglerDev then tries again.
+ */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.unref();
+    server.once("error", reject);
+    server.listen({ host: "127.0.0.1", port: 0, exclusive: true }, () => {
+      const address = server.address();
+      if (address === null || typeof address === "string") {
+        server.close();
+        reject(new Error("Could not read the port the kernel assigned on 127.0.0.1"));
+        return;
+      }
+      server.close((error) => (error ? reject(error) : resolve(address.port)));
+    });
+  });
+}
+
+const DROPPED_OUTPUT = "\n[… output dropped …]\n";
+
+/** The first half of `limit` and its latest quarter once `text` outgrows it. */
+function bounded(text: string, limit: number): string {
+  if (text.length <= limit) return text;
+  return `${text.slice(0, Math.floor(limit / 2))}${DROPPED_OUTPUT}${text.slice(-Math.floor(limit / 4))}`;
 }
 
 const ANSI_ESCAPE = new RegExp(`${String.fromCharCode(27)}\\[[0-9;]*[A-Za-z]`, "g");
@@ -139,7 +168,7 @@ interface DevProcess {
   onOutput(listener: () => void): () => void;
 }
 
-function spawnDev(args: string[], env: NodeJS.ProcessEnv): DevProcess {
+function spawnDev(args: string[], env: NodeJS.ProcessEnv, maxLogChars: number): DevProcess {
   // detached: wrangler and its workerd children get their own process group, so stop() can
   // signal all of them at once with kill(-pid) and nothing else.
   const child = spawn(WRANGLER_BIN, args, { cwd: REPO_ROOT, env, stdio: ["ignore", "pipe", "pipe"], detached: true });
@@ -148,7 +177,7 @@ function spawnDev(args: string[], env: NodeJS.ProcessEnv): DevProcess {
   let exited = false;
   const listeners = new Set<() => void>();
   const append = (chunk: string) => {
-    raw += chunk;
+    raw = bounded(raw + chunk, maxLogChars);
     for (const listener of listeners) listener();
   };
   for (const stream of [child.stdout, child.stderr]) {
@@ -253,7 +282,7 @@ export async function startWranglerDev(options: WranglerDevOptions = {}): Promis
   const persistTo = join(tempRoot, "state");
   const configHome = join(tempRoot, "config");
   // Naming an env file stops wrangler from reading the repository's .dev.vars (a developer's real
-  // secrets must not leak into a test); this one is empty, so only the --var values count.
+  // secrets must not leak into a test or a benchmark); this one is empty, so only --var values count.
   const emptyEnvFile = join(tempRoot, "empty.env");
   writeFileSync(emptyEnvFile, "");
   const env = wranglerEnv(configHome);
@@ -294,15 +323,17 @@ export async function startWranglerDev(options: WranglerDevOptions = {}): Promis
         persistTo,
         "--env-file",
         emptyEnvFile,
+        // As `npm run dev` runs it: GET /__scheduled fires the cron handler.
         "--test-scheduled",
         "--show-interactive-dev-session=false",
-        // "log", not "info": at "info" wrangler drops the Worker's console.log lines, and the
-        // tests read the Worker's JSON log lines.
+        // wrangler's default, pinned so that a WRANGLER_LOG in the environment cannot change it:
+        // at "info" wrangler drops the Worker's console.log lines, and the tests read them.
         "--log-level",
         "log",
         ...varArgs,
       ],
       env,
+      options.maxLogChars ?? Number.POSITIVE_INFINITY,
     );
 
     try {
@@ -315,10 +346,18 @@ export async function startWranglerDev(options: WranglerDevOptions = {}): Promis
       throw error;
     }
 
+    const pid = dev.child.pid;
+    if (pid === undefined) {
+      // Unreachable: a process that failed to spawn cannot answer /health.
+      await stopDev(dev);
+      removeTemp();
+      throw new Error("wrangler dev answered, yet its process id is unknown");
+    }
     let stopping: Promise<void> | undefined;
     return {
       url,
       port,
+      pid,
       logs: dev.logs,
       waitForLog(pattern, timeoutMs = 10_000) {
         const regex = withoutStatefulFlags(pattern);

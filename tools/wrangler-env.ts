@@ -1,4 +1,17 @@
-// The environment every wrangler command run by the tests, the soak and the benchmarks gets.
+// How every wrangler command run by the end-to-end tests, the soak and the benchmarks is started:
+// the repository's own wrangler binary, in the repository's root, with this environment.
+
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+export const REPO_ROOT = fileURLToPath(new URL("../", import.meta.url));
+
+export const WRANGLER_BIN = join(
+  REPO_ROOT,
+  "node_modules",
+  ".bin",
+  process.platform === "win32" ? "wrangler.cmd" : "wrangler",
+);
 
 export function wranglerEnv(configHome: string): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {
