@@ -7,8 +7,14 @@ import { log } from "./lib/log";
 
 type PollMode = "always" | "fallback" | "off";
 
+/** A webhook secret, bound to one MaintainX type (`TYPE:secret`) or to none (verifies every type). */
+export interface WebhookSecret {
+  secret: string;
+  type?: string;
+}
+
 export interface Config {
-  webhookSecrets: string[];
+  webhookSecrets: WebhookSecret[];
   apiKey: string | undefined;
   apiBase: string;
   organizationId: string | undefined;
@@ -91,6 +97,23 @@ export function parseSecrets(value: unknown): string[] {
     .filter((s) => s !== "");
 }
 
+/** A MaintainX type name, as in `/webhooks/maintainx/<TYPE>` and in `TYPE:secret`. */
+export const MAINTAINX_TYPE_PATTERN = /^[A-Z][A-Z0-9_]{0,99}$/;
+
+/**
+ * Splits the secret list into secrets and the type each is bound to. A MaintainX subscription
+ * covers one type and has its own secret, so `NEW_WORK_ORDER:abc` verifies only deliveries to
+ * `/webhooks/maintainx/NEW_WORK_ORDER`; an entry without a type prefix verifies every type.
+ */
+export function parseWebhookSecrets(value: unknown): WebhookSecret[] {
+  return parseSecrets(value).map((entry) => {
+    const colon = entry.indexOf(":");
+    const type = colon > 0 ? entry.slice(0, colon) : "";
+    const secret = entry.slice(colon + 1).trim();
+    return MAINTAINX_TYPE_PATTERN.test(type) && secret !== "" ? { secret, type } : { secret: entry };
+  });
+}
+
 const cache = new WeakMap<object, Config>();
 
 /** Problems already logged by this isolate, so each is logged once however often config is read. */
@@ -101,7 +124,7 @@ export function readConfig(env: Env): Config {
   if (cached) return cached;
   const settings = new SettingsReader(env);
   const config: Config = {
-    webhookSecrets: parseSecrets(env.MAINTAINX_WEBHOOK_SECRET),
+    webhookSecrets: parseWebhookSecrets(env.MAINTAINX_WEBHOOK_SECRET),
     apiKey: optionalString(env.MAINTAINX_API_KEY),
     apiBase: (optionalString(env.MAINTAINX_API_BASE) ?? DEFAULT_MAINTAINX_API_BASE).replace(/\/+$/, ""),
     organizationId: optionalString(env.MAINTAINX_ORGANIZATION_ID),

@@ -4,7 +4,7 @@
 import { randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
-import { parseSecrets } from "../../src/config";
+import { parseSecrets, parseWebhookSecrets } from "../../src/config";
 import { canonicalType, EVENT_TYPE_PATTERN, MAINTAINX_TYPES } from "../../src/events/canonical";
 import { EVENT_ID_HEADER } from "../../src/ingest/delivery";
 import { LOCAL_DEV_WEBHOOK_SECRET } from "../../src/local-dev";
@@ -77,7 +77,7 @@ export async function runSend(argv: string[], ctx: CliContext): Promise<ExitCode
       return EXIT_OK;
     }
     const request = readSendRequest(values, positionals, ctx);
-    const signing = resolveSecret(values.secret, ctx);
+    const signing = resolveSecret(values.secret, request, ctx);
     return deliver(request, signing, ctx);
   });
 }
@@ -138,19 +138,39 @@ interface Signing {
   localDefault: boolean;
 }
 
-function resolveSecret(flag: string | undefined, ctx: CliContext): Signing {
+/**
+ * The secret the Worker will check this delivery against: one bound to its type (`TYPE:secret`) or
+ * an unbound one; the seed format posts to the untyped path, which only unbound secrets verify.
+ */
+function pickSecret(list: string, request: SendRequest): { secret: string; label: string } | undefined {
+  const secrets = parseWebhookSecrets(list);
+  const typed = request.format === "maintainx" ? request.type : undefined;
+  const usable = secrets.filter((s) => s.type === undefined || s.type === typed);
+  const chosen = usable.find((s) => s.type === typed) ?? usable[0];
+  if (!chosen) return undefined;
+  const which = chosen.type !== undefined ? `the one bound to ${chosen.type}` : "the first";
+  return { secret: chosen.secret, label: secrets.length > 1 ? ` (${which} of ${secrets.length})` : "" };
+}
+
+function resolveSecret(flag: string | undefined, request: SendRequest, ctx: CliContext): Signing {
+  const where = request.format === "maintainx" ? `bound to ${request.type} or to no type` : "bound to no type";
   if (flag !== undefined) {
-    const [first] = parseSecrets(flag);
-    if (!first) throw new UsageError("--secret is empty");
-    return { secret: first, origin: "--secret", localDefault: false };
+    if (parseSecrets(flag).length === 0) throw new UsageError("--secret is empty");
+    const picked = pickSecret(flag, request);
+    if (!picked) throw new UsageError(`--secret holds no secret ${where}`);
+    return { secret: picked.secret, origin: "--secret", localDefault: false };
   }
   const configured = loadCliConfig(ctx).MAINTAINX_WEBHOOK_SECRET;
   if (configured) {
-    const secrets = parseSecrets(configured.value);
-    const [first] = secrets;
-    if (!first) throw new ConfigError(`MAINTAINX_WEBHOOK_SECRET from ${configured.source} holds no secret.`);
-    const which = secrets.length > 1 ? ` (the first of ${secrets.length})` : "";
-    return { secret: first, origin: `MAINTAINX_WEBHOOK_SECRET from ${configured.source}${which}`, localDefault: false };
+    const picked = pickSecret(configured.value, request);
+    if (!picked) {
+      throw new ConfigError(`MAINTAINX_WEBHOOK_SECRET from ${configured.source} holds no secret ${where}.`);
+    }
+    return {
+      secret: picked.secret,
+      origin: `MAINTAINX_WEBHOOK_SECRET from ${configured.source}${picked.label}`,
+      localDefault: false,
+    };
   }
   return {
     secret: LOCAL_DEV_WEBHOOK_SECRET,

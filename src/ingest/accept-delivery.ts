@@ -36,7 +36,7 @@ export async function acceptDelivery(
     return { status: "already_processed", eventId: event.id };
   }
 
-  await sendMessage(env.EVENTS_QUEUE, await buildMessage(env.IDEMPOTENCY, event, { raw }));
+  await sendMessage(env.EVENTS_QUEUE, await buildMessage(env.IDEMPOTENCY, event, raw ? { raw } : {}));
   await markSeen(env.IDEMPOTENCY, event.id, readConfig(env).dedupeTtlSeconds);
   log.info("Webhook accepted", { eventId: event.id, type: event.type, sourceType: event.sourceType });
   // The event log row is for operators; the consumer writes it too, so this may fail quietly.

@@ -1,6 +1,6 @@
 // A verified webhook delivery, built once by the receiver and handed to `acceptDelivery`.
 
-import { EVENT_TYPE_PATTERN } from "../events/canonical";
+import { MAINTAINX_TYPE_PATTERN } from "../config";
 import { sha256Hex, utf8 } from "../lib/bytes";
 
 export const EVENT_ID_HEADER = "x-maintainx-event-id";
@@ -11,7 +11,12 @@ export interface Delivery {
   /** The type the path names (`/webhooks/maintainx/<TYPE>`), if any. */
   pathType: string | undefined;
   /**
-   * `contentEventId(pathType, body)` when the path names a well-formed type and no event-id
+   * Which format signed it. In MaintainX's, the event-id header is ignored: MaintainX never sends
+   * one and it is not signed, so honouring it would let a captured delivery in again under a new id.
+   */
+  scheme: "maintainx" | "seed";
+  /**
+   * `contentEventId(pathType, body)` when the path names a MaintainX type and no honoured event-id
    * header names the id: the event's id unless a seed body names another type.
    */
   contentId: string | undefined;
@@ -20,12 +25,17 @@ export interface Delivery {
 }
 
 export async function createDelivery(input: Omit<Delivery, "contentId">): Promise<Delivery> {
-  const { pathType, body, headers } = input;
+  const { pathType, body } = input;
   const contentId =
-    pathType !== undefined && EVENT_TYPE_PATTERN.test(pathType) && !headers.has(EVENT_ID_HEADER)
+    pathType !== undefined && MAINTAINX_TYPE_PATTERN.test(pathType) && honouredEventIdHeader(input) === null
       ? await contentEventId(pathType, body)
       : undefined;
   return { ...input, contentId };
+}
+
+/** The raw event-id header, when this delivery's format honours one (the seed format only). */
+export function honouredEventIdHeader(delivery: Pick<Delivery, "scheme" | "headers">): string | null {
+  return delivery.scheme === "seed" ? delivery.headers.get(EVENT_ID_HEADER) : null;
 }
 
 /**

@@ -1,8 +1,9 @@
 // Turns a verified delivery (raw bytes + path type + headers) into the canonical event.
 // Runs only after the signature matched, so every 400 here is for a signed but unusable body.
 
+import { MAINTAINX_TYPE_PATTERN } from "../config";
 import { type CanonicalEvent, canonicalType, EVENT_TYPE_PATTERN, idString, isObject } from "../events/canonical";
-import { contentEventId, type Delivery, EVENT_ID_HEADER } from "./delivery";
+import { contentEventId, type Delivery, honouredEventIdHeader } from "./delivery";
 
 const EVENT_ID_PATTERN = /^[\x20-\x7e]{1,200}$/;
 
@@ -21,7 +22,8 @@ export interface RawData {
 
 interface NormalisedDelivery {
   event: CanonicalEvent;
-  raw: RawData;
+  /** Undefined when no part of the body is the data (a seed body without `data`). */
+  raw: RawData | undefined;
 }
 
 /**
@@ -68,9 +70,9 @@ function nestingExceeds(text: string, max: number): boolean {
   return false;
 }
 
-/** Reads and checks `x-maintainx-event-id`: 1–200 printable ASCII characters, or absent. */
-function readEventIdHeader(headers: Headers): string | undefined {
-  const value = headers.get(EVENT_ID_HEADER);
+/** Reads and checks `x-maintainx-event-id` (seed format only): 1–200 printable ASCII characters, or absent. */
+function readEventIdHeader(delivery: Delivery): string | undefined {
+  const value = honouredEventIdHeader(delivery);
   if (value === null) return undefined;
   if (!EVENT_ID_PATTERN.test(value)) {
     throw new InvalidDeliveryError("x-maintainx-event-id must be 1 to 200 printable ASCII characters");
@@ -85,8 +87,13 @@ function readEventIdHeader(headers: Headers): string | undefined {
  * - seed: `{event, data, timestamp}`, where `event` names the type.
  */
 export async function normaliseDelivery(input: Delivery): Promise<NormalisedDelivery> {
+  if (input.pathType !== undefined && !MAINTAINX_TYPE_PATTERN.test(input.pathType)) {
+    throw new InvalidDeliveryError(
+      "Malformed event type in the path: /webhooks/maintainx/<TYPE> takes a MaintainX type such as NEW_WORK_ORDER (seed deliveries with dotted names go to /webhooks/maintainx)",
+    );
+  }
   const payload = parseJsonObject(input.body);
-  const headerId = readEventIdHeader(input.headers);
+  const headerId = readEventIdHeader(input);
 
   const envelope = typeof payload.event === "string";
   const sourceType = envelope ? (payload.event as string) : input.pathType;
@@ -123,5 +130,11 @@ export async function normaliseDelivery(input: Delivery): Promise<NormalisedDeli
   };
   if (workOrderId !== undefined) event.workOrderId = workOrderId;
   if (typeof occurredAt === "string" && occurredAt.length <= 100) event.occurredAt = occurredAt;
-  return { event, raw: envelope ? { bytes: input.body, field: "data" } : { bytes: input.body } };
+  // A seed body without `data` has `{}` as its data: no part of the raw body stands in for it.
+  const raw: RawData | undefined = !envelope
+    ? { bytes: input.body }
+    : isObject(payload.data)
+      ? { bytes: input.body, field: "data" }
+      : undefined;
+  return { event, raw };
 }

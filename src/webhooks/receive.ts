@@ -12,18 +12,27 @@ import { httpError } from "../lib/http-error";
 import { log } from "../lib/log";
 import { LOCAL_DEV_WEBHOOK_SECRET } from "../local-dev";
 import { declaredLengthExceeds, discardBody, PayloadTooLargeError, readBodyWithLimit } from "./body";
-import { checkTimestamp, readSignatureHeaders, SignatureError, verifyDelivery } from "./signature";
+import {
+  checkTimestamp,
+  readSignatureHeaders,
+  SignatureError,
+  type SignatureScheme,
+  verifyDelivery,
+} from "./signature";
 
 const LOOPBACK_HOSTS = new Set(["localhost", "127.0.0.1", "[::1]"]);
 
 /**
- * The secrets a delivery may be signed with. The local development default is honoured only for
- * requests addressed to a loopback host, so it can never open a deployed Worker.
+ * The secrets a delivery to this path may be signed with: the unbound ones, and on a typed path
+ * those bound to its type (a secret bound to another type never verifies it, so a delivery
+ * captured on one type's path cannot be re-posted to another's). The local development default is
+ * honoured only for requests addressed to a loopback host, so it can never open a deployed Worker.
  */
-function usableSecrets(config: Config, url: string): string[] {
-  if (!config.webhookSecrets.includes(LOCAL_DEV_WEBHOOK_SECRET)) return config.webhookSecrets;
-  if (LOOPBACK_HOSTS.has(new URL(url).hostname)) return config.webhookSecrets;
-  return config.webhookSecrets.filter((s) => s !== LOCAL_DEV_WEBHOOK_SECRET);
+function usableSecrets(config: Config, url: string, pathType: string | undefined): string[] | undefined {
+  const local = LOOPBACK_HOSTS.has(new URL(url).hostname);
+  const configured = config.webhookSecrets.filter((s) => local || s.secret !== LOCAL_DEV_WEBHOOK_SECRET);
+  if (configured.length === 0) return undefined;
+  return configured.filter((s) => s.type === undefined || s.type === pathType).map((s) => s.secret);
 }
 
 export async function receiveWebhook(c: Context<{ Bindings: Env }>): Promise<Response> {
@@ -31,17 +40,20 @@ export async function receiveWebhook(c: Context<{ Bindings: Env }>): Promise<Res
   const config = readConfig(c.env);
   const receivedAt = new Date();
 
-  const secrets = usableSecrets(config, request.url);
-  if (secrets.length === 0) {
+  const pathType = c.req.param("type");
+  const secrets = usableSecrets(config, request.url, pathType);
+  if (secrets === undefined) {
     await discardBody(request);
     log.error("Webhook refused: MAINTAINX_WEBHOOK_SECRET is not set");
     throw httpError(503, "Webhook secret not configured");
   }
 
   let body: Uint8Array;
+  let scheme: SignatureScheme;
   try {
     if (declaredLengthExceeds(request.headers, config.maxBodyBytes)) throw new PayloadTooLargeError();
     const signed = readSignatureHeaders(request.headers);
+    scheme = signed.scheme;
     if (signed.scheme === "maintainx") {
       checkTimestamp(signed.timestamp, receivedAt.getTime(), config.signatureToleranceSeconds);
     }
@@ -57,7 +69,7 @@ export async function receiveWebhook(c: Context<{ Bindings: Env }>): Promise<Res
     throw error;
   }
 
-  const delivery = await createDelivery({ body, pathType: c.req.param("type"), headers: request.headers, receivedAt });
+  const delivery = await createDelivery({ body, pathType, scheme, headers: request.headers, receivedAt });
   try {
     return c.json(await acceptDelivery(c.env, delivery, (work) => c.executionCtx.waitUntil(work)), 200);
   } catch (error) {

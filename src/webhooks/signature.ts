@@ -31,6 +31,9 @@ export class SignatureError extends Error {
   }
 }
 
+/** Which wire format signed a delivery: MaintainX's own, or the earlier guide's. */
+export type SignatureScheme = "maintainx" | "seed";
+
 type SignedDelivery =
   | { scheme: "maintainx"; timestamp: string; signatures: Uint8Array[] }
   | { scheme: "seed"; signatures: Uint8Array[] };

@@ -16,15 +16,15 @@ export async function maintainXEvent(
   id?: string,
 ): Promise<CanonicalEvent> {
   sequence += 1;
-  const headers = new Headers({ "x-maintainx-event-id": id ?? `test-${sourceType}-${Date.now()}-${sequence}` });
   const delivery = await createDelivery({
     body: utf8.encode(JSON.stringify(body)),
     pathType: sourceType,
-    headers,
+    scheme: "maintainx",
+    headers: new Headers(),
     receivedAt: new Date(),
   });
   const { event } = await normaliseDelivery(delivery);
-  return event;
+  return { ...event, id: id ?? `test-${sourceType}-${Date.now()}-${sequence}` };
 }
 
 export function messageFor(event: CanonicalEvent, extra: Partial<EventMessage> = {}): EventMessage {

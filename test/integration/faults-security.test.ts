@@ -62,7 +62,7 @@ describe("secret rotation", () => {
 });
 
 describe("re-routed deliveries (the body signature does not cover the path)", () => {
-  it("a re-routed copy is another event: it cannot suppress or overwrite the genuine one", async () => {
+  it("with one secret for every type, a re-routed copy is an event of the other type: it cannot suppress the genuine one", async () => {
     const raw = JSON.stringify(uniqueNewWorkOrder());
     const genuine = await maintainXDelivery("NEW_WORK_ORDER", raw);
     const captured = genuine.headers.get("x-maintainx-webhook-body-signature") ?? "";
@@ -77,6 +77,72 @@ describe("re-routed deliveries (the body signature does not cover the path)", ()
     expect(retry.body).toEqual({ status: "already_processed", eventId: first.body.eventId });
   });
 
+  it("with secrets bound to their types, a copy re-posted to another type's path is refused", async () => {
+    const bound = { MAINTAINX_WEBHOOK_SECRET: "NEW_WORK_ORDER:secret-for-new, WORK_ORDER_CHANGE:secret-for-change" };
+    const raw = JSON.stringify(uniqueNewWorkOrder());
+    const genuine = await maintainXDelivery("NEW_WORK_ORDER", raw, { secret: "secret-for-new" });
+    const captured = genuine.headers.get("x-maintainx-webhook-body-signature") ?? "";
+    expect((await post(genuine, bound)).body.status).toBe("accepted");
+    const rerouted = await post(await maintainXDelivery("WORK_ORDER_CHANGE", raw, { signature: captured }), bound);
+    expect(rerouted.status).toBe(401);
+    expect(rerouted.body).toEqual({ error: "Invalid signature" });
+    expect(rerouted.messages).toHaveLength(0);
+    // Each bound secret still verifies its own type; the untyped seed path takes unbound secrets only.
+    const change = await post(
+      await maintainXDelivery("WORK_ORDER_CHANGE", uniqueNewWorkOrder(), { secret: "secret-for-change" }),
+      bound,
+    );
+    expect(change.status).toBe(200);
+    const seed = { ...seedCreated, data: { ...seedCreated.data, id: uniqueEventId("WO") } };
+    const untyped = await post(await seedDelivery(seed, { secret: "secret-for-new" }), bound);
+    expect(untyped.status).toBe(401);
+  });
+
+  it("an unbound secret beside bound ones verifies every type and the seed path", async () => {
+    const mixed = { MAINTAINX_WEBHOOK_SECRET: `NEW_WORK_ORDER:secret-for-new, ${SECRET}` };
+    for (const type of ["NEW_WORK_ORDER", "WORK_ORDER_STATUS_CHANGE"]) {
+      const response = await post(await maintainXDelivery(type, uniqueNewWorkOrder(), { secret: SECRET }), mixed);
+      expect(response.status, type).toBe(200);
+    }
+    const seed = { ...seedCreated, data: { ...seedCreated.data, id: uniqueEventId("WO") } };
+    expect((await post(await seedDelivery(seed, { secret: SECRET }), mixed)).status).toBe(200);
+  });
+});
+
+describe("what is signed decides identity", () => {
+  it("ignores x-maintainx-event-id in MaintainX's format: a captured delivery with a fresh header is a duplicate", async () => {
+    const raw = JSON.stringify(uniqueNewWorkOrder());
+    const genuine = await maintainXDelivery("NEW_WORK_ORDER", raw);
+    const captured = genuine.headers.get("x-maintainx-webhook-body-signature") ?? "";
+    const first = await post(genuine);
+    expect(first.body.status).toBe("accepted");
+    for (const fresh of [uniqueEventId("forged"), uniqueEventId("forged")]) {
+      const replayed = await post(
+        await maintainXDelivery("NEW_WORK_ORDER", raw, {
+          signature: captured,
+          headers: { "x-maintainx-event-id": fresh },
+        }),
+      );
+      expect(replayed.status).toBe(200);
+      expect(replayed.body).toEqual({ status: "already_processed", eventId: first.body.eventId });
+      expect(replayed.messages).toHaveLength(0);
+    }
+  });
+
+  it("answers 400 for a signed delivery to a dotted or lower-case path type, and 401 for an unsigned one", async () => {
+    const raw = JSON.stringify(uniqueNewWorkOrder());
+    for (const type of ["workorder.created", "new_work_order", "New_Work_Order"]) {
+      const signed = await post(await maintainXDelivery(type, raw));
+      expect(signed.status, type).toBe(400);
+      expect(signed.body.error, type).toMatch(/MaintainX type such as NEW_WORK_ORDER/);
+      expect(signed.messages).toHaveLength(0);
+      const unsigned = await post(await maintainXDelivery(type, raw, { signature: `t=1,v1=${"00".repeat(32)}` }));
+      expect(unsigned.status, type).toBe(401);
+    }
+  });
+});
+
+describe("captured deliveries", () => {
   it("a captured delivery is refused on any path once its timestamp is outside the tolerance", async () => {
     const raw = JSON.stringify(uniqueNewWorkOrder());
     const stale = Math.floor(Date.now() / 1000) - 301;

@@ -234,6 +234,19 @@ describe("send, choosing the secret", () => {
     expect(result.stderr).toContain("MAINTAINX_WEBHOOK_SECRET from the environment (the first of 2)");
   });
 
+  it("signs with the secret bound to the type being sent, and with an unbound one in the seed format", async () => {
+    worker.secrets = ["for-change", "unbound"];
+    const list = { MAINTAINX_WEBHOOK_SECRET: "NEW_WORK_ORDER:for-new,WORK_ORDER_CHANGE:for-change,unbound" };
+    const typed = await send(["WORK_ORDER_CHANGE"], list);
+    expect(typed.code).toBe(0);
+    expect(lastDelivery().verifiedWith).toBe("for-change");
+    expect(typed.stderr).toContain("(the one bound to WORK_ORDER_CHANGE of 3)");
+
+    const seed = await send(["NEW_WORK_ORDER", "--format", "seed"], list);
+    expect(seed.code).toBe(0);
+    expect(lastDelivery().verifiedWith).toBe("unbound");
+  });
+
   it("prefers --secret to the configuration", async () => {
     worker.secrets = ["from-flag"];
     const result = await send(["NEW_WORK_ORDER", "--secret", "from-flag"], { MAINTAINX_WEBHOOK_SECRET: "from-env" });
