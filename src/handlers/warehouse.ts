@@ -1,4 +1,5 @@
-// Mirrors every work-order event into D1 `work_orders`, and marks deletions.
+// Mirrors every work-order event into D1 `work_orders`, and marks deletions (a delete event, or a
+// REST record with `deletedAt`).
 
 import { done, type EventHandler, skipped } from "../contract/handler";
 import { hasDescriptiveFields } from "../events/work-order";
@@ -15,16 +16,18 @@ export const warehouseUpsert: EventHandler = {
   name: "warehouse",
   async run(ctx) {
     const { event } = ctx;
-    const deleted = event.type === "workorder.deleted";
+    const deleteEvent = event.type === "workorder.deleted";
     let wo = ctx.payloadWorkOrder;
     if (!wo) return skipped("event names no work order");
-    if (!deleted && !hasDescriptiveFields(wo)) {
+    if (!deleteEvent && !hasDescriptiveFields(wo)) {
       // A payload with only an id: mirror the current work order instead, versioned by its own
       // updatedAt. (Payload fields are never mixed with newer API data under the API's version.)
       wo = await ctx.currentWorkOrder();
       if (!wo) return skipped("payload carries no work-order fields and MAINTAINX_API_KEY is not set");
     }
 
+    // A REST record of a deleted work order carries `deletedAt`: it is a deletion too.
+    const deleted = deleteEvent || (typeof wo.fields.deletedAt === "string" && wo.fields.deletedAt !== "");
     const updatedMs = epochMs(wo.updatedAt);
     const occurredMs = epochMs(event.occurredAt);
     // A deletion is at least as new as the last update it saw.

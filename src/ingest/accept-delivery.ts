@@ -36,12 +36,13 @@ export async function acceptDelivery(
     return { status: "already_processed", eventId: event.id };
   }
 
-  await sendMessage(env.EVENTS_QUEUE, await buildMessage(env.IDEMPOTENCY, event, raw ? { raw } : {}));
+  const { message, claimChecked } = await buildMessage(env.IDEMPOTENCY, event, { source: raw });
+  await sendMessage(env.EVENTS_QUEUE, message);
   await markSeen(env.IDEMPOTENCY, event.id, readConfig(env).dedupeTtlSeconds);
   log.info("Webhook accepted", { eventId: event.id, type: event.type, sourceType: event.sourceType });
   // The event log row is for operators; the consumer writes it too, so this may fail quietly.
   defer(
-    recordAccepted(env.DB, event).catch((error: unknown) =>
+    recordAccepted(env.DB, event, claimChecked).catch((error: unknown) =>
       log.warn("Event log write deferred to the consumer", { eventId: event.id, error: describeError(error) }),
     ),
   );

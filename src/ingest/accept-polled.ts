@@ -26,8 +26,9 @@ function pollEvent(wo: PolledWorkOrder, receivedAt: string): CanonicalEvent {
 }
 
 /**
- * Queues the versions not seen before: dedupe lookups in parallel, one `sendBatch` per chunk, then
- * each marked seen. Returns how many were newly queued; throws EnqueueError when a send fails.
+ * Queues the versions not seen before: dedupe lookups in parallel, one `sendBatch` per chunk, each
+ * chunk marked seen as soon as it was sent. Returns how many were newly queued; throws EnqueueError
+ * when a send fails (the chunks sent before it stay marked, so the next run does not send them again).
  */
 export async function acceptPolledWorkOrders(
   env: Env,
@@ -37,9 +38,10 @@ export async function acceptPolledWorkOrders(
   const events = workOrders.map((wo) => pollEvent(wo, receivedAt));
   const seen = await Promise.all(events.map((event) => wasSeen(env.IDEMPOTENCY, event.id)));
   const unseen = events.filter((_, i) => !seen[i]);
-  const messages = await Promise.all(unseen.map((event) => buildMessage(env.IDEMPOTENCY, event)));
-  await sendMessages(env.EVENTS_QUEUE, messages);
+  const messages = await Promise.all(unseen.map(async (event) => (await buildMessage(env.IDEMPOTENCY, event)).message));
   const ttl = readConfig(env).dedupeTtlSeconds;
-  await Promise.all(unseen.map((event) => markSeen(env.IDEMPOTENCY, event.id, ttl)));
+  await sendMessages(env.EVENTS_QUEUE, messages, async (chunk) => {
+    await Promise.all(chunk.map((message) => markSeen(env.IDEMPOTENCY, message.event.id, ttl)));
+  });
   return unseen.length;
 }

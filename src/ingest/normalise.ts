@@ -3,6 +3,7 @@
 
 import { MAINTAINX_TYPE_PATTERN } from "../config";
 import { type CanonicalEvent, canonicalType, EVENT_TYPE_PATTERN, idString, isObject } from "../events/canonical";
+import type { DataJson } from "../events/data-json";
 import { contentEventId, type Delivery, honouredEventIdHeader } from "./delivery";
 
 const EVENT_ID_PATTERN = /^[\x20-\x7e]{1,200}$/;
@@ -14,16 +15,10 @@ export class InvalidDeliveryError extends Error {
 
 const strictUtf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false });
 
-/** Raw JSON whose parse is the event's data, or whose `field` is: a claim check can store it as is. */
-export interface RawData {
-  bytes: Uint8Array;
-  field?: string;
-}
-
 interface NormalisedDelivery {
   event: CanonicalEvent;
-  /** Undefined when no part of the body is the data (a seed body without `data`). */
-  raw: RawData | undefined;
+  /** The raw body as the data's JSON; undefined when no part of it is the data (a seed body without `data`). */
+  raw: DataJson | undefined;
 }
 
 /**
@@ -131,10 +126,10 @@ export async function normaliseDelivery(input: Delivery): Promise<NormalisedDeli
   if (workOrderId !== undefined) event.workOrderId = workOrderId;
   if (typeof occurredAt === "string" && occurredAt.length <= 100) event.occurredAt = occurredAt;
   // A seed body without `data` has `{}` as its data: no part of the raw body stands in for it.
-  const raw: RawData | undefined = !envelope
-    ? { bytes: input.body }
+  const raw: DataJson | undefined = !envelope
+    ? { json: input.body }
     : isObject(payload.data)
-      ? { bytes: input.body, field: "data" }
+      ? { json: input.body, field: "data" }
       : undefined;
   return { event, raw };
 }

@@ -2,58 +2,77 @@
 // check), sending it, and the error that means "nothing was queued". Only ingest/ sends to the queue.
 
 import type { CanonicalEvent } from "../events/canonical";
+import type { DataJson } from "../events/data-json";
 import type { EventMessage } from "../events/message";
-import { utf8 } from "../lib/bytes";
+import { utf8Length } from "../lib/bytes";
 import { describeError, log } from "../lib/log";
 import { PAYLOAD_TTL_SECONDS, payloadKey } from "../store/keys";
-import type { RawData } from "./normalise";
 
-/** Queues cap a message at 128 KB; data above this travels by claim check (envelope headroom). */
-const CLAIM_CHECK_THRESHOLD_BYTES = 96 * 1024;
+/** Queues cap a message at 128 KB (UTF-8, as serialised); what is over this goes by claim check. */
+const MESSAGE_BUDGET_BYTES = 120 * 1000;
+/** Raw JSON over this always goes by claim check: it would not fit a message even as it came. */
+const CLAIM_CHECK_RAW_BYTES = 96 * 1024;
+/**
+ * Raw JSON up to this size fits a message however it re-serialises: parsing and writing JSON again
+ * grows it at most 5.25 times (`1e20` → `100000000000000000000`), so it is never measured.
+ */
+const ALWAYS_FITS_RAW_BYTES = 20 * 1024;
 
 /** The queue (or the claim-check store) refused the event; nothing was marked as seen. */
 export class EnqueueError extends Error {
   override readonly name = "EnqueueError";
 }
 
+export interface BuiltMessage {
+  message: EventMessage;
+  /** What the claim check stored, when the data travels by claim check. */
+  claimChecked?: DataJson;
+}
+
 /**
- * The queue message for an event. Data over the threshold is written to KV first and the message
- * carries its key; `raw`, when given, is stored as it came instead of re-serialising the data.
+ * The queue message for an event. Data that would make the message too large is written to KV
+ * first and the message carries its key. `source`, when given, is the data's JSON as it came (the
+ * raw body), stored as is instead of re-serialising the data; `key` names a claim check of its
+ * own (a replay must never overwrite the key an earlier message of the same event still reads).
  */
 export async function buildMessage(
   kv: KVNamespace,
   event: CanonicalEvent,
-  options: { raw?: RawData; replay?: boolean } = {},
-): Promise<EventMessage> {
+  options: { source?: DataJson | undefined; replay?: boolean; key?: string } = {},
+): Promise<BuiltMessage> {
   const message: EventMessage = { v: 1, event };
   if (options.replay) message.replay = true;
+  if (!needsClaimCheck(message, options.source)) return { message };
 
-  let stored: Uint8Array | string | undefined;
-  let field: string | undefined;
-  if (options.raw) {
-    if (options.raw.bytes.byteLength > CLAIM_CHECK_THRESHOLD_BYTES) {
-      stored = options.raw.bytes;
-      field = options.raw.field;
-    }
-  } else {
-    const json = JSON.stringify(event.data);
-    if (json.length * 3 > CLAIM_CHECK_THRESHOLD_BYTES && utf8.encode(json).byteLength > CLAIM_CHECK_THRESHOLD_BYTES) {
-      stored = json;
-    }
-  }
-  if (stored === undefined) return message;
-
-  const key = payloadKey(event.id);
+  const stored: DataJson = options.source ?? { json: JSON.stringify(event.data) };
+  const key = options.key ?? payloadKey(event.id);
   try {
-    await kv.put(key, stored, { expirationTtl: PAYLOAD_TTL_SECONDS });
+    await kv.put(key, stored.json, { expirationTtl: PAYLOAD_TTL_SECONDS });
   } catch (error) {
     log.error("Claim-check write failed", { eventId: event.id, error: describeError(error) });
     throw new EnqueueError("Claim-check write failed");
   }
   message.event = { ...event, data: {} };
   message.payloadKey = key;
-  if (field !== undefined) message.dataField = field;
-  return message;
+  if (stored.field !== undefined) message.dataField = stored.field;
+  return { message, claimChecked: stored };
+}
+
+/** Sized on what is actually sent: the message as serialised, in UTF-8 bytes. */
+function needsClaimCheck(message: EventMessage, source: DataJson | undefined): boolean {
+  const sourceBytes = source === undefined ? undefined : byteLength(source.json);
+  if (sourceBytes !== undefined && sourceBytes <= ALWAYS_FITS_RAW_BYTES) return false;
+  if (sourceBytes !== undefined && sourceBytes > CLAIM_CHECK_RAW_BYTES) return true;
+  return messageBytes(message) > MESSAGE_BUDGET_BYTES;
+}
+
+function byteLength(json: Uint8Array | string): number {
+  return typeof json === "string" ? utf8Length(json) : json.byteLength;
+}
+
+/** The UTF-8 size of a message as the queue serialises it. */
+export function messageBytes(message: EventMessage): number {
+  return utf8Length(JSON.stringify(message));
 }
 
 export async function sendMessage(queue: Queue, message: EventMessage): Promise<void> {
@@ -65,29 +84,38 @@ export async function sendMessage(queue: Queue, message: EventMessage): Promise<
   }
 }
 
-/** Queues accept at most 100 messages and 256 KB per sendBatch. */
+/** Queues accept at most 100 messages and 256 KB (UTF-8, as serialised) per sendBatch. */
 const BATCH_MAX_MESSAGES = 100;
-const BATCH_MAX_BYTES = 200 * 1024;
+const BATCH_MAX_BYTES = 200 * 1000;
 
-/** Sends the messages in as few `sendBatch` calls as the limits allow. */
-export async function sendMessages(queue: Queue, messages: EventMessage[]): Promise<void> {
-  let chunk: MessageSendRequest<EventMessage>[] = [];
+/**
+ * Sends the messages in as few `sendBatch` calls as the limits allow, sized in UTF-8 bytes of what
+ * is sent, and calls `sent` with each chunk as soon as the queue took it, so that a later chunk's
+ * failure does not make the earlier ones count as unsent.
+ */
+export async function sendMessages(
+  queue: Queue,
+  messages: EventMessage[],
+  sent: (chunk: EventMessage[]) => Promise<void>,
+): Promise<void> {
+  let chunk: EventMessage[] = [];
   let chunkBytes = 0;
   const flush = async () => {
     if (chunk.length === 0) return;
     try {
-      await queue.sendBatch(chunk);
+      await queue.sendBatch(chunk.map((body) => ({ body, contentType: "json" as const })));
     } catch (error) {
       log.error("Queue batch send failed", { count: chunk.length, error: describeError(error) });
       throw new EnqueueError("Queue batch send failed");
     }
+    await sent(chunk);
     chunk = [];
     chunkBytes = 0;
   };
   for (const message of messages) {
-    const bytes = JSON.stringify(message).length;
+    const bytes = messageBytes(message);
     if (chunk.length >= BATCH_MAX_MESSAGES || chunkBytes + bytes > BATCH_MAX_BYTES) await flush();
-    chunk.push({ body: message, contentType: "json" });
+    chunk.push(message);
     chunkBytes += bytes;
   }
   await flush();

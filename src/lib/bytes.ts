@@ -19,6 +19,24 @@ export function fromHex(hex: string): Uint8Array | undefined {
 
 export const utf8 = new TextEncoder();
 
+/** The UTF-8 size of a string without encoding it (a lone surrogate counts as U+FFFD, 3 bytes). */
+export function utf8Length(text: string): number {
+  let bytes = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 0x80) bytes += 1;
+    else if (c < 0x800) bytes += 2;
+    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < text.length) {
+      const next = text.charCodeAt(i + 1);
+      if (next >= 0xdc00 && next <= 0xdfff) {
+        bytes += 4;
+        i++;
+      } else bytes += 3;
+    } else bytes += 3;
+  }
+  return bytes;
+}
+
 export async function sha256Hex(data: Uint8Array): Promise<string> {
   return toHex(await crypto.subtle.digest("SHA-256", data));
 }

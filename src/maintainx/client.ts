@@ -2,6 +2,7 @@
 // schema-checked answers, and errors that say whether retrying can help.
 
 import type { Config } from "../config";
+import { log } from "../lib/log";
 import {
   ensureOk,
   type FetchLike,
@@ -14,6 +15,21 @@ import { GetWorkOrderAnswer, ListWorkOrdersAnswer, type WorkOrder, type WorkOrde
 
 /** MaintainX's 429 body says "retry in 10 seconds" when no header says otherwise. */
 const DEFAULT_RATE_LIMIT_WAIT_SECONDS = 10;
+/**
+ * No rate-limit wait is longer than this: an `X-Rate-Limit-Reset` sent as an epoch time rather
+ * than seconds left (1.7e9) would otherwise pause polling for decades.
+ */
+const MAX_RATE_LIMIT_WAIT_SECONDS = 3600;
+
+function cappedWait(seconds: number, header: string): number {
+  if (seconds <= MAX_RATE_LIMIT_WAIT_SECONDS) return seconds;
+  log.warn("MaintainX rate-limit wait capped", {
+    header,
+    askedSeconds: seconds,
+    usedSeconds: MAX_RATE_LIMIT_WAIT_SECONDS,
+  });
+  return MAX_RATE_LIMIT_WAIT_SECONDS;
+}
 
 /** 429 from MaintainX; `retryAfterSeconds` is the later of Retry-After and X-Rate-Limit-Reset. */
 export class RateLimitedError extends TransientError {
@@ -65,7 +81,7 @@ function createMaintainXClient(options: MaintainXClientOptions): MaintainXClient
     if (response.status === 429) {
       // MaintainX documents X-Rate-Limit-Reset (seconds left); Retry-After is honoured when sent.
       const wait = Math.max(
-        parseRetryAfter(response.headers.get("retry-after")) ?? 0,
+        cappedWait(parseRetryAfter(response.headers.get("retry-after")) ?? 0, "Retry-After"),
         readRateLimit(response.headers).resetSeconds ?? 0,
       );
       await response.body?.cancel().catch(() => {});
@@ -126,6 +142,8 @@ function readRateLimit(headers: Headers): RateLimit {
   const remaining = Number(headers.get("x-rate-limit-remaining"));
   const reset = Number(headers.get("x-rate-limit-reset"));
   if (headers.has("x-rate-limit-remaining") && Number.isFinite(remaining)) out.remaining = remaining;
-  if (headers.has("x-rate-limit-reset") && Number.isFinite(reset)) out.resetSeconds = reset;
+  if (headers.has("x-rate-limit-reset") && Number.isFinite(reset) && reset >= 0) {
+    out.resetSeconds = cappedWait(reset, "X-Rate-Limit-Reset");
+  }
   return out;
 }

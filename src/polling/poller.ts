@@ -1,20 +1,23 @@
 // The polling fallback: lists work orders updated since the cursor and queues each as a
 // `workorder.updated` event, deduped exactly like webhooks, so a missed webhook is never lost.
-// The cursor moves only after every page of a run was queued; a failed run leaves it.
+// The cursor moves only once a query was read to its end; a failed run leaves it.
 
 import { type Config, readConfig } from "../config";
 import { acceptPolledWorkOrders, type PolledWorkOrder } from "../ingest/accept-polled";
 import { describeError, log } from "../lib/log";
-import type { FetchLike } from "../lib/outbound";
+import { type FetchLike, PermanentError } from "../lib/outbound";
 import { type MaintainXClient, maintainXClientFor, RateLimitedError } from "../maintainx/client";
 import { lastWebhookAt } from "../store/event-log";
 import { acquireLock, releaseLock } from "../store/locks";
 import {
   type PollOutcome,
+  type PollResume,
   type PollState,
   readCursor,
+  readPollResume,
   readPollState,
   writeCursor,
+  writePollResume,
   writePollState,
 } from "../store/poll-state";
 
@@ -73,9 +76,13 @@ export async function pollWorkOrders(env: Env, deps: PollDeps = {}): Promise<Pol
     return record("skipped_overlap");
   }
   try {
+    const saved = await readPollResume(env.DB);
+    // Without a cursor (the first runs after installing), an unfinished first query still goes on.
     const cursor =
-      (await readCursor(env.IDEMPOTENCY)) ?? new Date(started - config.pollInitialLookbackSeconds * 1000).toISOString();
-    return await runPages(env, config, client, cursor, started, record);
+      (await readCursor(env.IDEMPOTENCY)) ??
+      saved?.since ??
+      new Date(started - config.pollInitialLookbackSeconds * 1000).toISOString();
+    return await runPages(env, config, client, cursor, saved, started, record);
   } finally {
     await releaseLock(env.DB, LOCK_NAME, holder).catch((error: unknown) =>
       log.warn("Poll lock release failed; it expires by itself", { error: describeError(error) }),
@@ -88,28 +95,58 @@ async function webhooksFlowing(db: D1Database, config: Config, nowMs: number): P
   return last !== undefined && nowMs - Date.parse(last) < config.pollFallbackAfterSeconds * 1000;
 }
 
+/**
+ * How far past a run's start a work order's `updatedAt` may move the cursor: enough for clock skew
+ * between MaintainX and Cloudflare, never a future date that would skip every change until then.
+ */
+const CURSOR_SKEW_MS = 60_000;
+
+/**
+ * Reads one query (`updatedAt[gte]=<cursor>`) page by page. A run that stops early (POLL_MAX_PAGES,
+ * or the rate-limit budget used up) saves its place, and the next run goes on from there; only a
+ * query read to its end moves the cursor, so nothing is skipped however long the list, however
+ * many work orders share one `updatedAt`, and whether or not the API honours the filter.
+ */
 async function runPages(
   env: Env,
   config: Config,
   client: MaintainXClient,
   cursor: string,
+  saved: PollResume | null,
   started: number,
   record: (outcome: PollOutcome, extra?: Partial<PollState>) => Promise<PollState>,
 ): Promise<PollState> {
   const cursorMs = Date.parse(cursor);
   const receivedAt = new Date(started).toISOString();
+  const resumed = saved !== null && saved.since === cursor;
+  let pageCursor = resumed ? saved.pageCursor : undefined;
+  let newest = resumed && saved.newest ? { text: saved.newest, ms: Date.parse(saved.newest) } : undefined;
+  let onSavedPlace = resumed;
   let pages = 0;
   let queued = 0;
-  let newest: { text: string; ms: number } | undefined;
-  let pageCursor: string | undefined;
+
+  const stopHere = async (next: string, extra: Partial<PollState>): Promise<PollState> => {
+    await writePollResume(env.DB, { since: cursor, pageCursor: next, newest: newest?.text ?? null });
+    return record("partial", { pages, events: queued, ...extra });
+  };
 
   try {
     for (;;) {
-      const page = await client.listWorkOrders({
-        updatedSince: cursor,
-        limit: config.pollPageSize,
-        cursor: pageCursor,
-      });
+      let page: Awaited<ReturnType<MaintainXClient["listWorkOrders"]>>;
+      try {
+        page = await client.listWorkOrders({ updatedSince: cursor, limit: config.pollPageSize, cursor: pageCursor });
+      } catch (error) {
+        // A saved place can go stale (MaintainX's cursors are opaque and may expire): start the
+        // query again from the cursor; what was queued already is deduped.
+        if (!onSavedPlace || !(error instanceof PermanentError)) throw error;
+        log.warn("Polling: MaintainX refused the saved place; reading the query again from the cursor", {
+          error: describeError(error),
+        });
+        onSavedPlace = false;
+        pageCursor = undefined;
+        continue;
+      }
+      onSavedPlace = false;
       pages += 1;
       // Older API versions ignore updatedAt[gte]: filter here as well.
       const fresh = page.workOrders.filter(
@@ -122,14 +159,16 @@ async function runPages(
       }
       pageCursor = page.nextCursor ?? undefined;
       if (!pageCursor) break;
-      if (pages >= config.pollMaxPages) break;
       if (page.rateLimit.remaining === 0) {
-        // Out of budget: end the run cleanly (cursor advances) and wait for the window to reset.
+        // Out of budget: stop here and go on from this page once the window has reset.
         const wait = page.rateLimit.resetSeconds ?? 60;
         const skippedUntil = new Date(started + wait * 1000).toISOString();
-        if (newest && newest.ms > cursorMs) await writeCursor(env.IDEMPOTENCY, newest.text);
         log.warn("Polling paused: MaintainX rate limit budget used up", { pages, events: queued, skippedUntil });
-        return record("partial", { pages, events: queued, skippedUntil });
+        return await stopHere(pageCursor, { skippedUntil });
+      }
+      if (pages >= config.pollMaxPages) {
+        log.info("Polling run stopped at POLL_MAX_PAGES; the next run goes on from here", { pages, events: queued });
+        return await stopHere(pageCursor, {});
       }
     }
   } catch (error) {
@@ -142,8 +181,20 @@ async function runPages(
     return record("failed", { pages, events: queued, error: describeError(error) });
   }
 
-  if (newest && newest.ms > cursorMs) await writeCursor(env.IDEMPOTENCY, newest.text);
-  const outcome: PollOutcome = queued === 0 && !newest ? "empty" : pageCursor ? "partial" : "ok";
-  log.info("Polling run finished", { outcome, pages, events: queued, cursor: newest?.text ?? cursor });
+  // The query was read to its end: every work order updated at or after the cursor was queued.
+  let moved = cursor;
+  if (newest) {
+    const ceiling = started + CURSOR_SKEW_MS;
+    const target = newest.ms > ceiling ? new Date(ceiling).toISOString() : newest.text;
+    if (Date.parse(target) > cursorMs) {
+      await writeCursor(env.IDEMPOTENCY, target);
+      moved = target;
+    }
+    if (newest.ms > ceiling)
+      log.warn("Polling: a work order is updated in the future; cursor held at now", { newest: newest.text });
+  }
+  if (saved !== null) await writePollResume(env.DB, null);
+  const outcome: PollOutcome = queued === 0 && !newest ? "empty" : "ok";
+  log.info("Polling run finished", { outcome, pages, events: queued, cursor: moved });
   return record(outcome, { pages, events: queued });
 }

@@ -7,9 +7,11 @@ import { readConfig } from "../config";
 import type { EventHandler, HandlerContext, HandlerResult } from "../contract/handler";
 import type { HandlerRegistry } from "../contract/registry";
 import type { CanonicalEvent } from "../events/canonical";
+import type { DataJson } from "../events/data-json";
 import { isEventMessage } from "../events/message";
 import { describeError, log } from "../lib/log";
 import { type FetchLike, PermanentError, TransientError } from "../lib/outbound";
+import { type EffectMarker, readEffectMarker, writeEffectMarker } from "../store/effect-markers";
 import { beginAttempt, loadEvent, setEventError, setEventStatus } from "../store/event-log";
 import { claimSideEffect, finishSideEffect, listSideEffects } from "../store/side-effects";
 import { createHandlerContext } from "./context";
@@ -81,7 +83,7 @@ async function processMessage(message: Message<unknown>, env: Env, deps: Consume
   const resolved = await resolveEvent(message, env);
   if ("drop" in resolved) return { ack: true };
   if ("wait" in resolved) return backoff(resolved.wait);
-  const { event, replay } = resolved;
+  const { event, replay, stored } = resolved;
 
   log.info("Event received", {
     eventId: event.id,
@@ -92,7 +94,7 @@ async function processMessage(message: Message<unknown>, env: Env, deps: Consume
     attempt: message.attempts,
     replay,
   });
-  await beginAttempt(env.DB, event, replay);
+  await beginAttempt(env.DB, event, replay, stored);
   const handlers = deps.registry.handlersFor(event);
   if (handlers.length === 0) {
     log.info(`Unhandled event type: ${event.type}`, { eventId: event.id, sourceType: event.sourceType });
@@ -111,13 +113,16 @@ async function processMessage(message: Message<unknown>, env: Env, deps: Consume
   return { ack: true };
 }
 
-type Resolution = { event: CanonicalEvent; replay: boolean } | { drop: true } | { wait: string };
+type Resolution =
+  | { event: CanonicalEvent; replay: boolean; stored?: DataJson | undefined }
+  | { drop: true }
+  | { wait: string };
 
 /** Step 1: the message as its full event, with claim-checked data loaded back. */
 async function resolveEvent(message: Message<unknown>, env: Env): Promise<Resolution> {
   try {
     const resolved = await resolveMessage(env.IDEMPOTENCY, message.body);
-    return { event: resolved.event, replay: resolved.message.replay === true };
+    return { event: resolved.event, replay: resolved.message.replay === true, stored: resolved.stored };
   } catch (error) {
     if (error instanceof MalformedMessageError) {
       log.error("Dropping malformed queue message", { messageId: message.id, error: describeError(error) });
@@ -162,6 +167,15 @@ async function runUnderClaims(
       continue;
     }
     const fields = { eventId: event.id, type: event.type, handler: handler.name, attempt: claim.attempts };
+    if (claim.attempts > 1) {
+      // A claim taken over after its lease ran out may be a success that D1 could not record.
+      const marker = await readEffectMarker(env.IDEMPOTENCY, event.id, handler.name);
+      if (marker) {
+        await recordFinished(env, event.id, handler.name, marker);
+        log.info("Handler already done; outcome recorded from its fallback marker", { ...fields, ...marker });
+        continue;
+      }
+    }
     let result: HandlerResult;
     try {
       result = await handler.run(ctx);
@@ -180,14 +194,11 @@ async function runUnderClaims(
       }
       continue;
     }
-    // The effect has happened. A failed write here must not release the claim as `retry` (the next
-    // delivery would repeat the effect): the write is retried, and if D1 stays down the delivery
-    // fails with the claim still held under its lease.
-    const finished =
+    const finished: EffectMarker =
       result.outcome === "done"
-        ? { status: "done" as const, ...(result.detail === undefined ? {} : { detail: result.detail }) }
-        : { status: "skipped" as const, detail: result.reason };
-    await persistently(() => finishSideEffect(env.DB, event.id, handler.name, finished));
+        ? { status: "done", ...(result.detail === undefined ? {} : { detail: result.detail }) }
+        : { status: "skipped", detail: result.reason };
+    await recordFinished(env, event.id, handler.name, finished);
     if (result.outcome === "done") log.info("Handler done", { ...fields, detail: result.detail });
     else log.info("Handler skipped", { ...fields, reason: result.reason });
   }
@@ -206,17 +217,34 @@ async function settleStatus(db: D1Database, event: CanonicalEvent, handlers: Eve
   }
 }
 
-/** Attempts at recording a finished side effect, a short pause apart (D1 errors are often brief). */
-const RECORD_ATTEMPTS = 3;
-const RECORD_PAUSE_MS = 100;
+/** Attempts at recording a finished side effect, ever longer apart (D1 errors are often brief). */
+const RECORD_ATTEMPTS = 5;
+const RECORD_FIRST_PAUSE_MS = 100;
 
-async function persistently(write: () => Promise<void>): Promise<void> {
+/**
+ * The effect has happened: its claim must not be released as `retry`, or the next delivery would
+ * repeat it. The write is tried 5 times over about 1.5 s; if D1 still refuses, a marker goes to KV
+ * (read before an expired claim is taken over) and the delivery fails with the claim held.
+ */
+async function recordFinished(env: Env, eventId: string, handler: string, finished: EffectMarker): Promise<void> {
   for (let attempt = 1; ; attempt++) {
     try {
-      return await write();
+      return await finishSideEffect(env.DB, eventId, handler, finished);
     } catch (error) {
-      if (attempt >= RECORD_ATTEMPTS) throw error;
-      await new Promise((resolve) => setTimeout(resolve, RECORD_PAUSE_MS * attempt));
+      if (attempt < RECORD_ATTEMPTS) {
+        await new Promise((resolve) => setTimeout(resolve, RECORD_FIRST_PAUSE_MS * 2 ** (attempt - 1)));
+        continue;
+      }
+      await writeEffectMarker(env.IDEMPOTENCY, eventId, handler, finished).then(
+        () => log.error("Handler outcome not recorded in D1; kept as a fallback marker", { eventId, handler }),
+        (markerError: unknown) =>
+          log.error("Handler outcome not recorded anywhere; it may run once more", {
+            eventId,
+            handler,
+            error: describeError(markerError),
+          }),
+      );
+      throw error;
     }
   }
 }

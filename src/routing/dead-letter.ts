@@ -5,7 +5,7 @@ import { readConfig } from "../config";
 import { isEventMessage } from "../events/message";
 import { describeError, log } from "../lib/log";
 import { recordDeadLetter } from "../store/dead-letters";
-import { retryDelaySeconds } from "./retry-policy";
+import { deadLetterRetryDelaySeconds } from "./retry-policy";
 
 export async function consumeDeadLetters(batch: MessageBatch<unknown>, env: Env): Promise<void> {
   for (const message of batch.messages) {
@@ -13,9 +13,8 @@ export async function consumeDeadLetters(batch: MessageBatch<unknown>, env: Env)
       await keepDeadLetter(env.DB, message);
       message.ack();
     } catch (error) {
-      // With backoff: retried at once, a short D1 outage would use up this queue's own retries
-      // (it has no dead-letter queue behind it) within seconds.
-      const delaySeconds = retryDelaySeconds(message.attempts, readConfig(env).retryBaseSeconds);
+      // With backoff long enough to outlast an hour of D1 outage: this queue has nothing behind it.
+      const delaySeconds = deadLetterRetryDelaySeconds(message.attempts, readConfig(env).retryBaseSeconds);
       log.error("Dead letter could not be recorded; retrying", {
         messageId: message.id,
         eventId: isEventMessage(message.body) ? message.body.event.id : undefined,

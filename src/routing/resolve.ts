@@ -1,7 +1,7 @@
 // Turns a queue message back into the full canonical event, loading claim-checked data from KV.
 
 import type { CanonicalEvent } from "../events/canonical";
-import { isObject } from "../events/canonical";
+import { type DataJson, parseDataJson } from "../events/data-json";
 import { type EventMessage, isEventMessage } from "../events/message";
 
 /** The message can never be processed (wrong shape); acked and logged, not retried. */
@@ -21,17 +21,21 @@ export class PayloadUnavailableError extends Error {
   }
 }
 
-export async function resolveMessage(
-  kv: KVNamespace,
-  body: unknown,
-): Promise<{ message: EventMessage; event: CanonicalEvent }> {
+export interface ResolvedMessage {
+  message: EventMessage;
+  event: CanonicalEvent;
+  /** The claim check's JSON, when the data came by claim check (the event log keeps it as it is). */
+  stored?: DataJson;
+}
+
+export async function resolveMessage(kv: KVNamespace, body: unknown): Promise<ResolvedMessage> {
   if (!isEventMessage(body)) throw new MalformedMessageError("Queue message is not an event message");
   if (body.payloadKey === undefined) return { message: body, event: body.event };
 
   const text = await kv.get(body.payloadKey, "text");
   if (text === null) throw new PayloadUnavailableError(`Claim check ${body.payloadKey} not found`, body.event.id);
-  let parsed: unknown = JSON.parse(text);
-  if (body.dataField !== undefined) parsed = isObject(parsed) ? parsed[body.dataField] : undefined;
-  if (!isObject(parsed)) throw new MalformedMessageError(`Claim check ${body.payloadKey} holds no object`);
-  return { message: body, event: { ...body.event, data: parsed } };
+  const stored: DataJson = body.dataField === undefined ? { json: text } : { json: text, field: body.dataField };
+  const data = parseDataJson(stored);
+  if (!data) throw new MalformedMessageError(`Claim check ${body.payloadKey} holds no object`);
+  return { message: body, event: { ...body.event, data }, stored };
 }

@@ -17,3 +17,18 @@ export function retryDelaySeconds(
   const wanted = Math.max(jittered, retryAfterSeconds ?? 0);
   return Math.min(MAX_RETRY_DELAY_SECONDS, Math.ceil(wanted));
 }
+
+/** The dead-letter queue's own schedule never waits longer than this between two tries. */
+const DEAD_LETTER_MAX_DELAY_SECONDS = 300;
+/** Nor sooner than this: retried at once, a D1 blip would use up its retries in seconds. */
+const DEAD_LETTER_MIN_BASE_SECONDS = 10;
+
+/**
+ * The delay before the dead-letter consumer tries again to record a message (D1 unavailable).
+ * Nothing stands behind that queue, so its schedule, over the `max_retries` of its consumer in
+ * wrangler.toml, must outlast an hour of D1 outage: 10, 20, 40, 80, 160, then every 300 s.
+ */
+export function deadLetterRetryDelaySeconds(attempt: number, baseSeconds: number): number {
+  const base = Math.max(baseSeconds, DEAD_LETTER_MIN_BASE_SECONDS);
+  return Math.min(DEAD_LETTER_MAX_DELAY_SECONDS, base * 2 ** Math.min(Math.max(0, attempt - 1), 30));
+}

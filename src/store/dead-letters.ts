@@ -3,7 +3,10 @@
 import type { CanonicalEvent } from "../events/canonical";
 import { insertStatement } from "./event-log";
 
-/** Keeps the message and marks its event `dead` (logging the event first if it never was). */
+/**
+ * Keeps the message and marks its event `dead` (logging the event first if it never was), unless
+ * another copy of the event has settled it meanwhile: status follows the outcomes, never back.
+ */
 export async function recordDeadLetter(
   db: D1Database,
   letter: { eventId: string; body: unknown; attempts: number; event?: CanonicalEvent },
@@ -17,7 +20,9 @@ export async function recordDeadLetter(
   if (letter.event) {
     statements.push(
       insertStatement(db, letter.event),
-      db.prepare("UPDATE events SET status = 'dead', updated_at = ?2 WHERE id = ?1").bind(letter.eventId, now),
+      db
+        .prepare("UPDATE events SET status = 'dead', updated_at = ?2 WHERE id = ?1 AND status = 'accepted'")
+        .bind(letter.eventId, now),
     );
   }
   await db.batch(statements);

@@ -1,20 +1,25 @@
 // The D1 event log: every event, its status and attempts, and its data for inspection and replay.
 
 import type { CanonicalEvent } from "../events/canonical";
+import { type DataJson, dataJsonText, parseDataJson } from "../events/data-json";
 
 type EventStatus = "accepted" | "processed" | "failed" | "dead";
 export const EVENT_STATUSES: readonly EventStatus[] = ["accepted", "processed", "failed", "dead"];
 
-/** Inserts the event as `accepted` unless it is already logged (first writer wins). */
-export async function recordAccepted(db: D1Database, event: CanonicalEvent): Promise<void> {
-  await insertStatement(db, event).run();
+/**
+ * Inserts the event as `accepted` unless it is already logged (first writer wins). `stored` is the
+ * data's JSON as it came, for an event whose data went by claim check: kept as is, it stays within
+ * D1's row limit, where the re-serialised data might not.
+ */
+export async function recordAccepted(db: D1Database, event: CanonicalEvent, stored?: DataJson): Promise<void> {
+  await insertStatement(db, event, stored).run();
 }
 
-export function insertStatement(db: D1Database, event: CanonicalEvent): D1PreparedStatement {
+export function insertStatement(db: D1Database, event: CanonicalEvent, stored?: DataJson): D1PreparedStatement {
   return db
     .prepare(
-      `INSERT INTO events (id, type, source_type, source, work_order_id, occurred_at, received_at, status, attempts, data, updated_at)
-       VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'accepted', 0, ?8, ?9)
+      `INSERT INTO events (id, type, source_type, source, work_order_id, occurred_at, received_at, status, attempts, data, data_field, updated_at)
+       VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'accepted', 0, ?8, ?9, ?10)
        ON CONFLICT (id) DO NOTHING`,
     )
     .bind(
@@ -25,20 +30,31 @@ export function insertStatement(db: D1Database, event: CanonicalEvent): D1Prepar
       event.workOrderId ?? null,
       event.occurredAt ?? null,
       event.receivedAt,
-      JSON.stringify(event.data),
+      stored ? dataJsonText(stored) : JSON.stringify(event.data),
+      stored?.field ?? null,
       new Date().toISOString(),
     );
 }
 
-/** The event's data as logged; used when a claim check has expired and for replays. */
+/** The event with its data as logged; used when a claim check has expired and for replays. */
 export async function loadEvent(db: D1Database, id: string): Promise<CanonicalEvent | undefined> {
+  return (await loadStoredEvent(db, id))?.event;
+}
+
+/** The event, and its data's JSON as the row keeps it (a replay can send that on as it is). */
+export async function loadStoredEvent(
+  db: D1Database,
+  id: string,
+): Promise<{ event: CanonicalEvent; stored: DataJson } | undefined> {
   const row = await db
     .prepare(
-      "SELECT id, type, source_type, source, work_order_id, occurred_at, received_at, data FROM events WHERE id = ?1",
+      "SELECT id, type, source_type, source, work_order_id, occurred_at, received_at, data, data_field FROM events WHERE id = ?1",
     )
     .bind(id)
     .first<EventRow>();
-  return row ? rowToEvent(row) : undefined;
+  if (!row) return undefined;
+  const stored: DataJson = row.data_field === null ? { json: row.data } : { json: row.data, field: row.data_field };
+  return { event: rowToEvent(row, parseDataJson(stored) ?? {}), stored };
 }
 
 interface EventRow {
@@ -50,16 +66,17 @@ interface EventRow {
   occurred_at: string | null;
   received_at: string;
   data: string;
+  data_field: string | null;
 }
 
-function rowToEvent(row: EventRow): CanonicalEvent {
+function rowToEvent(row: EventRow, data: Record<string, unknown>): CanonicalEvent {
   const event: CanonicalEvent = {
     id: row.id,
     type: row.type,
     sourceType: row.source_type,
     source: row.source,
     receivedAt: row.received_at,
-    data: JSON.parse(row.data) as Record<string, unknown>,
+    data,
   };
   if (row.work_order_id !== null) event.workOrderId = row.work_order_id;
   if (row.occurred_at !== null) event.occurredAt = row.occurred_at;
@@ -75,10 +92,15 @@ export async function lastWebhookAt(db: D1Database): Promise<string | undefined>
 }
 
 /** Logs the event if new and counts one more consumer attempt; a replay reopens a closed event. */
-export async function beginAttempt(db: D1Database, event: CanonicalEvent, replay: boolean): Promise<void> {
+export async function beginAttempt(
+  db: D1Database,
+  event: CanonicalEvent,
+  replay: boolean,
+  stored?: DataJson,
+): Promise<void> {
   const now = new Date().toISOString();
   await db.batch([
-    insertStatement(db, event),
+    insertStatement(db, event, stored),
     db
       .prepare(
         `UPDATE events SET attempts = attempts + 1, updated_at = ?2,
@@ -98,6 +120,32 @@ export async function setEventStatus(
   await db
     .prepare("UPDATE events SET status = ?2, last_error = ?3, updated_at = ?4 WHERE id = ?1")
     .bind(id, status, lastError, new Date().toISOString())
+    .run();
+}
+
+interface StatusSnapshot {
+  status: EventStatus;
+  lastError: string | null;
+}
+
+/** Puts the event back to `accepted` (a replay is about to be sent); returns what it was. */
+export async function reopenEvent(db: D1Database, id: string): Promise<StatusSnapshot | undefined> {
+  const [before] = await db.batch<{ status: EventStatus; last_error: string | null }>([
+    db.prepare("SELECT status, last_error FROM events WHERE id = ?1").bind(id),
+    db
+      .prepare("UPDATE events SET status = 'accepted', last_error = NULL, updated_at = ?2 WHERE id = ?1")
+      .bind(id, new Date().toISOString()),
+  ]);
+  const row = before?.results[0];
+  return row ? { status: row.status, lastError: row.last_error } : undefined;
+}
+
+/** Undoes reopenEvent after a replay that could not be sent, unless the event has moved on since. */
+export async function restoreEventStatus(db: D1Database, id: string, previous: StatusSnapshot | undefined) {
+  if (!previous) return;
+  await db
+    .prepare("UPDATE events SET status = ?2, last_error = ?3 WHERE id = ?1 AND status = 'accepted'")
+    .bind(id, previous.status, previous.lastError)
     .run();
 }
 

@@ -68,3 +68,35 @@ export async function writePollState(db: D1Database, state: PollState): Promise<
     .bind(state.lastRunAt, state.outcome, state.pages, state.events, state.skippedUntil, state.error ?? null)
     .run();
 }
+
+/** Where an unfinished polling query goes on (D1 `poll_resume`; see the migration for why). */
+export interface PollResume {
+  /** The query's `updatedAt[gte]`: the cursor it started from. */
+  since: string;
+  /** MaintainX's `nextCursor` for the query's next page. */
+  pageCursor: string;
+  /** The newest `updatedAt` the query has queued so far. */
+  newest: string | null;
+}
+
+export async function readPollResume(db: D1Database): Promise<PollResume | null> {
+  const row = await db
+    .prepare("SELECT since, page_cursor, newest FROM poll_resume WHERE id = 1")
+    .first<{ since: string; page_cursor: string; newest: string | null }>();
+  return row ? { since: row.since, pageCursor: row.page_cursor, newest: row.newest } : null;
+}
+
+export async function writePollResume(db: D1Database, resume: PollResume | null): Promise<void> {
+  if (resume === null) {
+    await db.prepare("DELETE FROM poll_resume WHERE id = 1").run();
+    return;
+  }
+  await db
+    .prepare(
+      `INSERT INTO poll_resume (id, since, page_cursor, newest, saved_at) VALUES (1, ?1, ?2, ?3, ?4)
+       ON CONFLICT (id) DO UPDATE SET since = excluded.since, page_cursor = excluded.page_cursor,
+         newest = excluded.newest, saved_at = excluded.saved_at`,
+    )
+    .bind(resume.since, resume.pageCursor, resume.newest, new Date().toISOString())
+    .run();
+}

@@ -1,6 +1,7 @@
 // The D1 work-order mirror ("warehouse"). Each write carries a version (epoch ms of the work
 // order's updatedAt, else the event's occurredAt); a write older than the row is ignored, so
-// redelivered or out-of-order events never make the mirror stale.
+// redelivered or out-of-order events never make the mirror stale. A deleted row stays deleted
+// unless a strictly newer version says otherwise: a snapshot of the same version cannot undelete it.
 
 import type { WorkOrderSnapshot } from "../events/work-order";
 
@@ -11,7 +12,7 @@ interface MirrorWrite {
   eventId: string;
 }
 
-/** True when the row was written (new, or at least as new as what was there). */
+/** True when the row was written (new, newer than what was there, or the same version's deletion). */
 export async function upsertWorkOrder(db: D1Database, write: MirrorWrite): Promise<boolean> {
   const { workOrder: wo } = write;
   const now = new Date().toISOString();
@@ -30,7 +31,8 @@ export async function upsertWorkOrder(db: D1Database, write: MirrorWrite): Promi
          data = json_patch(work_orders.data, excluded.data),
          last_event_id = excluded.last_event_id,
          synced_at = excluded.synced_at
-       WHERE excluded.version_ms >= work_orders.version_ms`,
+       WHERE excluded.version_ms > work_orders.version_ms
+          OR (excluded.version_ms = work_orders.version_ms AND (excluded.deleted = 1 OR work_orders.deleted = 0))`,
     )
     .bind(
       wo.id,

@@ -40,6 +40,7 @@ beforeEach(async () => {
   // KV and D1 persist across the tests of this file: start every test from no cursor and no lock.
   await env.IDEMPOTENCY.delete(POLL_CURSOR_KEY);
   await env.DB.prepare("DELETE FROM poll_state").run();
+  await env.DB.prepare("DELETE FROM poll_resume").run();
   await env.DB.prepare("DELETE FROM locks").run();
   store = createWorkOrderStore();
   outbound = createOutbound();
@@ -185,13 +186,137 @@ describe("a polling run", () => {
     expect((await poll({}, NOW + 1)).outcome).toBe("failed");
   });
 
-  it("stops after POLL_MAX_PAGES and resumes from the newest work order it queued", async () => {
+  it("stops after POLL_MAX_PAGES, saves its place, and the next run goes on from there to the end", async () => {
     const seeded = seedWorkOrders(store, 50, NOW - 30 * 60_000, { firstId: 700_000 });
     const state = await poll({ POLL_PAGE_SIZE: "10", POLL_MAX_PAGES: "2" });
     expect(state).toMatchObject({ outcome: "partial", pages: 2, events: 20 });
-    expect(await readCursor(env.IDEMPOTENCY)).toBe(seeded[19]?.updatedAt);
-    await poll({ POLL_PAGE_SIZE: "10", POLL_MAX_PAGES: "10" }, NOW + 60_000);
+    // The cursor moves only once the query was read to its end.
+    expect(await readCursor(env.IDEMPOTENCY)).toBeNull();
+    const calls = api.calls.length;
+    const next = await poll({ POLL_PAGE_SIZE: "10", POLL_MAX_PAGES: "10" }, NOW + 60_000);
+    expect(next).toMatchObject({ outcome: "ok", pages: 3, events: 30 });
+    // Same query, from the saved place: page 3 first, not page 1 again.
+    const resumedAt = new URL(api.calls[calls]?.url ?? "");
+    expect(resumedAt.searchParams.get("cursor")).toBe("20");
+    expect(resumedAt.searchParams.get("updatedAt[gte]")).toBe(
+      new URL(api.calls[0]?.url ?? "").searchParams.get("updatedAt[gte]"),
+    );
     expect(new Set(queuedIds()).size).toBe(50);
+    expect(queue.sent).toHaveLength(50);
+    expect(await readCursor(env.IDEMPOTENCY)).toBe(seeded[49]?.updatedAt);
+  });
+});
+
+describe("a backlog longer than one run", () => {
+  it("reads an organisation larger than one run to its end when the API ignores updatedAt[gte]", async () => {
+    store = createWorkOrderStore({ ignoreDateFilter: true });
+    const seeded = seedWorkOrders(store, 55, NOW - 30 * 60_000, { firstId: 710_000 });
+    const limits = { POLL_PAGE_SIZE: "10", POLL_MAX_PAGES: "2" };
+    const outcomes: string[] = [];
+    for (let run = 0; run < 3; run++) outcomes.push((await poll(limits, NOW + run * 60_000)).outcome);
+    expect(outcomes).toEqual(["partial", "partial", "ok"]);
+    expect(new Set(queuedIds()).size).toBe(55);
+    expect(await readCursor(env.IDEMPOTENCY)).toBe(seeded[54]?.updatedAt);
+  });
+
+  it("fetches the whole tail of a bulk edit: more work orders at one updatedAt than one run reads", async () => {
+    const at = NOW - 10 * 60_000;
+    const bulk = seedWorkOrders(store, 35, at, { firstId: 720_000, sameInstantEvery: 35 });
+    const limits = { POLL_PAGE_SIZE: "10", POLL_MAX_PAGES: "2" };
+    expect((await poll(limits)).outcome).toBe("partial");
+    // Something newer arrives before the next run: the tail at the old instant is still read.
+    seedWorkOrders(store, 1, at + 5000, { firstId: 729_000 });
+    expect((await poll(limits, NOW + 60_000)).outcome).toBe("ok");
+    const ids = new Set(queuedIds());
+    for (const wo of bulk) expect(ids.has(`poll:${wo.id}:${wo.updatedAt}`), String(wo.id)).toBe(true);
+    expect(ids.size).toBe(36);
+  });
+
+  it("starts the query again from the cursor when MaintainX refuses the saved place", async () => {
+    seedWorkOrders(store, 30, NOW - 20 * 60_000, { firstId: 730_000 });
+    expect((await poll({ POLL_PAGE_SIZE: "10", POLL_MAX_PAGES: "1" })).outcome).toBe("partial");
+    api.plan(reply(400, '{"errors":[{"error":"Invalid cursor","fieldPath":"cursor"}]}'));
+    const next = await poll({ POLL_PAGE_SIZE: "10", POLL_MAX_PAGES: "10" }, NOW + 60_000);
+    expect(next.outcome).toBe("ok");
+    expect(new URL(api.calls.at(-3)?.url ?? "").searchParams.get("cursor")).toBeNull();
+    expect(new Set(queuedIds()).size).toBe(30);
+  });
+
+  it("never moves the cursor past now (plus a minute) for a work order updated in the future", async () => {
+    seedWorkOrders(store, 1, NOW + 24 * 3600_000, { firstId: 740_000 });
+    expect((await poll()).outcome).toBe("ok");
+    expect(await readCursor(env.IDEMPOTENCY)).toBe(new Date(NOW + 60_000).toISOString());
+  });
+});
+
+describe("what a run sends", () => {
+  it("sizes sendBatch in UTF-8 bytes: a page of long CJK titles is queued, and the cursor moves", async () => {
+    const title = "保守点検作業".repeat(2000); // 12,000 characters, 36,000 bytes in UTF-8
+    const seeded = seedWorkOrders(store, 20, NOW - 5 * 60_000, { firstId: 750_000 });
+    for (const wo of seeded) store.put({ ...wo, title });
+    const limited = recordingQueue();
+    const checked = {
+      ...limited,
+      async sendBatch(messages: Iterable<MessageSendRequest>, options?: QueueSendBatchOptions) {
+        const list = [...messages];
+        const bytes = new TextEncoder().encode(JSON.stringify(list.map((m) => m.body))).byteLength;
+        if (bytes > 256_000) throw new Error(`sendBatch of ${bytes} bytes is over the 256 KB limit`);
+        return limited.sendBatch(list, options);
+      },
+    } as Queue & { sent: unknown[] };
+    const state = await pollWorkOrders(pollEnv({ EVENTS_QUEUE: checked }), { fetch: outbound.fetch, now: () => NOW });
+    expect(state).toMatchObject({ outcome: "ok", events: 20 });
+    expect(limited.sent).toHaveLength(20);
+    expect(await readCursor(env.IDEMPOTENCY)).toBe(seeded[19]?.updatedAt);
+  });
+
+  it("marks each sent chunk seen at once: after a later chunk fails, the next run sends only the rest", async () => {
+    const title = "点検".repeat(15_000); // 90,000 bytes in UTF-8: two messages per sendBatch at most
+    const seeded = seedWorkOrders(store, 6, NOW - 5 * 60_000, { firstId: 760_000 });
+    for (const wo of seeded) store.put({ ...wo, title: `${title}${wo.id}` });
+    let batches = 0;
+    const flaky = {
+      ...queue,
+      async sendBatch(messages: Iterable<MessageSendRequest>, options?: QueueSendBatchOptions) {
+        batches += 1;
+        if (batches === 2) throw new Error("Queue send failed: service unavailable");
+        return queue.sendBatch(messages, options);
+      },
+    } as Queue & { sent: unknown[] };
+    expect(
+      (await pollWorkOrders(pollEnv({ EVENTS_QUEUE: flaky }), { fetch: outbound.fetch, now: () => NOW })).outcome,
+    ).toBe("failed");
+    const sentFirst = queue.sent.length;
+    expect(sentFirst).toBeGreaterThan(0);
+    expect((await poll({}, NOW + 60_000)).outcome).toBe("ok");
+    // Nothing the first run had sent is sent again.
+    expect(queue.sent).toHaveLength(6);
+    expect(new Set(queuedIds()).size).toBe(6);
+  });
+});
+
+describe("rate limits", () => {
+  it("caps an epoch-valued X-Rate-Limit-Reset at one hour, and logs the capped value", async () => {
+    const warn = vi.spyOn(console, "warn");
+    api.plan(reply(429, "", { "x-rate-limit-reset": String(Math.floor(NOW / 1000) + 30) }));
+    const limited = await poll();
+    expect(limited.outcome).toBe("rate_limited");
+    expect((Date.parse(limited.skippedUntil ?? "") - NOW) / 1000).toBe(3600);
+    const lines = warn.mock.calls.map(([line]) => JSON.parse(String(line)) as Record<string, unknown>);
+    expect(lines).toContainEqual(
+      expect.objectContaining({
+        message: "MaintainX rate-limit wait capped",
+        usedSeconds: 3600,
+        header: "X-Rate-Limit-Reset",
+      }),
+    );
+    warn.mockRestore();
+  });
+
+  it("caps a huge Retry-After at one hour too", async () => {
+    api.plan(reply(429, "", { "retry-after": "999999999" }));
+    const limited = await poll();
+    expect((Date.parse(limited.skippedUntil ?? "") - NOW) / 1000).toBe(3600);
   });
 });
 
