@@ -133,7 +133,8 @@ export function readConfig(env: Env): Config {
     adminToken: optionalString(env.ADMIN_TOKEN),
     signatureToleranceSeconds: settings.integer("SIGNATURE_TOLERANCE_SECONDS", 300, 1, 86_400),
     dedupeTtlSeconds: settings.integer("DEDUPE_TTL_SECONDS", 86_400, KV_MIN_TTL_SECONDS, 31_536_000),
-    maxBodyBytes: settings.integer("MAX_BODY_BYTES", 1_048_576, 1, 100 * 1_048_576),
+    // At most 1 MiB: the event log keeps a large body as it came, within D1's 2 MB row limit.
+    maxBodyBytes: settings.integer("MAX_BODY_BYTES", 1_048_576, 1, 1_048_576),
     pollMode: settings.choice("POLL_MODE", POLL_MODES, "always"),
     pollFallbackAfterSeconds: settings.integer("POLL_FALLBACK_AFTER_SECONDS", 300, 0, 31_536_000),
     // MaintainX accepts limit 1–200.

@@ -355,22 +355,35 @@ describe("storage faults in the consumer", () => {
     expect(await outcomeOf(eventId, "slack-alert")).toMatchObject({ status: "done", attempts: 1 });
   });
 
-  it("keeps a claim whose success could not be recorded, so no other delivery repeats the post", async () => {
+  it("repeats no post whose success D1 could not record, though the claim's lease runs out on the real retry schedule", async () => {
     const body = highPriorityCreated();
     const { eventId, message } = await accepted("NEW_WORK_ORDER", body);
     // D1 refuses every write of an outcome during the first delivery.
     const down = consumerEnv({ DB: faultyD1(failing(/^UPDATE side_effects SET status/, 10)) });
-    const first = await settle(batchOf([message], 1), (batch) =>
-      consumeEvents(batch, down, { registry, fetch: outbound.fetch, random: () => 0 }),
-    );
-    expect(first.retryMessages).toHaveLength(1);
-    expect(await outcomeOf(eventId, "slack-alert")).toMatchObject({ status: "running" });
-    // Every later delivery within the claim's lease finds it held and does not post again; the
-    // event ends dead (replayable) rather than posted twice.
-    const played = await playQueue(message, healthy);
+    const start = Date.now();
+    let clock = start;
+    let delivered = 0;
+    for (let delivery = 1; delivery <= DELIVERIES; delivery++) {
+      delivered = delivery;
+      const settled = await settle(batchOf([message], delivery), (batch) =>
+        consumeEvents(batch, delivery === 1 ? down : healthy(), {
+          registry,
+          fetch: outbound.fetch,
+          random: () => 0,
+          now: () => clock,
+        }),
+      );
+      if (settled.explicitAcks.length === 1) break;
+      // The next delivery comes when the queue would bring it: 10, 20, 40, 80 s later.
+      clock += (settled.retryMessages[0]?.delaySeconds ?? 0) * 1000;
+    }
+    // By the last delivery the claim's lease had run out, so the claim was taken over...
+    expect(clock - start).toBeGreaterThan(CLAIM_LEASE_MS);
+    // ...and its fallback marker, not a second post, decided the outcome.
     expect(slackPostsFor(body.workOrderId)).toHaveLength(1);
-    expect(played.outcome).toBe("dead");
-    expect(await eventStatus(eventId)).toBe("dead");
+    expect(delivered).toBeLessThanOrEqual(DELIVERIES);
+    expect(await outcomeOf(eventId, "slack-alert")).toMatchObject({ status: "done" });
+    expect(await eventStatus(eventId)).toBe("processed");
   });
 
   it("dead-letters an event while D1 stays down, keeps it replayable, and the replay processes it", async () => {

@@ -393,6 +393,48 @@ describe("work-order mirror", () => {
   });
 });
 
+describe("deletions in the mirror", () => {
+  /** A polled REST record, as the poller queues it. */
+  const polled = (id: number, wo: Record<string, unknown> & { updatedAt: string }): CanonicalEvent => ({
+    id: `poll:${id}:${wo.updatedAt}`,
+    type: "workorder.updated",
+    sourceType: "WORK_ORDER_POLL",
+    source: "poll",
+    workOrderId: String(id),
+    occurredAt: wo.updatedAt,
+    receivedAt: new Date().toISOString(),
+    data: { id, title: "Polled", status: "OPEN", priority: "LOW", ...wo },
+  });
+
+  async function deleted(id: number, at: string) {
+    await run([messageFor(await maintainXEvent("NEW_WORK_ORDER", highPriorityCreated(id, "LOW")))]);
+    const deletion = { ...workOrderDelete, workOrderId: id, occurredAt: at };
+    await run([messageFor(await maintainXEvent("WORK_ORDER_DELETE", deletion))]);
+    expect(await getMirroredWorkOrder(env.DB, String(id))).toMatchObject({ deleted: true });
+  }
+
+  it("keeps a work order deleted when a poll snapshot of the same version arrives after the deletion", async () => {
+    const id = uniqueWorkOrderId();
+    await deleted(id, "2026-11-28T13:00:00.000Z");
+    await run([messageFor(polled(id, { updatedAt: "2026-11-28T13:00:00.000Z" }))]);
+    expect(await getMirroredWorkOrder(env.DB, String(id))).toMatchObject({ deleted: true });
+  });
+
+  it("marks a work order deleted when its REST record carries deletedAt", async () => {
+    const id = uniqueWorkOrderId();
+    const at = "2026-11-28T14:00:00.000Z";
+    await run([messageFor(polled(id, { updatedAt: at, deletedAt: at }))]);
+    expect(await getMirroredWorkOrder(env.DB, String(id))).toMatchObject({ deleted: true });
+  });
+
+  it("undeletes only on a strictly newer version that says it is not deleted", async () => {
+    const id = uniqueWorkOrderId();
+    await deleted(id, "2026-11-28T13:00:00.000Z");
+    await run([messageFor(polled(id, { updatedAt: "2026-11-28T13:00:01.000Z", title: "Restored" }))]);
+    expect(await getMirroredWorkOrder(env.DB, String(id))).toMatchObject({ deleted: false, title: "Restored" });
+  });
+});
+
 describe("unknown types, malformed messages and dead letters", () => {
   it("logs 'Unhandled event type' and acks an event nobody handles", async () => {
     const logs = vi.spyOn(console, "log");
