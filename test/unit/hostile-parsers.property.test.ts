@@ -8,6 +8,7 @@ import fc from "fast-check";
 import { describe, expect, it, vi } from "vitest";
 import { MAINTAINX_TYPE_PATTERN } from "../../src/config";
 import { canonicalType, EVENT_TYPE_PATTERN, isObject } from "../../src/events/canonical";
+import type { EventMessage } from "../../src/events/message";
 import { createDelivery } from "../../src/ingest/delivery";
 import { InvalidDeliveryError, MAX_JSON_DEPTH, normaliseDelivery, parseJsonObject } from "../../src/ingest/normalise";
 import { toHex, utf8 } from "../../src/lib/bytes";
@@ -551,6 +552,50 @@ describe("hostile deliveries through the Worker", () => {
       }),
       { numRuns: 200 },
     );
+  });
+
+  /**
+   * JSON text written the way a sender may write it, not the way JSON.stringify would: numbers in
+   * exponent form (`9e20` parses and re-serialises to 21 digits), escaped characters, whitespace
+   * between every token. What is queued and logged is the re-serialised form, so sizes must be
+   * measured there; a generator built on JSON.stringify never produces these bodies.
+   */
+  const rawFormValue = fc.oneof(
+    fc.tuple(fc.integer({ min: 1, max: 9 }), fc.integer({ min: 15, max: 20 })).map(([m, e]) => `${m}e${e}`),
+    fc.tuple(fc.integer({ min: 1, max: 9 }), fc.integer({ min: 15, max: 20 })).map(([m, e]) => `-${m}E+${e}`),
+    fc.integer({ min: 1, max: 40 }).map((n) => `"${"\\u00e9\\/\\n".repeat(n)}"`),
+    fc.integer({ min: 1, max: 200 }).map((n) => `[${Array.from({ length: n }, () => "1e20").join(" , ")}]`),
+  );
+  const whitespace = fc.constantFrom("", " ", "\n\t ", "    \r\n");
+  const rawFormBody = fc
+    .tuple(fc.array(fc.tuple(rawFormValue, whitespace), { minLength: 200, maxLength: 2000 }), whitespace)
+    .map(([entries, ws]) => {
+      const members = entries.map(([value, gap], i) => `${gap}"r${i}"${gap}:${gap}${value}${gap}`);
+      return utf8.encode(`{${ws}"workOrderId":${ws}7,"orgId":1,${members.join(",")}}`);
+    });
+
+  it("queues signed bodies in raw forms that re-serialise larger, through the real queue, never 503 (25 runs)", async () => {
+    let claimChecked = 0;
+    await fc.assert(
+      fc.asyncProperty(rawFormBody, async (body) => {
+        const headers = new Headers({
+          "x-maintainx-webhook-body-signature": await signMaintainX(SECRET, body, nowSeconds()),
+        });
+        // The real local queue, which refuses a message over 128 KB; the type has no handler.
+        const queue = recordingQueue();
+        const response = await callWorker(
+          new Request(`${BASE}/webhooks/maintainx/NEW_VENDOR`, { method: "POST", headers, body }),
+          { EVENTS_QUEUE: queue },
+        );
+        expect(response.status).toBe(200);
+        const message = queue.sent[0] as EventMessage | undefined;
+        if (message?.payloadKey) claimChecked += 1;
+        else if (message) expect(utf8.encode(JSON.stringify(message)).byteLength).toBeLessThan(128 * 1024);
+      }),
+      { numRuns: 25 },
+    );
+    // The generator does reach the sizes that matter.
+    expect(claimChecked).toBeGreaterThan(0);
   });
 
   it("answers 400, not 503, for a signed body nested 20,000 levels deep", async () => {
