@@ -7,8 +7,10 @@
 // effects answered 2xx more than once for one event; lost: accepted, yet neither delivered nor dead.
 // Exits non-zero unless X == 0 and L == 0. Loopback only; bounded in time and in requests.
 
+import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
-import { resolve } from "node:path";
+import { readdirSync } from "node:fs";
+import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { signMaintainX } from "../src/webhooks/signature";
@@ -35,6 +37,8 @@ interface SoakOptions {
   replayShare: number;
   /** Longest wait for the queue to drain after the last delivery. */
   drainSeconds: number;
+  /** How long the local D1 database is locked, 40 % into the stream (0: never). */
+  d1BlipSeconds: number;
   seed: number;
   /** Progress lines (stderr by default); the summary line is returned, not logged. */
   progress?: (line: string) => void;
@@ -64,6 +68,7 @@ const DEFAULTS: SoakOptions = {
   burstShare: 0.1,
   replayShare: 0.05,
   drainSeconds: 120,
+  d1BlipSeconds: 3,
   seed: Date.now() % 2 ** 31,
 };
 
@@ -76,6 +81,7 @@ const FLAGS: Record<NumericOption, string> = {
   burstShare: "--burst-share",
   replayShare: "--replay-share",
   drainSeconds: "--drain-seconds",
+  d1BlipSeconds: "--d1-blip-seconds",
   seed: "--seed",
 };
 /** For node:util's parseArgs: every numeric flag takes a string, checked as a number below. */
@@ -88,6 +94,7 @@ const LIMITS: Partial<Record<NumericOption, readonly [number, number]>> = {
   seconds: [1, 600],
   rate: [1, 100],
   drainSeconds: [5, 900],
+  d1BlipSeconds: [0, 30],
   failShare: [0, 0.9],
   duplicateShare: [0, 0.9],
   burstShare: [0, 0.9],
@@ -126,6 +133,15 @@ interface SoakEvent {
   accepted: boolean;
 }
 
+/** Titles beyond ASCII, as maintenance teams write them: sizes and escapes must hold for these too. */
+const TITLES = [
+  "Überprüfung Förderband",
+  "保守点検 ポンプ室 🛠",
+  "Vérifier la vanne « B »",
+  "Замена фильтра",
+  "Kompresör bakımı ✅",
+];
+
 function makeEvent(workOrderId: number, index: number): SoakEvent {
   const now = new Date().toISOString();
   const type = index % 2 === 0 ? "NEW_WORK_ORDER" : "WORK_ORDER_STATUS_CHANGE";
@@ -137,7 +153,7 @@ function makeEvent(workOrderId: number, index: number): SoakEvent {
           occurredAt: now,
           newWorkOrder: {
             id: workOrderId,
-            title: `Soak ${workOrderId}`,
+            title: `Soak ${workOrderId}: ${TITLES[index % TITLES.length]}`,
             priority: "HIGH",
             status: "OPEN",
             updatedAt: now,
@@ -151,7 +167,7 @@ function makeEvent(workOrderId: number, index: number): SoakEvent {
           newStatus: "DONE",
           newWorkOrder: {
             id: workOrderId,
-            title: `Soak ${workOrderId}`,
+            title: `Soak ${workOrderId}: ${TITLES[index % TITLES.length]}`,
             priority: "LOW",
             status: "DONE",
             updatedAt: now,
@@ -161,6 +177,34 @@ function makeEvent(workOrderId: number, index: number): SoakEvent {
   // The Worker's id for a delivery without x-maintainx-event-id (README, "Receiving webhooks").
   const id = createHash("sha256").update(`${type}\n${raw}`).digest("hex");
   return { id, workOrderId, type, raw, accepted: false };
+}
+
+/**
+ * Holds an exclusive lock on the local D1 database file for `seconds` (SQLite through python3,
+ * which Debian ships): every D1 statement the Worker makes meanwhile fails with SQLITE_BUSY.
+ */
+async function lockD1(dev: WranglerDev, seconds: number, progress: (line: string) => void): Promise<void> {
+  const folder = join(dev.persistTo, "v3", "d1", "miniflare-D1DatabaseObject");
+  const file = readdirSync(folder).find((name) => name.endsWith(".sqlite") && name !== "metadata.sqlite");
+  if (!file) throw new Error(`soak: no local D1 database under ${folder}`);
+  const script = [
+    "import sqlite3, sys, time",
+    "db = sqlite3.connect(sys.argv[1], isolation_level=None, timeout=5)",
+    "db.execute('BEGIN EXCLUSIVE')",
+    "print('locked', flush=True)",
+    "time.sleep(float(sys.argv[2]))",
+    "db.execute('COMMIT')",
+  ].join("\n");
+  const child = spawn("python3", ["-c", script, join(folder, file), String(seconds)], {
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  const locked = new Promise<void>((resolve) => child.stdout.once("data", () => resolve()));
+  const exited = new Promise<number | null>((resolve) => child.once("exit", resolve));
+  await Promise.race([locked, exited]);
+  progress(`soak: D1 locked for ${seconds} s`);
+  const code = await exited;
+  if (code !== 0) throw new Error(`soak: the D1 lock ended with exit code ${code}`);
+  progress("soak: D1 unlocked");
 }
 
 /** A sink answering a share of requests with a failure, and counting 2xx answers per key. */
@@ -331,6 +375,14 @@ export async function runSoak(input: Partial<SoakOptions> = {}): Promise<SoakRes
       }
     };
 
+    // A D1 blip: the local database file locked from outside for d1BlipSeconds, 40 % into the
+    // stream, so every D1 call in that time fails as it does when D1 is briefly unavailable.
+    const blip =
+      options.d1BlipSeconds > 0
+        ? sleep(options.seconds * 400).then(() => lockD1(dev as WranglerDev, options.d1BlipSeconds, progress))
+        : Promise.resolve();
+    track(blip);
+
     // The stream: one new event every 1/rate s for `seconds`, each with its own extras.
     const started = Date.now();
     const sendUntil = started + options.seconds * 1000;
@@ -466,11 +518,13 @@ function optionsFromArgs(args: string[]): { help: boolean; options: Partial<Soak
 }
 
 const HELP = `Usage: npm run soak -- [--seconds 30] [--rate 20] [--fail-share 0.25] [--duplicate-share 0.2]
-                      [--burst-share 0.1] [--replay-share 0.05] [--drain-seconds 120] [--seed N]
+                      [--burst-share 0.1] [--replay-share 0.05] [--drain-seconds 120]
+                      [--d1-blip-seconds 3] [--seed N]
 
 Starts wrangler dev with stub Slack and ERP servers on 127.0.0.1 that fail --fail-share of their
 requests, sends --rate signed deliveries a second for --seconds (with duplicates, concurrent
-copies and admin replays), waits for the queue to drain, and prints
+copies, admin replays and non-ASCII titles), locks the local D1 database for --d1-blip-seconds
+40 % into the run (0: no blip; needs python3), waits for the queue to drain, and prints
   soak: sent N, accepted A, delivered D, duplicates X, lost L
 It exits 1 unless X and L are both 0, and 2 for a bad option.`;
 

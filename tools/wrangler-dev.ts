@@ -28,6 +28,8 @@ export interface WranglerDev {
   port: number;
   /** The wrangler process: the root of the process tree (wrangler and its workerd) serving `url`. */
   pid: number;
+  /** The folder holding the local KV, Queue, D1 and R2 state (`--persist-to`). */
+  persistTo: string;
   /** Everything wrangler and the Worker printed so far (stdout and stderr, colours stripped). */
   logs(): string;
   /** Resolves once the logs match `pattern`; rejects with the logs on timeout or if wrangler exits. */
@@ -358,6 +360,7 @@ export async function startWranglerDev(options: WranglerDevOptions = {}): Promis
       url,
       port,
       pid,
+      persistTo,
       logs: dev.logs,
       waitForLog(pattern, timeoutMs = 10_000) {
         const regex = withoutStatefulFlags(pattern);
