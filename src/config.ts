@@ -106,12 +106,20 @@ export const MAINTAINX_TYPE_PATTERN = /^[A-Z][A-Z0-9_]{0,99}$/;
  * `/webhooks/maintainx/NEW_WORK_ORDER`; an entry without a type prefix verifies every type.
  */
 export function parseWebhookSecrets(value: unknown): WebhookSecret[] {
-  return parseSecrets(value).map((entry) => {
+  return parseSecrets(value).flatMap((entry): WebhookSecret[] => {
     const colon = entry.indexOf(":");
-    const type = colon > 0 ? entry.slice(0, colon) : "";
+    const type = colon > 0 ? entry.slice(0, colon).trim() : "";
+    if (!MAINTAINX_TYPE_PATTERN.test(type)) return [{ secret: entry }];
     const secret = entry.slice(colon + 1).trim();
-    return MAINTAINX_TYPE_PATTERN.test(type) && secret !== "" ? { secret, type } : { secret: entry };
+    // `NEW_WORK_ORDER:` with nothing after it (an empty shell variable) is no secret at all: taken
+    // whole it would be a guessable secret for every type.
+    return secret === "" ? [] : [{ secret, type }];
   });
+}
+
+/** Entries of the form `TYPE:` with no secret after the colon, which parseWebhookSecrets drops. */
+function emptyBoundSecrets(value: unknown): string[] {
+  return parseSecrets(value).filter((entry) => /^[A-Z][A-Z0-9_]{0,99}\s*:\s*$/.test(entry));
 }
 
 const cache = new WeakMap<object, Config>();
@@ -145,7 +153,14 @@ export function readConfig(env: Env): Config {
     // A handler holds its D1 claim across up to two calls (MaintainX lookup, then the post): 30 s
     // each keeps that well inside the claim's 120 s lease, after which another delivery may take over.
     outboundTimeoutMs: settings.integer("OUTBOUND_TIMEOUT_SECONDS", 10, 1, 30) * 1000,
-    problems: settings.problems,
+    problems: [
+      ...emptyBoundSecrets(env.MAINTAINX_WEBHOOK_SECRET).map((entry) => ({
+        name: "MAINTAINX_WEBHOOK_SECRET",
+        value: entry,
+        used: "nothing: the entry names a type but no secret",
+      })),
+      ...settings.problems,
+    ],
   };
   for (const problem of config.problems) {
     const key = `${problem.name}=${problem.value}`;

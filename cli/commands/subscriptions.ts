@@ -212,12 +212,12 @@ async function createSubscriptions(
   if (request.insecure) {
     stderr("Warning: --url is not HTTPS, so MaintainX deliveries and their signatures would travel unencrypted.");
   }
-  const created: CreatedSubscription[] = [];
+  const created: Array<CreatedSubscription & { boundType: string }> = [];
   let failure: CommandFailure | undefined;
   for (const type of request.types) {
     try {
       const subscription = await client.createSubscription({ type, url: deliveryUrl(request.base, type) });
-      created.push(subscription);
+      created.push({ ...subscription, boundType: type });
       printCreated(subscription, type, ctx);
     } catch (error) {
       if (!(error instanceof CommandFailure)) throw error;
@@ -226,11 +226,12 @@ async function createSubscriptions(
     }
   }
 
-  const secrets = created.flatMap((s) => (s.secret ? [s.secret] : []));
+  // Each bound to its type, so a delivery captured on one type's path cannot be re-posted to another's.
+  const secrets = created.flatMap((s) => (s.secret ? [`${s.boundType}:${s.secret}`] : []));
   if (secrets.length > 0) {
     stdout("");
-    stdout("Next, give the Worker these secrets (comma-separated, one per subscription; keep in the list");
-    stdout("the secrets of older subscriptions that still deliver):");
+    stdout("Next, give the Worker these secrets (comma-separated, one per subscription, each bound to its");
+    stdout("type; keep in the list the secrets of older subscriptions that still deliver):");
     stdout("  npx wrangler secret put MAINTAINX_WEBHOOK_SECRET");
     stdout(`  and paste when prompted: ${secrets.join(",")}`);
     stdout(

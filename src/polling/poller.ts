@@ -96,10 +96,10 @@ async function webhooksFlowing(db: D1Database, config: Config, nowMs: number): P
 }
 
 /**
- * How far past a run's start a work order's `updatedAt` may move the cursor: enough for clock skew
- * between MaintainX and Cloudflare, never a future date that would skip every change until then.
+ * A saved place not moved on for this long is dropped and the query read again from the cursor:
+ * MaintainX's cursors are opaque and may expire in ways that do not answer with a 4xx.
  */
-const CURSOR_SKEW_MS = 60_000;
+const SAVED_PLACE_MAX_AGE_MS = 60 * 60 * 1000;
 
 /**
  * Reads one query (`updatedAt[gte]=<cursor>`) page by page. A run that stops early (POLL_MAX_PAGES,
@@ -118,15 +118,19 @@ async function runPages(
 ): Promise<PollState> {
   const cursorMs = Date.parse(cursor);
   const receivedAt = new Date(started).toISOString();
-  const resumed = saved !== null && saved.since === cursor;
+  const stale = saved?.savedAt !== undefined && started - Date.parse(saved.savedAt) > SAVED_PLACE_MAX_AGE_MS;
+  if (saved && stale) log.warn("Polling: the saved place is over an hour old; reading the query again from the cursor");
+  const resumed = saved !== null && saved.since === cursor && !stale;
   let pageCursor = resumed ? saved.pageCursor : undefined;
   let newest = resumed && saved.newest ? { text: saved.newest, ms: Date.parse(saved.newest) } : undefined;
   let onSavedPlace = resumed;
   let pages = 0;
   let queued = 0;
 
+  const savePlace = (next: string) =>
+    writePollResume(env.DB, { since: cursor, pageCursor: next, newest: newest?.text ?? null });
   const stopHere = async (next: string, extra: Partial<PollState>): Promise<PollState> => {
-    await writePollResume(env.DB, { since: cursor, pageCursor: next, newest: newest?.text ?? null });
+    await savePlace(next);
     return record("partial", { pages, events: queued, ...extra });
   };
 
@@ -172,6 +176,12 @@ async function runPages(
       }
     }
   } catch (error) {
+    // What this run read is queued: the next run goes on after it, not from the old place again.
+    if (pages > 0 && pageCursor) {
+      await savePlace(pageCursor).catch((saveError: unknown) =>
+        log.warn("Polling: could not save the place", { error: describeError(saveError) }),
+      );
+    }
     if (error instanceof RateLimitedError) {
       const skippedUntil = new Date(started + (error.retryAfterSeconds ?? 60) * 1000).toISOString();
       log.warn("Polling stopped: MaintainX answered 429", { pages, skippedUntil });
@@ -182,16 +192,20 @@ async function runPages(
   }
 
   // The query was read to its end: every work order updated at or after the cursor was queued.
+  // The cursor never passes the run's start: a work order dated in the future (a skewed clock)
+  // would otherwise carry it past changes made between now and then, which would never be read.
   let moved = cursor;
   if (newest) {
-    const ceiling = started + CURSOR_SKEW_MS;
-    const target = newest.ms > ceiling ? new Date(ceiling).toISOString() : newest.text;
+    const target = newest.ms > started ? new Date(started).toISOString() : newest.text;
     if (Date.parse(target) > cursorMs) {
       await writeCursor(env.IDEMPOTENCY, target);
       moved = target;
     }
-    if (newest.ms > ceiling)
-      log.warn("Polling: a work order is updated in the future; cursor held at now", { newest: newest.text });
+    if (newest.ms > started) {
+      log.warn("Polling: a work order is updated in the future; cursor held at the run's start", {
+        newest: newest.text,
+      });
+    }
   }
   if (saved !== null) await writePollResume(env.DB, null);
   const outcome: PollOutcome = queued === 0 && !newest ? "empty" : "ok";

@@ -131,7 +131,7 @@ async function resolveEvent(message: Message<unknown>, env: Env): Promise<Resolu
     if (error instanceof PayloadUnavailableError) {
       // The receiver may have logged the full data before the claim check expired or replicated.
       const logged = await loadEvent(env.DB, error.eventId);
-      return logged ? { event: logged, replay: false } : { wait: error.message };
+      return logged ? { event: logged, replay: error.replay } : { wait: error.message };
     }
     throw error;
   }
@@ -235,6 +235,9 @@ async function recordFinished(env: Env, eventId: string, handler: string, finish
         await new Promise((resolve) => setTimeout(resolve, RECORD_FIRST_PAUSE_MS * 2 ** (attempt - 1)));
         continue;
       }
+      // A skip has no effect to protect: only a success leaves a marker (a later replay of a
+      // skipped handler, with its destination configured by then, must run it).
+      if (finished.status !== "done") throw error;
       await writeEffectMarker(env.IDEMPOTENCY, eventId, handler, finished).then(
         () => log.error("Handler outcome not recorded in D1; kept as a fallback marker", { eventId, handler }),
         (markerError: unknown) =>

@@ -16,6 +16,8 @@ export class PayloadUnavailableError extends Error {
     message: string,
     /** The event whose data is missing, so its logged copy can stand in. */
     readonly eventId: string,
+    /** Whether the message was a replay, which the logged copy then is too. */
+    readonly replay: boolean,
   ) {
     super(message);
   }
@@ -33,7 +35,7 @@ export async function resolveMessage(kv: KVNamespace, body: unknown): Promise<Re
   if (body.payloadKey === undefined) return { message: body, event: body.event };
 
   const text = await kv.get(body.payloadKey, "text");
-  if (text === null) throw new PayloadUnavailableError(`Claim check ${body.payloadKey} not found`, body.event.id);
+  if (text === null) throw new PayloadUnavailableError(`Claim check ${body.payloadKey} not found`, body.event.id, body.replay === true);
   const stored: DataJson = body.dataField === undefined ? { json: text } : { json: text, field: body.dataField };
   const data = parseDataJson(stored);
   if (!data) throw new MalformedMessageError(`Claim check ${body.payloadKey} holds no object`);

@@ -77,13 +77,15 @@ export interface PollResume {
   pageCursor: string;
   /** The newest `updatedAt` the query has queued so far. */
   newest: string | null;
+  /** When the place was last saved (set on write). */
+  savedAt?: string;
 }
 
 export async function readPollResume(db: D1Database): Promise<PollResume | null> {
   const row = await db
-    .prepare("SELECT since, page_cursor, newest FROM poll_resume WHERE id = 1")
-    .first<{ since: string; page_cursor: string; newest: string | null }>();
-  return row ? { since: row.since, pageCursor: row.page_cursor, newest: row.newest } : null;
+    .prepare("SELECT since, page_cursor, newest, saved_at FROM poll_resume WHERE id = 1")
+    .first<{ since: string; page_cursor: string; newest: string | null; saved_at: string }>();
+  return row ? { since: row.since, pageCursor: row.page_cursor, newest: row.newest, savedAt: row.saved_at } : null;
 }
 
 export async function writePollResume(db: D1Database, resume: PollResume | null): Promise<void> {

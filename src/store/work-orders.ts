@@ -4,6 +4,15 @@
 // unless a strictly newer version says otherwise: a snapshot of the same version cannot undelete it.
 
 import type { WorkOrderSnapshot } from "../events/work-order";
+import { utf8Length } from "../lib/bytes";
+import { log } from "../lib/log";
+
+/**
+ * The most of a work order's fields the row keeps as JSON. D1 refuses a row over 2 MB, and a seed
+ * or polled payload can re-serialise to several times its raw size; past this the row keeps its
+ * columns (title, status, priority, updatedAt) and the data it had, so the write still succeeds.
+ */
+const MIRROR_DATA_LIMIT_BYTES = 1_000_000;
 
 interface MirrorWrite {
   workOrder: WorkOrderSnapshot;
@@ -16,6 +25,15 @@ interface MirrorWrite {
 export async function upsertWorkOrder(db: D1Database, write: MirrorWrite): Promise<boolean> {
   const { workOrder: wo } = write;
   const now = new Date().toISOString();
+  let data = JSON.stringify(wo.fields);
+  if (data.length > MIRROR_DATA_LIMIT_BYTES / 3 && utf8Length(data) > MIRROR_DATA_LIMIT_BYTES) {
+    log.warn("Work-order fields too large for the mirror row; columns kept, data left as it was", {
+      workOrderId: wo.id,
+      eventId: write.eventId,
+      bytes: utf8Length(data),
+    });
+    data = "{}";
+  }
   const result = await db
     .prepare(
       `INSERT INTO work_orders (id, title, status, priority, updated_at, version_ms, deleted, deleted_at, data, last_event_id, synced_at)
@@ -43,7 +61,7 @@ export async function upsertWorkOrder(db: D1Database, write: MirrorWrite): Promi
       write.versionMs,
       write.deleted ? 1 : 0,
       write.deleted ? new Date(write.versionMs).toISOString() : null,
-      JSON.stringify(wo.fields),
+      data,
       write.eventId,
       now,
     )

@@ -98,6 +98,24 @@ describe("re-routed deliveries (the body signature does not cover the path)", ()
     expect(untyped.status).toBe(401);
   });
 
+  it("drops an entry that names a type but no secret, rather than taking `TYPE:` as a secret for every type", async () => {
+    const careless = { MAINTAINX_WEBHOOK_SECRET: `NEW_WORK_ORDER:, WORK_ORDER_CHANGE:${SECRET}` };
+    for (const type of ["NEW_WORK_ORDER", "WORK_ORDER_STATUS_CHANGE"]) {
+      const guessed = await post(
+        await maintainXDelivery(type, uniqueNewWorkOrder(), { secret: "NEW_WORK_ORDER:" }),
+        careless,
+      );
+      expect(guessed.status, type).toBe(401);
+    }
+    const status = await callWorker(new Request(`${BASE}/admin/status`, { headers: { authorization: "Bearer t" } }), {
+      ...careless,
+      ADMIN_TOKEN: "t",
+    });
+    expect(((await status.json()) as { config: unknown[] }).config).toContainEqual(
+      expect.objectContaining({ name: "MAINTAINX_WEBHOOK_SECRET", value: "NEW_WORK_ORDER:" }),
+    );
+  });
+
   it("an unbound secret beside bound ones verifies every type and the seed path", async () => {
     const mixed = { MAINTAINX_WEBHOOK_SECRET: `NEW_WORK_ORDER:secret-for-new, ${SECRET}` };
     for (const type of ["NEW_WORK_ORDER", "WORK_ORDER_STATUS_CHANGE"]) {
@@ -136,8 +154,11 @@ describe("what is signed decides identity", () => {
       expect(signed.status, type).toBe(400);
       expect(signed.body.error, type).toMatch(/MaintainX type such as NEW_WORK_ORDER/);
       expect(signed.messages).toHaveLength(0);
-      const unsigned = await post(await maintainXDelivery(type, raw, { signature: `t=1,v1=${"00".repeat(32)}` }));
+      // A fresh timestamp and a MAC that does not match: refused on the signature, before the path's type.
+      const t = Math.floor(Date.now() / 1000);
+      const unsigned = await post(await maintainXDelivery(type, raw, { signature: `t=${t},v1=${"00".repeat(32)}` }));
       expect(unsigned.status, type).toBe(401);
+      expect(unsigned.body, type).toEqual({ error: "Invalid signature" });
     }
   });
 });

@@ -362,9 +362,7 @@ describe("storage faults in the consumer", () => {
     const down = consumerEnv({ DB: faultyD1(failing(/^UPDATE side_effects SET status/, 10)) });
     const start = Date.now();
     let clock = start;
-    let delivered = 0;
     for (let delivery = 1; delivery <= DELIVERIES; delivery++) {
-      delivered = delivery;
       const settled = await settle(batchOf([message], delivery), (batch) =>
         consumeEvents(batch, delivery === 1 ? down : healthy(), {
           registry,
@@ -381,7 +379,6 @@ describe("storage faults in the consumer", () => {
     expect(clock - start).toBeGreaterThan(CLAIM_LEASE_MS);
     // ...and its fallback marker, not a second post, decided the outcome.
     expect(slackPostsFor(body.workOrderId)).toHaveLength(1);
-    expect(delivered).toBeLessThanOrEqual(DELIVERIES);
     expect(await outcomeOf(eventId, "slack-alert")).toMatchObject({ status: "done" });
     expect(await eventStatus(eventId)).toBe("processed");
   });

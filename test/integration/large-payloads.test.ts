@@ -97,6 +97,21 @@ describe("large seed deliveries", () => {
     expect(await settledStatus(eventId)).toBe("processed");
   });
 
+  it("mirrors a large seed work order whose fields re-serialise past D1's row limit: columns kept, event processed", async () => {
+    const eventId = uniqueEventId("seed-readings");
+    const id = uniqueEventId("WO");
+    const readings = Array.from({ length: 200_000 }, () => "1e20").join(",");
+    const raw = `{"event":"workorder.updated","timestamp":"2026-11-28T09:15:02.417Z","data":{"id":"${id}","title":"Meter log","priority":"LOW","status":"OPEN","readings":[${readings}]}}`;
+    expect(raw.length).toBeLessThan(1_048_576);
+    const accepted = await accept(await seedDelivery(raw, { eventId }));
+    expect(accepted.body).toEqual({ status: "accepted", eventId });
+    expect(await settledStatus(eventId)).toBe("processed");
+    const row = await env.DB.prepare("SELECT title, status FROM work_orders WHERE id = ?1")
+      .bind(id)
+      .first<{ title: string; status: string }>();
+    expect(row).toEqual({ title: "Meter log", status: "OPEN" });
+  });
+
   it("gives a replay of a large seed event its own claim check, so the original message still resolves", async () => {
     const eventId = uniqueEventId("seed-large");
     const data = { id: uniqueEventId("WO"), title: "t".repeat(120_000), priority: "LOW", status: "OPEN" };

@@ -78,7 +78,9 @@ describe("subscriptions create", () => {
       expect(stdout).toContain(`secret: secret-${type}`);
     }
     expect(stdout).toContain("npx wrangler secret put MAINTAINX_WEBHOOK_SECRET");
-    expect(stdout).toContain("secret-NEW_WORK_ORDER,secret-WORK_ORDER_CHANGE,secret-WORK_ORDER_STATUS_CHANGE");
+    expect(stdout).toContain(
+      "NEW_WORK_ORDER:secret-NEW_WORK_ORDER,WORK_ORDER_CHANGE:secret-WORK_ORDER_CHANGE,WORK_ORDER_STATUS_CHANGE:secret-WORK_ORDER_STATUS_CHANGE",
+    );
   });
 
   it("takes --type repeated or comma-separated, and sends x-organization-id when configured", async () => {
@@ -124,7 +126,8 @@ describe("subscriptions create", () => {
     expect(result.code).toBe(1);
     expect(fake.requests).toHaveLength(2);
     expect(result.stdout).toContain("Created subscription 1 for NEW_WORK_ORDER: VALID");
-    expect(result.stdout).toContain("paste when prompted: first-secret");
+    // Bound to its type: the Worker then verifies it only on /webhooks/maintainx/NEW_WORK_ORDER.
+    expect(result.stdout).toContain("paste when prompted: NEW_WORK_ORDER:first-secret");
     expect(result.stderr).toContain("server error (503)");
     expect(result.stderr).toContain("Not created: WORK_ORDER_CHANGE, WORK_ORDER_STATUS_CHANGE.");
   });

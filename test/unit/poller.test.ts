@@ -242,10 +242,40 @@ describe("a backlog longer than one run", () => {
     expect(new Set(queuedIds()).size).toBe(30);
   });
 
-  it("never moves the cursor past now (plus a minute) for a work order updated in the future", async () => {
+  it("never moves the cursor past the run's start for a work order updated in the future", async () => {
     seedWorkOrders(store, 1, NOW + 24 * 3600_000, { firstId: 740_000 });
     expect((await poll()).outcome).toBe("ok");
-    expect(await readCursor(env.IDEMPOTENCY)).toBe(new Date(NOW + 60_000).toISOString());
+    expect(await readCursor(env.IDEMPOTENCY)).toBe(new Date(NOW).toISOString());
+    // A change made just after the run started is still read by the next run.
+    const later = seedWorkOrders(store, 1, NOW + 30_000, { firstId: 741_000 });
+    await poll({}, NOW + 60_000);
+    expect(queuedIds()).toContain(`poll:${later[0]?.id}:${later[0]?.updatedAt}`);
+  });
+
+  it("saves its place when a later page fails, so the next run goes on after what it read", async () => {
+    seedWorkOrders(store, 40, NOW - 20 * 60_000, { firstId: 742_000 });
+    const list = () => store.list(new URL(api.calls.at(-1)?.url ?? API_BASE));
+    api.plan(list, list, reply(429, "", { "retry-after": "30" }));
+    expect((await poll({ POLL_PAGE_SIZE: "10" })).outcome).toBe("rate_limited");
+    const calls = api.calls.length;
+    expect((await poll({ POLL_PAGE_SIZE: "10" }, NOW + 31_000)).outcome).toBe("ok");
+    expect(new URL(api.calls[calls]?.url ?? "").searchParams.get("cursor")).toBe("20");
+    expect(queue.sent).toHaveLength(40);
+  });
+
+  it("drops a saved place that has not moved for over an hour and reads the query again", async () => {
+    seedWorkOrders(store, 30, NOW - 20 * 60_000, { firstId: 744_000 });
+    expect((await poll({ POLL_PAGE_SIZE: "10", POLL_MAX_PAGES: "1" })).outcome).toBe("partial");
+    // The saved place keeps failing in a way that looks temporary (5xx), run after run.
+    api.plan(reply(500, "cursor expired"));
+    expect((await poll({ POLL_PAGE_SIZE: "10" }, NOW + 60_000)).outcome).toBe("failed");
+    await env.DB.prepare("UPDATE poll_resume SET saved_at = ?1")
+      .bind(new Date(NOW - 2 * 3600_000).toISOString())
+      .run();
+    const calls = api.calls.length;
+    expect((await poll({ POLL_PAGE_SIZE: "10" }, NOW + 120_000)).outcome).toBe("ok");
+    expect(new URL(api.calls[calls]?.url ?? "").searchParams.get("cursor")).toBeNull();
+    expect(new Set(queuedIds()).size).toBe(30);
   });
 });
 
