@@ -40,6 +40,17 @@ async function accepted(): Promise<{ eventId: string; message: EventMessage }> {
   return { eventId: body.eventId, message: queue.sent[0] as EventMessage };
 }
 
+/** `POST /admin/events/:id/replay`, with the queue the replay is sent to. */
+function replayThrough(eventId: string, queue: Queue): Promise<Response> {
+  return callWorker(
+    new Request(`${BASE}/admin/events/${encodeURIComponent(eventId)}/replay`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${TOKEN}` },
+    }),
+    { ADMIN_TOKEN: TOKEN, EVENTS_QUEUE: queue },
+  );
+}
+
 describe("event status", () => {
   it("stays processed when a dead letter of another copy arrives after the event was processed", async () => {
     const { eventId, message } = await accepted();
@@ -76,13 +87,7 @@ describe("event status", () => {
       },
       async sendBatch() {},
     } as unknown as Queue;
-    const response = await callWorker(
-      new Request(`${BASE}/admin/events/${encodeURIComponent(eventId)}/replay`, {
-        method: "POST",
-        headers: { authorization: `Bearer ${TOKEN}` },
-      }),
-      { ADMIN_TOKEN: TOKEN, EVENTS_QUEUE: immediate },
-    );
+    const response = await replayThrough(eventId, immediate);
     expect(response.status).toBe(202);
     expect(await status(eventId)).toBe("processed");
   });
@@ -95,13 +100,7 @@ describe("event status", () => {
         throw new Error("Queue send failed: service unavailable");
       },
     } as unknown as Queue;
-    const response = await callWorker(
-      new Request(`${BASE}/admin/events/${encodeURIComponent(eventId)}/replay`, {
-        method: "POST",
-        headers: { authorization: `Bearer ${TOKEN}` },
-      }),
-      { ADMIN_TOKEN: TOKEN, EVENTS_QUEUE: failing },
-    );
+    const response = await replayThrough(eventId, failing);
     expect(response.status).toBe(503);
     expect(await status(eventId)).toBe("processed");
   });
