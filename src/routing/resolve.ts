@@ -35,7 +35,8 @@ export async function resolveMessage(kv: KVNamespace, body: unknown): Promise<Re
   if (body.payloadKey === undefined) return { message: body, event: body.event };
 
   const text = await kv.get(body.payloadKey, "text");
-  if (text === null) throw new PayloadUnavailableError(`Claim check ${body.payloadKey} not found`, body.event.id, body.replay === true);
+  if (text === null)
+    throw new PayloadUnavailableError(`Claim check ${body.payloadKey} not found`, body.event.id, body.replay === true);
   const stored: DataJson = body.dataField === undefined ? { json: text } : { json: text, field: body.dataField };
   const data = parseDataJson(stored);
   if (!data) throw new MalformedMessageError(`Claim check ${body.payloadKey} holds no object`);
