@@ -1,7 +1,7 @@
 // A verified webhook delivery, built once by the receiver and handed to `acceptDelivery`.
 
 import { MAINTAINX_TYPE_PATTERN } from "../config";
-import { sha256Hex, utf8 } from "../lib/bytes";
+import { sha256Hex, withTextPrefix } from "../lib/bytes";
 
 export const EVENT_ID_HEADER = "x-maintainx-event-id";
 
@@ -43,9 +43,5 @@ export function honouredEventIdHeader(delivery: Pick<Delivery, "scheme" | "heade
  * Same body and type give the same id, so a re-signed retry (new `t`) is still a duplicate.
  */
 export async function contentEventId(sourceType: string, body: Uint8Array): Promise<string> {
-  const prefix = utf8.encode(`${sourceType}\n`);
-  const content = new Uint8Array(prefix.length + body.length);
-  content.set(prefix, 0);
-  content.set(body, prefix.length);
-  return sha256Hex(content);
+  return sha256Hex(withTextPrefix(`${sourceType}\n`, body));
 }

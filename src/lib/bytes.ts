@@ -19,6 +19,15 @@ export function fromHex(hex: string): Uint8Array | undefined {
 
 export const utf8 = new TextEncoder();
 
+/** `text` as UTF-8 followed by `bytes`, in one new buffer (what is hashed or signed over a raw body). */
+export function withTextPrefix(text: string, bytes: Uint8Array): Uint8Array {
+  const prefix = utf8.encode(text);
+  const out = new Uint8Array(prefix.length + bytes.length);
+  out.set(prefix, 0);
+  out.set(bytes, prefix.length);
+  return out;
+}
+
 /** The UTF-8 size of a string without encoding it (a lone surrogate counts as U+FFFD, 3 bytes). */
 export function utf8Length(text: string): number {
   let bytes = 0;

@@ -5,20 +5,14 @@
 import type { Context } from "hono";
 import { type Config, readConfig } from "../config";
 import { acceptDelivery } from "../ingest/accept-delivery";
-import { createDelivery } from "../ingest/delivery";
+import { createDelivery, type Delivery } from "../ingest/delivery";
 import { InvalidDeliveryError } from "../ingest/normalise";
 import { EnqueueError } from "../ingest/send";
 import { httpError } from "../lib/http-error";
 import { log } from "../lib/log";
 import { LOCAL_DEV_WEBHOOK_SECRET } from "../local-dev";
 import { declaredLengthExceeds, discardBody, PayloadTooLargeError, readBodyWithLimit } from "./body";
-import {
-  checkTimestamp,
-  readSignatureHeaders,
-  SignatureError,
-  type SignatureScheme,
-  verifyDelivery,
-} from "./signature";
+import { checkTimestamp, readSignatureHeaders, SignatureError, verifyDelivery } from "./signature";
 
 const LOOPBACK_HOSTS = new Set(["localhost", "127.0.0.1", "[::1]"]);
 
@@ -29,8 +23,10 @@ const LOOPBACK_HOSTS = new Set(["localhost", "127.0.0.1", "[::1]"]);
  * honoured only for requests addressed to a loopback host, so it can never open a deployed Worker.
  */
 function usableSecrets(config: Config, url: string, pathType: string | undefined): string[] | undefined {
-  const local = LOOPBACK_HOSTS.has(new URL(url).hostname);
-  const configured = config.webhookSecrets.filter((s) => local || s.secret !== LOCAL_DEV_WEBHOOK_SECRET);
+  let configured = config.webhookSecrets;
+  if (configured.some((s) => s.secret === LOCAL_DEV_WEBHOOK_SECRET) && !LOOPBACK_HOSTS.has(new URL(url).hostname)) {
+    configured = configured.filter((s) => s.secret !== LOCAL_DEV_WEBHOOK_SECRET);
+  }
   if (configured.length === 0) return undefined;
   return configured.filter((s) => s.type === undefined || s.type === pathType).map((s) => s.secret);
 }
@@ -49,7 +45,7 @@ export async function receiveWebhook(c: Context<{ Bindings: Env }>): Promise<Res
   }
 
   let body: Uint8Array;
-  let scheme: SignatureScheme;
+  let scheme: Delivery["scheme"];
   try {
     if (declaredLengthExceeds(request.headers, config.maxBodyBytes)) throw new PayloadTooLargeError();
     const signed = readSignatureHeaders(request.headers);

@@ -4,7 +4,7 @@
 // HMAC-SHA256 of "<t>.<raw body>" (MaintainX: "the signed content is `<timestamp>.<payload>`"). Seed format (the earlier
 // integration guide): `x-maintainx-signature: [sha256=]<hex HMAC-SHA256 of the raw body>`.
 
-import { fromHex, toHex, utf8 } from "../lib/bytes";
+import { fromHex, toHex, utf8, withTextPrefix } from "../lib/bytes";
 
 export const MAINTAINX_SIGNATURE_HEADER = "x-maintainx-webhook-body-signature";
 export const SEED_SIGNATURE_HEADER = "x-maintainx-signature";
@@ -30,9 +30,6 @@ export class SignatureError extends Error {
     );
   }
 }
-
-/** Which wire format signed a delivery: MaintainX's own, or the earlier guide's. */
-export type SignatureScheme = "maintainx" | "seed";
 
 type SignedDelivery =
   | { scheme: "maintainx"; timestamp: string; signatures: Uint8Array[] }
@@ -115,11 +112,7 @@ function hmacKey(secret: string): Promise<CryptoKey> {
 
 /** The exact bytes MaintainX signs: "<t>." followed by the raw body. */
 export function maintainXSignedContent(timestamp: string, body: Uint8Array): Uint8Array {
-  const prefix = utf8.encode(`${timestamp}.`);
-  const content = new Uint8Array(prefix.length + body.length);
-  content.set(prefix, 0);
-  content.set(body, prefix.length);
-  return content;
+  return withTextPrefix(`${timestamp}.`, body);
 }
 
 /**
