@@ -101,25 +101,30 @@ export function parseSecrets(value: unknown): string[] {
 export const MAINTAINX_TYPE_PATTERN = /^[A-Z][A-Z0-9_]{0,99}$/;
 
 /**
+ * One entry of the secret list: `TYPE:secret` bound to a type, anything else unbound. Undefined for
+ * `NEW_WORK_ORDER:` with nothing after the colon (an empty shell variable): that is no secret at
+ * all, and taken whole it would be a guessable secret for every type.
+ */
+function webhookSecretOf(entry: string): WebhookSecret | undefined {
+  const colon = entry.indexOf(":");
+  const type = colon > 0 ? entry.slice(0, colon).trim() : "";
+  if (!MAINTAINX_TYPE_PATTERN.test(type)) return { secret: entry };
+  const secret = entry.slice(colon + 1).trim();
+  return secret === "" ? undefined : { secret, type };
+}
+
+/**
  * Splits the secret list into secrets and the type each is bound to. A MaintainX subscription
  * covers one type and has its own secret, so `NEW_WORK_ORDER:abc` verifies only deliveries to
  * `/webhooks/maintainx/NEW_WORK_ORDER`; an entry without a type prefix verifies every type.
  */
 export function parseWebhookSecrets(value: unknown): WebhookSecret[] {
-  return parseSecrets(value).flatMap((entry): WebhookSecret[] => {
-    const colon = entry.indexOf(":");
-    const type = colon > 0 ? entry.slice(0, colon).trim() : "";
-    if (!MAINTAINX_TYPE_PATTERN.test(type)) return [{ secret: entry }];
-    const secret = entry.slice(colon + 1).trim();
-    // `NEW_WORK_ORDER:` with nothing after it (an empty shell variable) is no secret at all: taken
-    // whole it would be a guessable secret for every type.
-    return secret === "" ? [] : [{ secret, type }];
-  });
+  return parseSecrets(value).flatMap((entry) => webhookSecretOf(entry) ?? []);
 }
 
-/** Entries of the form `TYPE:` with no secret after the colon, which parseWebhookSecrets drops. */
+/** Entries that name a type but no secret, which parseWebhookSecrets drops. */
 function emptyBoundSecrets(value: unknown): string[] {
-  return parseSecrets(value).filter((entry) => /^[A-Z][A-Z0-9_]{0,99}\s*:\s*$/.test(entry));
+  return parseSecrets(value).filter((entry) => webhookSecretOf(entry) === undefined);
 }
 
 const cache = new WeakMap<object, Config>();
