@@ -194,7 +194,7 @@ async function runUnderClaims(
       }
       continue;
     }
-    const finished: EffectMarker =
+    const finished: FinishedOutcome =
       result.outcome === "done"
         ? { status: "done", ...(result.detail === undefined ? {} : { detail: result.detail }) }
         : { status: "skipped", detail: result.reason };
@@ -217,6 +217,9 @@ async function settleStatus(db: D1Database, event: CanonicalEvent, handlers: Eve
   }
 }
 
+/** How a handler that ran to its end is recorded. */
+type FinishedOutcome = EffectMarker | { status: "skipped"; detail: string };
+
 /** Attempts at recording a finished side effect, ever longer apart (D1 errors are often brief). */
 const RECORD_ATTEMPTS = 5;
 const RECORD_FIRST_PAUSE_MS = 100;
@@ -226,7 +229,7 @@ const RECORD_FIRST_PAUSE_MS = 100;
  * repeat it. The write is tried 5 times over about 1.5 s; if D1 still refuses, a marker goes to KV
  * (read before an expired claim is taken over) and the delivery fails with the claim held.
  */
-async function recordFinished(env: Env, eventId: string, handler: string, finished: EffectMarker): Promise<void> {
+async function recordFinished(env: Env, eventId: string, handler: string, finished: FinishedOutcome): Promise<void> {
   for (let attempt = 1; ; attempt++) {
     try {
       return await finishSideEffect(env.DB, eventId, handler, finished);
@@ -235,8 +238,7 @@ async function recordFinished(env: Env, eventId: string, handler: string, finish
         await new Promise((resolve) => setTimeout(resolve, RECORD_FIRST_PAUSE_MS * 2 ** (attempt - 1)));
         continue;
       }
-      // A skip has no effect to protect: only a success leaves a marker (a later replay of a
-      // skipped handler, with its destination configured by then, must run it).
+      // A later replay of a skipped handler, with its destination configured by then, must run it.
       if (finished.status !== "done") throw error;
       await writeEffectMarker(env.IDEMPOTENCY, eventId, handler, finished).then(
         () => log.error("Handler outcome not recorded in D1; kept as a fallback marker", { eventId, handler }),

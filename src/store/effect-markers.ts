@@ -4,10 +4,10 @@
 // longer than KV takes to show a write everywhere (up to 60 s), so the marker is visible by then.
 
 import { effectMarkerKey, PAYLOAD_TTL_SECONDS } from "./keys";
-import type { SideEffectStatus } from "./side-effects";
 
+/** Only a success leaves a marker: a skip has no effect to protect. */
 export interface EffectMarker {
-  status: Extract<SideEffectStatus, "done" | "skipped">;
+  status: "done";
   detail?: string;
 }
 
@@ -28,6 +28,6 @@ export async function readEffectMarker(
   const text = await kv.get(effectMarkerKey(eventId, handler), "text");
   if (text === null) return undefined;
   const parsed = JSON.parse(text) as Partial<EffectMarker>;
-  if (parsed.status !== "done" && parsed.status !== "skipped") return undefined;
+  if (parsed.status !== "done") return undefined;
   return parsed.detail === undefined ? { status: parsed.status } : { status: parsed.status, detail: parsed.detail };
 }

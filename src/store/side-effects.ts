@@ -2,7 +2,7 @@
 // claims (event id, handler). Only one consumer can hold a claim; a finished claim is never run
 // again, so duplicate deliveries, concurrent duplicates and redelivered messages cause one effect.
 
-export type SideEffectStatus = "running" | "done" | "skipped" | "retry" | "failed";
+type SideEffectStatus = "running" | "done" | "skipped" | "retry" | "failed";
 
 type ClaimResult =
   | { claimed: true; attempts: number }
