@@ -38,7 +38,7 @@ export async function acceptPolledWorkOrders(
   const events = workOrders.map((wo) => pollEvent(wo, receivedAt));
   const seen = await Promise.all(events.map((event) => wasSeen(env.IDEMPOTENCY, event.id)));
   const unseen = events.filter((_, i) => !seen[i]);
-  const messages = await Promise.all(unseen.map(async (event) => (await buildMessage(env.IDEMPOTENCY, event)).message));
+  const messages = await Promise.all(unseen.map((event) => buildMessage(env.IDEMPOTENCY, event)));
   const ttl = readConfig(env).dedupeTtlSeconds;
   await sendMessages(env.EVENTS_QUEUE, messages, async (chunk) => {
     await Promise.all(chunk.map((message) => markSeen(env.IDEMPOTENCY, message.event.id, ttl)));

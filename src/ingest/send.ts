@@ -27,6 +27,8 @@ export interface BuiltMessage {
   message: EventMessage;
   /** What the claim check stored, when the data travels by claim check. */
   claimChecked?: DataJson;
+  /** The message's UTF-8 size as serialised, when building it had to measure it. */
+  bytes?: number;
 }
 
 /**
@@ -42,7 +44,8 @@ export async function buildMessage(
 ): Promise<BuiltMessage> {
   const message: EventMessage = { v: 1, event };
   if (options.replay) message.replay = true;
-  if (!needsClaimCheck(message, options.source)) return { message };
+  const size = claimCheckSize(message, options.source);
+  if (size !== "too large") return size === "fits" ? { message } : { message, bytes: size };
 
   const stored: DataJson = options.source ?? { json: JSON.stringify(event.data) };
   const key = options.key ?? payloadKey(event.id);
@@ -58,12 +61,16 @@ export async function buildMessage(
   return { message, claimChecked: stored };
 }
 
-/** Sized on what is actually sent: the message as serialised, in UTF-8 bytes. */
-function needsClaimCheck(message: EventMessage, source: DataJson | undefined): boolean {
+/**
+ * Sized on what is actually sent: the message as serialised, in UTF-8 bytes. "fits" when the raw
+ * source is small enough to need no measuring, the measured size when it fits, else "too large".
+ */
+function claimCheckSize(message: EventMessage, source: DataJson | undefined): "fits" | "too large" | number {
   const sourceBytes = source === undefined ? undefined : byteLength(source.json);
-  if (sourceBytes !== undefined && sourceBytes <= ALWAYS_FITS_RAW_BYTES) return false;
-  if (sourceBytes !== undefined && sourceBytes > CLAIM_CHECK_RAW_BYTES) return true;
-  return messageBytes(message) > MESSAGE_BUDGET_BYTES;
+  if (sourceBytes !== undefined && sourceBytes <= ALWAYS_FITS_RAW_BYTES) return "fits";
+  if (sourceBytes !== undefined && sourceBytes > CLAIM_CHECK_RAW_BYTES) return "too large";
+  const bytes = messageBytes(message);
+  return bytes > MESSAGE_BUDGET_BYTES ? "too large" : bytes;
 }
 
 function byteLength(json: Uint8Array | string): number {
@@ -71,7 +78,7 @@ function byteLength(json: Uint8Array | string): number {
 }
 
 /** The UTF-8 size of a message as the queue serialises it. */
-export function messageBytes(message: EventMessage): number {
+function messageBytes(message: EventMessage): number {
   return utf8Length(JSON.stringify(message));
 }
 
@@ -95,7 +102,7 @@ const BATCH_MAX_BYTES = 200 * 1000;
  */
 export async function sendMessages(
   queue: Queue,
-  messages: EventMessage[],
+  built: BuiltMessage[],
   sent: (chunk: EventMessage[]) => Promise<void>,
 ): Promise<void> {
   let chunk: EventMessage[] = [];
@@ -112,8 +119,8 @@ export async function sendMessages(
     chunk = [];
     chunkBytes = 0;
   };
-  for (const message of messages) {
-    const bytes = messageBytes(message);
+  for (const { message, bytes: measured } of built) {
+    const bytes = measured ?? messageBytes(message);
     if (chunk.length >= BATCH_MAX_MESSAGES || chunkBytes + bytes > BATCH_MAX_BYTES) await flush();
     chunk.push(message);
     chunkBytes += bytes;
