@@ -12,7 +12,7 @@ import { isEventMessage } from "../events/message";
 import { describeError, log } from "../lib/log";
 import { type FetchLike, PermanentError, TransientError } from "../lib/outbound";
 import { type EffectMarker, readEffectMarker, writeEffectMarker } from "../store/effect-markers";
-import { beginAttempt, loadEvent, setEventError, setEventStatus } from "../store/event-log";
+import { beginAttempt, loadStoredEvent, setEventError, setEventStatus } from "../store/event-log";
 import { claimSideEffect, finishSideEffect, listSideEffects } from "../store/side-effects";
 import { createHandlerContext } from "./context";
 import { MalformedMessageError, PayloadUnavailableError, resolveMessage } from "./resolve";
@@ -129,9 +129,10 @@ async function resolveEvent(message: Message<unknown>, env: Env): Promise<Resolu
       return { drop: true };
     }
     if (error instanceof PayloadUnavailableError) {
-      // The receiver may have logged the full data before the claim check expired or replicated.
-      const logged = await loadEvent(env.DB, error.eventId);
-      return logged ? { event: logged, replay: error.replay } : { wait: error.message };
+      // The receiver may have logged the full data before the claim check expired or replicated;
+      // the row's own form of it goes on with the event, so re-logging it cannot outgrow the row.
+      const logged = await loadStoredEvent(env.DB, error.eventId);
+      return logged ? { ...logged, replay: error.replay } : { wait: error.message };
     }
     throw error;
   }

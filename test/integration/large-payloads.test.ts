@@ -76,6 +76,26 @@ describe("sizes measured on what is sent and stored", () => {
     expect((await loadEvent(env.DB, id))?.data.readings).toHaveLength(200_000);
   });
 
+  it("processes a large event from its logged copy when its claim check cannot be read", async () => {
+    const { raw } = exponentBody(200_000);
+    const held = recordingQueue({ send: async () => {}, sendBatch: async () => {} } as unknown as Queue);
+    const response = await callWorker(await maintainXDelivery("WORK_ORDER_CHANGE", raw), { EVENTS_QUEUE: held });
+    expect(response.status).toBe(200);
+    const message = held.sent[0] as EventMessage;
+    // KV is eventually consistent: the consumer may run where the claim check is not visible yet.
+    await env.IDEMPOTENCY.delete(message.payloadKey as string);
+    const environment = testEnv({
+      SLACK_WEBHOOK_URL: undefined,
+      ERP_WEBHOOK_URL: undefined,
+      MAINTAINX_API_KEY: undefined,
+    });
+    const settled = await settle(batchOf([message]), (batch) =>
+      consumeEvents(batch, environment, { registry, fetch: outbound.fetch }),
+    );
+    expect(settled.explicitAcks).toHaveLength(1);
+    expect(await settledStatus(message.event.id)).toBe("processed");
+  });
+
   it("caps MAX_BODY_BYTES at 1 MiB, what the event log can keep", async () => {
     const { raw } = exponentBody(262_200);
     expect(raw.length).toBeGreaterThan(1_048_576);
