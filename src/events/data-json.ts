@@ -11,6 +11,11 @@ export interface DataJson {
   field?: string;
 }
 
+/** The data's JSON, with the member that is the data when the text is a whole envelope. */
+export function dataJson(json: Uint8Array | string, field?: string | null): DataJson {
+  return field === undefined || field === null ? { json } : { json, field };
+}
+
 const decoder = new TextDecoder();
 
 export function dataJsonText(data: DataJson): string {

@@ -3,7 +3,7 @@
 
 import { MAINTAINX_TYPE_PATTERN } from "../config";
 import { type CanonicalEvent, canonicalType, EVENT_TYPE_PATTERN, idString, isObject } from "../events/canonical";
-import type { DataJson } from "../events/data-json";
+import { type DataJson, dataJson } from "../events/data-json";
 import { contentEventId, type Delivery, honouredEventIdHeader } from "./delivery";
 
 const EVENT_ID_PATTERN = /^[\x20-\x7e]{1,200}$/;
@@ -126,10 +126,6 @@ export async function normaliseDelivery(input: Delivery): Promise<NormalisedDeli
   if (workOrderId !== undefined) event.workOrderId = workOrderId;
   if (typeof occurredAt === "string" && occurredAt.length <= 100) event.occurredAt = occurredAt;
   // A seed body without `data` has `{}` as its data: no part of the raw body stands in for it.
-  const raw: DataJson | undefined = !envelope
-    ? { json: input.body }
-    : isObject(payload.data)
-      ? { json: input.body, field: "data" }
-      : undefined;
+  const raw = !envelope ? dataJson(input.body) : isObject(payload.data) ? dataJson(input.body, "data") : undefined;
   return { event, raw };
 }

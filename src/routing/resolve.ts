@@ -1,7 +1,7 @@
 // Turns a queue message back into the full canonical event, loading claim-checked data from KV.
 
 import type { CanonicalEvent } from "../events/canonical";
-import { type DataJson, parseDataJson } from "../events/data-json";
+import { type DataJson, dataJson, parseDataJson } from "../events/data-json";
 import { type EventMessage, isEventMessage } from "../events/message";
 
 /** The message can never be processed (wrong shape); acked and logged, not retried. */
@@ -37,7 +37,7 @@ export async function resolveMessage(kv: KVNamespace, body: unknown): Promise<Re
   const text = await kv.get(body.payloadKey, "text");
   if (text === null)
     throw new PayloadUnavailableError(`Claim check ${body.payloadKey} not found`, body.event.id, body.replay === true);
-  const stored: DataJson = body.dataField === undefined ? { json: text } : { json: text, field: body.dataField };
+  const stored = dataJson(text, body.dataField);
   const data = parseDataJson(stored);
   if (!data) throw new MalformedMessageError(`Claim check ${body.payloadKey} holds no object`);
   return { message: body, event: { ...body.event, data }, stored };

@@ -1,7 +1,7 @@
 // The D1 event log: every event, its status and attempts, and its data for inspection and replay.
 
 import type { CanonicalEvent } from "../events/canonical";
-import { type DataJson, dataJsonText, parseDataJson } from "../events/data-json";
+import { type DataJson, dataJson, dataJsonText, parseDataJson } from "../events/data-json";
 
 type EventStatus = "accepted" | "processed" | "failed" | "dead";
 export const EVENT_STATUSES: readonly EventStatus[] = ["accepted", "processed", "failed", "dead"];
@@ -53,7 +53,7 @@ export async function loadStoredEvent(
     .bind(id)
     .first<EventRow>();
   if (!row) return undefined;
-  const stored: DataJson = row.data_field === null ? { json: row.data } : { json: row.data, field: row.data_field };
+  const stored = dataJson(row.data, row.data_field);
   return { event: rowToEvent(row, parseDataJson(stored) ?? {}), stored };
 }
 
