@@ -4,7 +4,7 @@
 import { randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
-import { parseSecrets, parseWebhookSecrets } from "../../src/config";
+import { MAINTAINX_TYPE_PATTERN, parseSecrets, parseWebhookSecrets } from "../../src/config";
 import { canonicalType, EVENT_TYPE_PATTERN, MAINTAINX_TYPES } from "../../src/events/canonical";
 import { EVENT_ID_HEADER } from "../../src/ingest/delivery";
 import { LOCAL_DEV_WEBHOOK_SECRET } from "../../src/local-dev";
@@ -24,7 +24,6 @@ import { freshId, sampleMaintainXBody, sampleSeedBody } from "../samples";
 const DEFAULT_WORKER_URL = "http://127.0.0.1:8787";
 const WEBHOOK_PATH = "/webhooks/maintainx";
 const URI_SIGNATURE_HEADER = "x-maintainx-webhook-uri-signature";
-const MAINTAINX_TYPE_PATTERN = /^[A-Z][A-Z0-9_]{0,99}$/;
 /** Enough of a non-JSON answer (an HTML error page) to see what it is. */
 const MAX_PRINTED_ANSWER = 2000;
 

@@ -2,7 +2,7 @@
 // MaintainX delivers one event type per subscription, each signed with its own secret
 // (README, "Command line").
 
-import { DEFAULT_MAINTAINX_API_BASE } from "../../src/config";
+import { DEFAULT_MAINTAINX_API_BASE, MAINTAINX_TYPE_PATTERN } from "../../src/config";
 import { HELP_OPTION, parseCommandArgs, requireNoMorePositionals } from "../args";
 import { DEV_VARS_FILE, loadCliConfig } from "../env";
 import { CommandFailure, ConfigError, runGuarded, UsageError } from "../errors";
@@ -18,7 +18,6 @@ const DEFAULT_SUBSCRIPTION_TYPES = ["NEW_WORK_ORDER", "WORK_ORDER_CHANGE", "WORK
 /** MaintainX refuses longer subscription URLs. */
 export const MAX_SUBSCRIPTION_URL_LENGTH = 512;
 const WEBHOOK_PATH = "/webhooks/maintainx";
-const TYPE_PATTERN = /^[A-Z][A-Z0-9_]{0,99}$/;
 
 const CONFIG_HELP = `Configuration (the environment first, then ${DEV_VARS_FILE} in the current directory):
   MAINTAINX_API_KEY          required: a MaintainX API key, sent as a Bearer token
@@ -156,7 +155,7 @@ function readCreateRequest(values: { url?: string; type?: string[] }, positional
   const requested = (values.type ?? []).flatMap((t) => t.split(",")).map((t) => t.trim());
   const types = requested.length > 0 ? [...new Set(requested)] : [...DEFAULT_SUBSCRIPTION_TYPES];
   for (const type of types) {
-    if (!TYPE_PATTERN.test(type)) {
+    if (!MAINTAINX_TYPE_PATTERN.test(type)) {
       throw new UsageError(`"${type}" is not a MaintainX event type: they are UPPER_SNAKE, e.g. NEW_WORK_ORDER`);
     }
     const length = deliveryUrl(base, type).length;
