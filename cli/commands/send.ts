@@ -5,7 +5,8 @@ import { randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { MAINTAINX_TYPE_PATTERN, parseSecrets, parseWebhookSecrets } from "../../src/config";
-import { canonicalType, EVENT_TYPE_PATTERN, MAINTAINX_TYPES } from "../../src/events/canonical";
+import { canonicalType, EVENT_TYPE_PATTERN } from "../../src/events/canonical";
+import { MAINTAINX_EVENT_TYPES } from "../../src/events/maintainx-types";
 import { EVENT_ID_HEADER } from "../../src/ingest/delivery";
 import { LOCAL_DEV_WEBHOOK_SECRET } from "../../src/local-dev";
 import {
@@ -98,7 +99,7 @@ function readSendRequest(
   const typeOk = format === "maintainx" ? MAINTAINX_TYPE_PATTERN.test(type) : EVENT_TYPE_PATTERN.test(type);
   if (!typeOk) {
     throw new UsageError(
-      `"${type}" is not a MaintainX event type: they are UPPER_SNAKE, e.g. ${Object.keys(MAINTAINX_TYPES).slice(0, 3).join(", ")}`,
+      `"${type}" is not a MaintainX event type: they are UPPER_SNAKE, e.g. ${MAINTAINX_EVENT_TYPES.slice(0, 3).join(", ")}`,
     );
   }
 

@@ -1,6 +1,14 @@
 // The one event shape that travels through the queue, whatever its source (README, "Routing: what happens to each event").
 
+import { maintainXType } from "./maintainx-types";
+
 type EventSource = "webhook" | "poll";
+
+export interface EventSubject {
+  /** `workorder`, `workrequest`, `asset`, `part`, `purchaseorder`, `location`, `vendor`, `meter`. */
+  kind: string;
+  id: string;
+}
 
 export interface CanonicalEvent {
   /** Dedupe key and event-log id: the event-id header, a body hash, or `poll:<id>:<updatedAt>`. */
@@ -10,28 +18,35 @@ export interface CanonicalEvent {
   /** The type as received: `NEW_WORK_ORDER`, or the seed's `workorder.created`. */
   sourceType: string;
   source: EventSource;
+  /** The entity the payload names, when it names one. */
+  subject?: EventSubject;
+  /** Set for every work-order event: the subject's id when the subject is a work order. */
   workOrderId?: string;
   occurredAt?: string;
   receivedAt: string;
   data: Record<string, unknown>;
 }
 
-/** MaintainX UPPER_SNAKE types and their canonical names; anything else is kept verbatim. */
-export const MAINTAINX_TYPES: Readonly<Record<string, string>> = {
-  NEW_WORK_ORDER: "workorder.created",
-  WORK_ORDER_CHANGE: "workorder.updated",
-  WORK_ORDER_STATUS_CHANGE: "workorder.status_changed",
-  WORK_ORDER_DELETE: "workorder.deleted",
-  WORK_ORDER_OVERDUE: "workorder.overdue",
-  NEW_COMMENT_ON_WORK_ORDER: "workorder.comment_added",
-  NEW_WORK_REQUEST: "workrequest.created",
-  WORK_REQUEST_STATUS_CHANGE: "workrequest.status_changed",
-  NEW_ASSET: "asset.created",
-  ASSET_STATUS_CHANGE: "asset.status_changed",
-};
-
+/** The canonical type of a MaintainX type (all 46, README "Event types"); anything else is kept verbatim. */
 export function canonicalType(sourceType: string): string {
-  return Object.hasOwn(MAINTAINX_TYPES, sourceType) ? (MAINTAINX_TYPES[sourceType] as string) : sourceType;
+  return maintainXType(sourceType)?.canonical ?? sourceType;
+}
+
+/**
+ * What the event is about: the entity its payload names (`{kind: "asset", id: "42"}`), or
+ * undefined. Seed deliveries of work-order types name their work order as `data.id` too.
+ */
+export function subjectOf(sourceType: string, data: Record<string, unknown>): EventSubject | undefined {
+  const known = maintainXType(sourceType);
+  if (known?.subject) {
+    const id = idString(data[known.subject.field]);
+    if (id !== undefined) return { kind: known.subject.kind, id };
+  }
+  if ((known?.canonical ?? sourceType).startsWith("workorder.")) {
+    const id = idString(data.workOrderId) ?? idString(data.id);
+    if (id !== undefined) return { kind: "workorder", id };
+  }
+  return undefined;
 }
 
 /** A type name as it may appear in a path or a seed body: letters, digits, `_`, `.`, `-`. */

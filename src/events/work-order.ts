@@ -35,13 +35,24 @@ function entityOf(event: CanonicalEvent): Record<string, unknown> | undefined {
   return undefined;
 }
 
+/**
+ * The status REST reports after a status change. MaintainX cancels and skips a work order as
+ * `newStatus: "DONE"` with `newSubStatus: "CANCELED"` / `"SKIPPED"`; REST then says `CANCELED` /
+ * `SKIPPED`. A `DONE` with another sub status keeps that sub status as the status.
+ */
+function statusAfterChange(data: Record<string, unknown>): string | undefined {
+  const status = normaliseStatus(data.newStatus);
+  if (status !== "DONE") return status;
+  return normaliseStatus(data.newSubStatus) ?? "DONE";
+}
+
 export function workOrderFromEvent(event: CanonicalEvent): WorkOrderSnapshot | undefined {
   const entity = entityOf(event) ?? {};
   const id = event.workOrderId ?? idString(entity.id) ?? idString(event.data.workOrderId);
   if (id === undefined) return undefined;
 
   const fields: Record<string, unknown> = { ...entity, id };
-  const status = normaliseStatus(event.data.newStatus) ?? normaliseStatus(entity.status);
+  const status = statusAfterChange(event.data) ?? normaliseStatus(entity.status);
   if (status !== undefined) fields.status = status;
   return snapshot(fields);
 }
@@ -70,12 +81,25 @@ export function hasDescriptiveFields(wo: WorkOrderSnapshot): boolean {
   return DESCRIPTIVE_FIELDS.some((key) => wo[key] !== undefined);
 }
 
-/** The canonical types an event is routed as: its own, plus `workorder.completed` for DONE. */
+/** What a status change that ends in `DONE` is, by its sub status (README, "Cancel and skip"). */
+const ENDINGS: Readonly<Record<string, string>> = {
+  DONE: "workorder.completed",
+  CANCELED: "workorder.canceled",
+  SKIPPED: "workorder.skipped",
+};
+
+/**
+ * The canonical types an event is routed as: its own, plus for a status change to `DONE` one of
+ * `workorder.completed` (no sub status), `workorder.canceled` or `workorder.skipped`. A `DONE`
+ * with a sub status MaintainX has not documented is none of them: it is not taken as a completion.
+ */
 export function routedTypes(event: CanonicalEvent): string[] {
   const types = [event.type];
   if (event.type === "workorder.status_changed") {
-    const status = normaliseStatus(event.data.newStatus) ?? normaliseStatus(event.data.status);
-    if (status === "DONE") types.push("workorder.completed");
+    // The seed format names the new status `status` inside its work order.
+    const status =
+      event.data.newStatus !== undefined ? statusAfterChange(event.data) : normaliseStatus(event.data.status);
+    if (status !== undefined && Object.hasOwn(ENDINGS, status)) types.push(ENDINGS[status] as string);
   }
   return types;
 }

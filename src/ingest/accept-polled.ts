@@ -18,6 +18,7 @@ function pollEvent(wo: PolledWorkOrder, receivedAt: string): CanonicalEvent {
     type: "workorder.updated",
     sourceType: POLL_SOURCE_TYPE,
     source: "poll",
+    subject: { kind: "workorder", id: wo.id },
     workOrderId: wo.id,
     occurredAt: wo.updatedAt,
     receivedAt,

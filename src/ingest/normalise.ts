@@ -2,8 +2,16 @@
 // Runs only after the signature matched, so every 400 here is for a signed but unusable body.
 
 import { MAINTAINX_TYPE_PATTERN } from "../config";
-import { type CanonicalEvent, canonicalType, EVENT_TYPE_PATTERN, idString, isObject } from "../events/canonical";
+import {
+  type CanonicalEvent,
+  canonicalType,
+  EVENT_TYPE_PATTERN,
+  idString,
+  isObject,
+  subjectOf,
+} from "../events/canonical";
 import { type DataJson, dataJson } from "../events/data-json";
+import { maintainXType } from "../events/maintainx-types";
 import { contentEventId, type Delivery, honouredEventIdHeader } from "./delivery";
 
 const EVENT_ID_PATTERN = /^[\x20-\x7e]{1,200}$/;
@@ -105,8 +113,16 @@ export async function normaliseDelivery(input: Delivery): Promise<NormalisedDeli
   }
 
   const data = envelope ? ((payload.data as Record<string, unknown> | undefined) ?? {}) : payload;
-  const occurredAt = envelope ? payload.timestamp : payload.occurredAt;
-  const workOrderId = idString(data.workOrderId) ?? (envelope ? idString(data.id) : undefined);
+  // PART_TRANSFER says when it happened as `triggeredAt`.
+  const occurredAt = envelope ? payload.timestamp : (payload.occurredAt ?? payload.triggeredAt);
+  const subject = subjectOf(sourceType, data);
+  // A known type names a work order only as its subject; a type nobody documented keeps `workOrderId`.
+  const workOrderId =
+    subject?.kind === "workorder"
+      ? subject.id
+      : maintainXType(sourceType) === undefined
+        ? idString(data.workOrderId)
+        : undefined;
 
   // The path's type was hashed when the delivery was built; a seed body naming another is hashed here.
   const id =
@@ -123,6 +139,7 @@ export async function normaliseDelivery(input: Delivery): Promise<NormalisedDeli
     receivedAt: input.receivedAt.toISOString(),
     data,
   };
+  if (subject !== undefined) event.subject = subject;
   if (workOrderId !== undefined) event.workOrderId = workOrderId;
   if (typeof occurredAt === "string" && occurredAt.length <= 100) event.occurredAt = occurredAt;
   // A seed body without `data` has `{}` as its data: no part of the raw body stands in for it.

@@ -1,6 +1,6 @@
 // The D1 event log: every event, its status and attempts, and its data for inspection and replay.
 
-import type { CanonicalEvent } from "../events/canonical";
+import { type CanonicalEvent, subjectOf } from "../events/canonical";
 import { type DataJson, dataJson, dataJsonText, parseDataJson } from "../events/data-json";
 
 type EventStatus = "accepted" | "processed" | "failed" | "dead";
@@ -78,6 +78,11 @@ function rowToEvent(row: EventRow, data: Record<string, unknown>): CanonicalEven
     receivedAt: row.received_at,
     data,
   };
+  // The subject is not a column: it follows from the type and data (a polled work order's is its id).
+  const subject =
+    subjectOf(row.source_type, data) ??
+    (row.work_order_id !== null ? { kind: "workorder", id: row.work_order_id } : undefined);
+  if (subject !== undefined) event.subject = subject;
   if (row.work_order_id !== null) event.workOrderId = row.work_order_id;
   if (row.occurred_at !== null) event.occurredAt = row.occurred_at;
   return event;
