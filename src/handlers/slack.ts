@@ -14,7 +14,11 @@ function slackAlertMessage(wo: WorkOrderSnapshot, eventId: string): Record<strin
   const title = escapeSlackText(wo.title ?? "(untitled)");
   const id = escapeSlackText(wo.id);
   const text = `:rotating_light: High-priority work order #${id}: ${title}`;
-  const context = [`Status: ${escapeSlackText(wo.status ?? "OPEN")}`, `Event: ${escapeSlackText(eventId)}`];
+  // A real NEW_WORK_ORDER delivery carries no status; it is shown only when known, never guessed.
+  const context = [
+    ...(wo.status !== undefined ? [`Status: ${escapeSlackText(wo.status)}`] : []),
+    `Event: ${escapeSlackText(eventId)}`,
+  ];
   return {
     text,
     blocks: [

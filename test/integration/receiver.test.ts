@@ -95,7 +95,9 @@ describe("MaintainX format", () => {
       ["WORK_REQUEST_STATUS_CHANGE", "workrequest.status_changed"],
       ["NEW_ASSET", "asset.created"],
       ["ASSET_STATUS_CHANGE", "asset.status_changed"],
-      ["NEW_PURCHASE_ORDER", "NEW_PURCHASE_ORDER"],
+      ["NEW_PURCHASE_ORDER", "purchaseorder.created"],
+      ["USER_LOGIN_FAILURE", "audit.user_login_failure"],
+      ["NEW_FLEET_VEHICLE", "NEW_FLEET_VEHICLE"],
     ];
     for (const [sourceType, type] of cases) {
       const queue = recordingQueue();

@@ -438,10 +438,10 @@ describe("deletions in the mirror", () => {
 describe("unknown types, malformed messages and dead letters", () => {
   it("logs 'Unhandled event type' and acks an event nobody handles", async () => {
     const logs = vi.spyOn(console, "log");
-    const event = await maintainXEvent("NEW_PURCHASE_ORDER", { purchaseOrderId: 5, orgId: 1 });
+    const event = await maintainXEvent("NEW_LOCATION", { locationId: 5, orgId: 1 });
     const result = await run([messageFor(event)]);
     expect(result.explicitAcks).toHaveLength(1);
-    expect(logs.mock.calls.flat().join("\n")).toContain("Unhandled event type: NEW_PURCHASE_ORDER");
+    expect(logs.mock.calls.flat().join("\n")).toContain("Unhandled event type: location.created");
     expect(await eventRow(event.id)).toMatchObject({ status: "processed" });
   });
 
