@@ -9,7 +9,13 @@ import { HELP_OPTION, parseCommandArgs, requireNoMorePositionals } from "../args
 import { DEV_VARS_FILE, loadCliConfig } from "../env";
 import { CommandFailure, ConfigError, runGuarded, UsageError } from "../errors";
 import { type CliContext, EXIT_FAILURE, EXIT_OK, EXIT_USAGE, type ExitCode } from "../io";
-import { createSubscriptionsClient, isNotFound, type Subscription, type SubscriptionsClient } from "../maintainx-api";
+import {
+  type CreatedSubscription,
+  createSubscriptionsClient,
+  isNotFound,
+  type Subscription,
+  type SubscriptionsClient,
+} from "../maintainx-api";
 import {
   forgetRecordedSubscription,
   type RecordedSubscription,
@@ -320,7 +326,7 @@ async function createSubscriptions(
   let failure: CommandFailure | undefined;
   for (const type of request.types) {
     const url = deliveryUrl(request.base, type);
-    let answer: Subscription & { status: string };
+    let answer: CreatedSubscription;
     try {
       answer = await client.createSubscription({
         type,
