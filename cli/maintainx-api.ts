@@ -1,5 +1,6 @@
-// A small client for MaintainX webhook subscriptions: `POST`/`GET /subscriptions`,
-// `GET`/`DELETE /subscriptions/{id}` and `GET /subscriptions/{id}/secret` under the API base.
+// A small client for MaintainX webhook subscriptions: `POST /subscriptions`,
+// `GET`/`PATCH`/`DELETE /subscriptions/{id}` and `GET /subscriptions/{id}/secret` under the API
+// base, plus `GET /subscriptions` for APIs that have one (MaintainX itself does not).
 // Every answer is validated with a schema; every failure becomes a sentence saying what to do.
 
 import { z } from "zod";
@@ -15,11 +16,21 @@ const SubscriptionSchema = z.looseObject({
 });
 export type Subscription = z.infer<typeof SubscriptionSchema>;
 
-/** Documented answer to a create: `201 {id, status: "VALID" | "PENDING_APPROVAL", secret}`. */
+/**
+ * Documented answer to a create: `201 {id, status: "VALID" | "PENDING_APPROVAL", secret?}`. Only
+ * id and status are required, so a missing secret is fetched separately.
+ */
 const CreatedSubscriptionSchema = SubscriptionSchema.extend({ status: z.string() });
 export type CreatedSubscription = z.infer<typeof CreatedSubscriptionSchema>;
 
-// The list endpoint is undocumented: community code has seen both shapes.
+// MaintainX answers GET and PATCH on one subscription as `{subscription: {...}}`; the bare object
+// is accepted too, as older fakes and proxies send it. Wrapped first: a bare one has a top-level id.
+const OneSubscriptionSchema = z.union([
+  z.object({ subscription: SubscriptionSchema }).transform((answer) => answer.subscription),
+  SubscriptionSchema,
+]);
+
+// MaintainX has no list endpoint; other APIs that offer one have been seen with both shapes.
 const SubscriptionListSchema = z
   .union([z.array(SubscriptionSchema), z.object({ subscriptions: z.array(SubscriptionSchema) })])
   .transform((list) => (Array.isArray(list) ? list : list.subscriptions));
@@ -27,7 +38,7 @@ const SubscriptionListSchema = z
 const SecretSchema = z.object({ secret: z.string().min(1) });
 
 /** MaintainX answered with an error, or with a body the CLI cannot use. */
-class MaintainXApiError extends CommandFailure {
+export class MaintainXApiError extends CommandFailure {
   override readonly name = "MaintainXApiError";
   constructor(
     message: string,
@@ -35,6 +46,19 @@ class MaintainXApiError extends CommandFailure {
   ) {
     super(message);
   }
+}
+
+/** A 404 on a path naming one subscription: it does not exist (any more). */
+export function isNotFound(error: unknown): boolean {
+  return error instanceof MaintainXApiError && error.status === 404;
+}
+
+/** How MaintainX and similar APIs answer `GET /subscriptions` when there is no list endpoint. */
+const NO_LIST_ENDPOINT_STATUSES = new Set([404, 405]);
+
+/** What `create` may ask for in `options`; `serializeEntity` makes deliveries carry the entity. */
+interface CreateOptions {
+  serializeEntity?: boolean;
 }
 
 interface SubscriptionsClientOptions {
@@ -96,7 +120,7 @@ export function createSubscriptionsClient(options: SubscriptionsClientOptions) {
   }
 
   function failureMessage(answer: HttpAnswer, target: string, notFound: string | undefined): string {
-    const detail = errorDetail(answer.text);
+    const detail = errorDetail(answer.text, options.apiKey);
     const { status } = answer;
     if (status === 401) {
       return `MaintainX refused the API key (401): MAINTAINX_API_KEY from ${options.apiKeySource} is wrong, expired or revoked. Create a new API key in MaintainX and set it again.`;
@@ -122,18 +146,35 @@ export function createSubscriptionsClient(options: SubscriptionsClientOptions) {
   }
 
   return {
-    createSubscription: (input: { type: string; url: string }): Promise<CreatedSubscription> =>
+    createSubscription: (input: { type: string; url: string; options?: CreateOptions }): Promise<CreatedSubscription> =>
       callJson({ method: "POST", path: "/subscriptions", body: input, schema: CreatedSubscriptionSchema }),
 
-    listSubscriptions: (): Promise<Subscription[]> =>
-      callJson({ method: "GET", path: "/subscriptions", schema: SubscriptionListSchema }),
+    /** Every subscription, or undefined when the API has no list endpoint (MaintainX has none). */
+    listSubscriptions: async (): Promise<Subscription[] | undefined> => {
+      try {
+        return await callJson({ method: "GET", path: "/subscriptions", schema: SubscriptionListSchema });
+      } catch (error) {
+        if (error instanceof MaintainXApiError && NO_LIST_ENDPOINT_STATUSES.has(error.status)) return undefined;
+        throw error;
+      }
+    },
 
     getSubscription: (input: { id: string }): Promise<Subscription> =>
       callJson({
         method: "GET",
         path: subscriptionPath(input.id),
         notFound: notFoundMessage(input.id),
-        schema: SubscriptionSchema,
+        schema: OneSubscriptionSchema,
+      }),
+
+    /** `type` is sent only when given: MaintainX keeps the subscription's type otherwise. */
+    updateSubscription: (input: { id: string; url: string; type?: string }): Promise<Subscription> =>
+      callJson({
+        method: "PATCH",
+        path: subscriptionPath(input.id),
+        body: input.type === undefined ? { url: input.url } : { type: input.type, url: input.url },
+        notFound: notFoundMessage(input.id),
+        schema: OneSubscriptionSchema,
       }),
 
     deleteSubscription: async (input: { id: string }): Promise<void> => {
@@ -162,11 +203,57 @@ function notFoundMessage(id: string): string {
   return `Subscription ${id} was not found (404). Run \`npm run cli -- subscriptions list\` to see the ids.`;
 }
 
-/** The `message` or `error` MaintainX put in an error body, shortened; never the whole body. */
-function errorDetail(text: string): string {
-  const body = parseJson(text);
-  const record = typeof body === "object" && body !== null ? (body as Record<string, unknown>) : {};
-  const message = [record.message, record.error].find((v): v is string => typeof v === "string" && v.trim() !== "");
-  if (message) return `: ${message.trim().slice(0, 300)}`;
-  return "";
+const MAX_DETAIL_CHARS = 300;
+/** A longer fieldValue (a whole URL, a pasted body) is left out rather than echoed. */
+const MAX_FIELD_VALUE_CHARS = 80;
+const MAX_FIELD_ERRORS = 5;
+
+/**
+ * What MaintainX said in an error body, in words and shortened; never the whole body. MaintainX
+ * answers 400/403 with `{errors: [{error, fieldPath?, fieldValue?}]}` and 404 with `{error}`;
+ * `{message}` is kept for proxies and gateways in front of it.
+ */
+function errorDetail(text: string, apiKey: string): string {
+  const body = asRecord(parseJson(text));
+  const parts = Array.isArray(body.errors) ? body.errors.flatMap(describeFieldError) : [];
+  if (parts.length === 0) {
+    const message = [body.message, body.error].find(isNonEmptyString);
+    if (message) parts.push(withoutFinalStop(oneLine(message)));
+  }
+  if (parts.length === 0) return "";
+  const more = parts.length > MAX_FIELD_ERRORS ? ` (and ${parts.length - MAX_FIELD_ERRORS} more)` : "";
+  let detail = parts.slice(0, MAX_FIELD_ERRORS).join("; ") + more;
+  // An API (or a proxy) may echo the request's headers back; the key must not reach the terminal.
+  if (apiKey) detail = detail.split(apiKey).join("<API key>");
+  if (detail.length > MAX_DETAIL_CHARS) detail = `${detail.slice(0, MAX_DETAIL_CHARS - 1)}…`;
+  return `: ${detail}`;
+}
+
+/** `{error: "must be a valid URL", fieldPath: "url"}` → `url: must be a valid URL`. */
+function describeFieldError(item: unknown): string[] {
+  const { error, fieldPath, fieldValue } = asRecord(item);
+  if (!isNonEmptyString(error)) return [];
+  const field = isNonEmptyString(fieldPath) ? `${oneLine(fieldPath)}: ` : "";
+  const value = ["string", "number", "boolean"].includes(typeof fieldValue) ? oneLine(String(fieldValue)) : "";
+  const shown = value !== "" && value.length <= MAX_FIELD_VALUE_CHARS ? ` (got ${JSON.stringify(value)})` : "";
+  return [`${field}${withoutFinalStop(oneLine(error))}${shown}`];
+}
+
+function asRecord(value: unknown): Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
+}
+
+function isNonEmptyString(value: unknown): value is string {
+  return typeof value === "string" && value.trim() !== "";
+}
+
+/** Control characters from a remote body could move the cursor or fake output lines. */
+function oneLine(text: string): string {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: matching them is the point
+  return text.replace(/[\u0000-\u001f\u007f\s]+/g, " ").trim();
+}
+
+/** The messages are joined and end in our own full stop. */
+function withoutFinalStop(text: string): string {
+  return text.replace(/\.+$/, "");
 }

@@ -9,10 +9,13 @@ const PROGRAM_HELP = `Usage: npm run cli -- <command> [options]
 Operator tools for the MaintainX webhooks Worker.
 
 Commands:
-  subscriptions create --url <base URL> [--type <TYPE> ...]
+  subscriptions create --url <base URL> [--type <TYPE> ...] [--no-entity]
                      subscribe the Worker to MaintainX event types; prints the secrets
   subscriptions list | get <id> | delete <id> | secret <id>
-                     manage MaintainX webhook subscriptions
+                     manage MaintainX webhook subscriptions (list shows those create recorded
+                     in .maintainx-subscriptions.json: MaintainX cannot list them)
+  subscriptions update <id> --url <base URL> [--type <TYPE>]
+                     point a subscription at another base URL (or type)
   send <TYPE> [--url <Worker URL>] [--format maintainx|seed] [--secret <secret>] [--data <file>]
                      sign and post a sample delivery to a running Worker
 

@@ -36,6 +36,7 @@ describe("program", () => {
     expect(result.code).toBe(0);
     expect(result.stdout.join("\n")).toContain("Usage: npm run cli -- <command>");
     expect(result.stdout.join("\n")).toContain("subscriptions create --url");
+    expect(result.stdout.join("\n")).toContain("subscriptions update <id> --url");
     expect(result.stdout.join("\n")).toContain("send <TYPE>");
   });
 
