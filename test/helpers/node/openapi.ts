@@ -410,6 +410,13 @@ function withoutExamples(value: Json): Json {
   );
 }
 
+/** The names schemaSamples gives its samples. */
+export const SAMPLE_KINDS = {
+  examples: "sample with the description's example values",
+  required: "sample of the required fields only",
+  types: "sample from the types alone",
+} as const;
+
 /**
  * Samples of a schema with openapi-sampler: every property with the description's example values,
  * only the required properties, and every property from the types alone (examples removed).
@@ -418,12 +425,9 @@ export function schemaSamples(description: Description, schema: Schema): Array<{
   const inlined = toSampleable(description, schema);
   const options = { skipWriteOnly: true, quiet: true } as const;
   return [
-    { name: "sample with the description's example values", value: sample(inlined, options) },
-    {
-      name: "sample of the required fields only",
-      value: sample(inlined, { ...options, skipNonRequired: true }),
-    },
-    { name: "sample from the types alone", value: sample(withoutExamples(inlined), options) },
+    { name: SAMPLE_KINDS.examples, value: sample(inlined, options) },
+    { name: SAMPLE_KINDS.required, value: sample(inlined, { ...options, skipNonRequired: true }) },
+    { name: SAMPLE_KINDS.types, value: sample(withoutExamples(inlined), options) },
   ];
 }
 
