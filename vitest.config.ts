@@ -2,7 +2,8 @@ import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-pool-worker
 import { defineConfig } from "vitest/config";
 
 // Two projects: "workers" runs inside workerd through Miniflare (real KV, Queue, D1, R2);
-// "node" drives a real `wrangler dev` and the command line from Node.
+// "node" drives a real `wrangler dev` and the command line from Node, and runs the contract tests
+// against MaintainX's OpenAPI description (README, "Contract tests").
 export default defineConfig({
   test: {
     // The Worker logs a JSON line per step; show them only for failing tests.
@@ -38,8 +39,10 @@ export default defineConfig({
       {
         test: {
           name: "node",
-          include: ["test/e2e/**/*.test.ts", "test/node/**/*.test.ts"],
+          include: ["test/e2e/**/*.test.ts", "test/node/**/*.test.ts", "test/contract/**/*.test.ts"],
           environment: "node",
+          // One line when the contract tests cannot find MaintainX's OpenAPI description.
+          globalSetup: ["./test/helpers/node/openapi-setup.ts"],
           testTimeout: 60_000,
           hookTimeout: 60_000,
         },

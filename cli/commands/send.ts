@@ -20,7 +20,7 @@ import { DEV_VARS_FILE, loadCliConfig } from "../env";
 import { ConfigError, runGuarded, UsageError } from "../errors";
 import { type HttpAnswer, NoAnswerError, parseJson, sendRequest } from "../http";
 import { type CliContext, EXIT_FAILURE, EXIT_OK, type ExitCode } from "../io";
-import { freshId, sampleMaintainXBody, sampleSeedBody } from "../samples";
+import { freshId, hasSample, sampleMaintainXBody, sampleSeedBody } from "../samples";
 
 const DEFAULT_WORKER_URL = "http://127.0.0.1:8787";
 const WEBHOOK_PATH = "/webhooks/maintainx";
@@ -28,16 +28,18 @@ const URI_SIGNATURE_HEADER = "x-maintainx-webhook-uri-signature";
 /** Enough of a non-JSON answer (an HTML error page) to see what it is. */
 const MAX_PRINTED_ANSWER = 2000;
 
-const SEND_HELP = `Usage: npm run cli -- send <TYPE> [--url <Worker URL>] [--format maintainx|seed] [--secret <secret>] [--data <file.json>]
+const SEND_HELP = `Usage: npm run cli -- send <TYPE> [--url <Worker URL>] [--format maintainx|seed] [--minimal] [--secret <secret>] [--data <file.json>]
 
 Signs a realistic delivery exactly as MaintainX would, posts it to the Worker, and prints the
 Worker's status and answer. Exits 1 unless the Worker answers 2xx. Every sample carries a fresh
-work-order id, so repeated sends are new events.
+id for its subject (the work order, part, asset…), so repeated sends are new events.
 
 Arguments:
-  <TYPE>             a MaintainX event type, e.g. NEW_WORK_ORDER, WORK_ORDER_CHANGE,
-                     WORK_ORDER_STATUS_CHANGE (the sample completes the work order: DONE),
-                     WORK_ORDER_DELETE; other types get a generic body
+  <TYPE>             any of MaintainX's ${MAINTAINX_EVENT_TYPES.length} event types, e.g. NEW_WORK_ORDER (the sample is HIGH
+                     priority), WORK_ORDER_CHANGE, WORK_ORDER_STATUS_CHANGE (the sample completes the
+                     work order: DONE), WORK_ORDER_DELETE, NEW_PART, PART_TRANSFER, USER_LOGIN_FAILURE;
+                     each sample is what a subscription created by \`subscriptions create\` delivers,
+                     entity included (newWorkOrder, newPart…)
 
 Options:
   --url <URL>        the Worker's base URL (default ${DEFAULT_WORKER_URL})
@@ -46,6 +48,8 @@ Options:
                      seed: {"event","data","timestamp"} with the dotted type name
                        (NEW_WORK_ORDER is sent as ${canonicalType("NEW_WORK_ORDER")}), posted to <url>${WEBHOOK_PATH}
                        with ${SEED_SIGNATURE_HEADER} and a fresh ${EVENT_ID_HEADER}
+  --minimal          send only the fields every delivery of the type has, without the entity: what
+                     a subscription created without serializeEntity delivers (maintainx format)
   --secret <secret>  the webhook secret to sign with; default MAINTAINX_WEBHOOK_SECRET from the
                      environment, then ${DEV_VARS_FILE} (the first of a comma-separated list), else the
                      local-only secret \`npm run dev\` uses when there is no ${DEV_VARS_FILE}
@@ -58,6 +62,7 @@ const SEND_OPTIONS = {
   format: { type: "string" },
   secret: { type: "string" },
   data: { type: "string" },
+  minimal: { type: "boolean" },
 } as const;
 
 type Format = "maintainx" | "seed";
@@ -66,6 +71,8 @@ interface SendRequest {
   type: string;
   format: Format;
   base: string;
+  /** Only the type's required fields. */
+  minimal: boolean;
   dataFile?: { path: string; bytes: Uint8Array<ArrayBuffer> };
 }
 
@@ -83,7 +90,7 @@ export async function runSend(argv: string[], ctx: CliContext): Promise<ExitCode
 }
 
 function readSendRequest(
-  values: { url?: string; format?: string; data?: string },
+  values: { url?: string; format?: string; data?: string; minimal?: boolean },
   positionals: string[],
   ctx: CliContext,
 ): SendRequest {
@@ -103,7 +110,10 @@ function readSendRequest(
     );
   }
 
-  const request: SendRequest = { type, format, base: readWorkerUrl(values.url ?? DEFAULT_WORKER_URL) };
+  const minimal = values.minimal === true;
+  if (minimal && format !== "maintainx") throw new UsageError("--minimal is for the maintainx format only");
+  if (minimal && values.data !== undefined) throw new UsageError("--minimal and --data cannot be combined");
+  const request: SendRequest = { type, format, minimal, base: readWorkerUrl(values.url ?? DEFAULT_WORKER_URL) };
   if (values.data !== undefined) {
     const path = resolve(ctx.cwd, values.data);
     try {
@@ -181,8 +191,16 @@ function resolveSecret(flag: string | undefined, request: SendRequest, ctx: CliC
 
 function sampleBytes(request: SendRequest, id: number): Uint8Array<ArrayBuffer> {
   const sample =
-    request.format === "maintainx" ? sampleMaintainXBody(request.type, { id }) : sampleSeedBody(request.type, { id });
+    request.format === "maintainx"
+      ? sampleMaintainXBody(request.type, { id, minimal: request.minimal })
+      : sampleSeedBody(request.type, { id });
   return new TextEncoder().encode(JSON.stringify(sample));
+}
+
+/** What the sample's fresh id names, for the progress line. */
+function sampleSubject(request: SendRequest, id: number): string {
+  if (request.format === "seed" || request.type.includes("WORK_ORDER")) return ` for work order ${id}`;
+  return hasSample(request.type) ? "" : " (a generic body: not one of MaintainX's types)";
 }
 
 async function deliver(request: SendRequest, signing: Signing, ctx: CliContext): Promise<ExitCode> {
@@ -208,7 +226,7 @@ async function deliver(request: SendRequest, signing: Signing, ctx: CliContext):
 
   const what = request.dataFile
     ? `body from ${request.dataFile.path}`
-    : `sample ${request.format === "seed" ? `${canonicalType(request.type)} ` : ""}for work order ${id}`;
+    : `${request.minimal ? "minimal " : ""}sample ${request.format === "seed" ? canonicalType(request.type) : request.type}${sampleSubject(request, id)}`;
   stderr(`POST ${url}`);
   stderr(`  ${request.format} format, ${what}, signed with ${signing.origin}`);
   if (request.dataFile && parseJson(new TextDecoder().decode(body)) === undefined) {

@@ -13,12 +13,8 @@ let counter = 0;
 export function uniqueNewWorkOrder(overrides: Record<string, unknown> = {}): Record<string, unknown> {
   counter += 1;
   const id = 5_000_000 + counter * 7 + Math.floor(Math.random() * 1_000_000) * 10_000;
-  return {
-    ...newWorkOrder,
-    workOrderId: id,
-    newWorkOrder: { ...newWorkOrder.newWorkOrder, id },
-    ...overrides,
-  };
+  // The id travels as workOrderId only: MaintainX's newWorkOrder has no id.
+  return { ...newWorkOrder, workOrderId: id, ...overrides };
 }
 
 export interface MaintainXOptions {

@@ -126,27 +126,60 @@ describe("send, MaintainX format", () => {
       workOrderId: expect.any(Number),
       orgId: expect.any(Number),
       occurredAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
-      newWorkOrder: { title: expect.any(String), priority: "HIGH", status: "OPEN" },
+      newWorkOrder: { title: expect.any(String), priority: "HIGH" },
     });
+    // As MaintainX serialises it: the id is workOrderId; status and updatedAt come from REST only.
+    for (const field of ["id", "status", "updatedAt", "completedAt"]) {
+      expect(delivery.body.newWorkOrder).not.toHaveProperty(field);
+    }
     expect(delivery.body).not.toHaveProperty("event");
     expect(result.stdout.split("\n")[0]).toBe("HTTP 200 OK");
     expect(JSON.parse(result.stdout.split("\n").slice(1).join("\n"))).toEqual({ status: "accepted", eventId: "x" });
   });
 
-  it("completes the work order in the WORK_ORDER_STATUS_CHANGE sample", async () => {
+  it("completes the work order in the WORK_ORDER_STATUS_CHANGE sample: DONE without a sub status", async () => {
     await send(["WORK_ORDER_STATUS_CHANGE"]);
 
     expect(lastDelivery().body).toMatchObject({
       oldStatus: "IN_PROGRESS",
       newStatus: "DONE",
-      newWorkOrder: { status: "DONE" },
+      newWorkOrder: { title: expect.any(String) },
     });
+    expect(lastDelivery().body).not.toHaveProperty("newSubStatus");
+  });
+
+  it("sends only the fields every delivery of the type has with --minimal", async () => {
+    const result = await send(["WORK_ORDER_STATUS_CHANGE", "--minimal"]);
+
+    expect(result.code).toBe(0);
+    expect(Object.keys(lastDelivery().body).sort()).toEqual([
+      "newStatus",
+      "occurredAt",
+      "oldStatus",
+      "orgId",
+      "workOrderId",
+    ]);
+    expect(result.stderr).toContain("minimal sample WORK_ORDER_STATUS_CHANGE");
+  });
+
+  it.each([
+    [["NEW_WORK_ORDER", "--minimal", "--format", "seed"], "--minimal is for the maintainx format only"],
+    [["NEW_WORK_ORDER", "--minimal", "--data", "x.json"], "--minimal and --data cannot be combined"],
+  ])("exits 2 on %j", async (argv, message) => {
+    const result = await send(argv);
+
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain(message);
+    expect(worker.deliveries).toHaveLength(0);
   });
 
   it.each([
     ["WORK_ORDER_CHANGE", { addedAssigneeIds: expect.any(Array), newWorkOrder: expect.any(Object) }],
-    ["WORK_ORDER_DELETE", { WorkOrder: { id: expect.any(Number), title: expect.any(String) } }],
-    ["NEW_ASSET", { workOrderId: expect.any(Number), orgId: expect.any(Number), occurredAt: expect.any(String) }],
+    ["WORK_ORDER_DELETE", { workOrderId: expect.any(Number), WorkOrder: { title: expect.any(String) } }],
+    ["NEW_ASSET", { assetId: expect.any(Number), orgId: expect.any(Number), newAsset: { name: expect.any(String) } }],
+    ["NEW_WORK_REQUEST", { workRequestId: expect.any(Number), orgId: expect.any(Number) }],
+    ["WORK_REQUEST_STATUS_CHANGE", { requestId: expect.any(Number), newStatus: "APPROVED" }],
+    ["PART_TRANSFER", { triggeredAt: expect.any(String), sourceData: { partId: expect.any(Number) } }],
   ])("sends a realistic %s body to its own path", async (type, shape) => {
     const result = await send([type]);
 
@@ -328,6 +361,9 @@ describe("send, usage and network errors", () => {
     const code = await runSend(["--help"], { env: {}, cwd: tempDir, output });
 
     expect(code).toBe(0);
-    expect(output.lines.stdout.join("\n")).toMatch(/^Usage: npm run cli -- send <TYPE>/);
+    const help = output.lines.stdout.join("\n");
+    expect(help).toMatch(/^Usage: npm run cli -- send <TYPE>/);
+    expect(help).toContain("any of MaintainX's 46 event types");
+    expect(help).toContain("--minimal");
   });
 });
