@@ -56,10 +56,8 @@ export function isNotFound(error: unknown): boolean {
 /** How MaintainX and similar APIs answer `GET /subscriptions` when there is no list endpoint. */
 const NO_LIST_ENDPOINT_STATUSES = new Set([404, 405]);
 
-/** What `create` may ask for in `options`; `serializeEntity` makes deliveries carry the entity. */
-interface CreateOptions {
-  serializeEntity?: boolean;
-}
+/** What `create` may ask for in `options`: `serializeEntity` (or `serializePurchaseOrder`) makes deliveries carry the entity. */
+type CreateOptions = Record<string, boolean>;
 
 interface SubscriptionsClientOptions {
   apiKey: string;

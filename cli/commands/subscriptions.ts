@@ -71,7 +71,8 @@ Options:
   --type <TYPE>  a MaintainX event type, e.g. NEW_WORK_ORDER; repeat it or separate types with
                  commas (default: ${DEFAULT_SUBSCRIPTION_TYPES.join(", ")})
   --no-entity    do not ask MaintainX to include the entity (e.g. the work order) in each
-                 delivery; by default it is included, which saves the Worker API calls
+                 delivery; by default it is included (for the types whose subscriptions
+                 take that option), which saves the Worker API calls
   -h, --help     show this help
 
 ${CONFIG_HELP}`,
@@ -174,6 +175,31 @@ const UPDATE_OPTIONS = {
   type: { type: "string" },
 } as const;
 
+/**
+ * The option that makes MaintainX put the entity in each delivery, for the types whose documented
+ * subscription body takes one (`serializeEntity`; purchase-order status changes name it
+ * `serializePurchaseOrder`). MaintainX documents no such option for the other types.
+ */
+const ENTITY_OPTION: Readonly<Record<string, string>> = {
+  NEW_ASSET: "serializeEntity",
+  NEW_PART: "serializeEntity",
+  NEW_PURCHASE_ORDER: "serializeEntity",
+  NEW_WORK_ORDER: "serializeEntity",
+  PART_CHANGE: "serializeEntity",
+  PART_DELETE: "serializeEntity",
+  PURCHASE_ORDER_CHANGE: "serializeEntity",
+  PURCHASE_ORDER_STATUS_CHANGE: "serializePurchaseOrder",
+  WORK_ORDER_CHANGE: "serializeEntity",
+  WORK_ORDER_DELETE: "serializeEntity",
+  WORK_ORDER_PART_STATUS_CHANGE: "serializeEntity",
+  WORK_ORDER_STATUS_CHANGE: "serializeEntity",
+};
+
+function entityOptions(type: string, entity: boolean): { options?: Record<string, boolean> } {
+  const option = Object.hasOwn(ENTITY_OPTION, type) ? ENTITY_OPTION[type] : undefined;
+  return entity && option !== undefined ? { options: { [option]: true } } : {};
+}
+
 interface BaseUrl {
   /** Without trailing slashes. */
   base: string;
@@ -182,7 +208,7 @@ interface BaseUrl {
 
 interface CreateRequest extends BaseUrl {
   types: string[];
-  /** Ask MaintainX to put the entity in each delivery (`options.serializeEntity`). */
+  /** Ask MaintainX to put the entity in each delivery (`options.serializeEntity`, where the type takes it). */
   entity: boolean;
 }
 
@@ -331,7 +357,7 @@ async function createSubscriptions(
       answer = await client.createSubscription({
         type,
         url,
-        ...(request.entity ? { options: { serializeEntity: true } } : {}),
+        ...entityOptions(type, request.entity),
       });
     } catch (error) {
       if (!(error instanceof CommandFailure)) throw error;

@@ -129,15 +129,16 @@ describe.skipIf(!description)("contract: the CLI accepts MaintainX's documented 
     "subscriptions create exits 0 on POST /subscriptions's %s",
     async (_, body) => {
       fake.route("POST", "/v1/subscriptions", { status: 201, body });
+      // Only `id` and `status` are required in a create answer; a missing secret comes from its own route.
+      const secret = documentedAnswers("GET", "/subscriptions/{id}/secret", 200)[0]?.[1];
+      fake.route("GET", "/v1/subscriptions/:id/secret", { body: secret });
       const result = await cli(["create", "--url", "https://maintainx-webhooks.example.workers.dev"]);
 
       expect(result.code, result.output).toBe(0);
     },
   );
 
-  // Fails in this version: `get` expects the subscription unwrapped, while MaintainX documents
-  // `{"subscription": {...}}`. Flip to `it.each` once `get` reads the wrapped answer.
-  it.fails.each(documentedAnswers("GET", "/subscriptions/{id}", 200))(
+  it.each(documentedAnswers("GET", "/subscriptions/{id}", 200))(
     "subscriptions get exits 0 on GET /subscriptions/{id}'s %s",
     async (_, body) => {
       fake.route("GET", "/v1/subscriptions/:id", { body });

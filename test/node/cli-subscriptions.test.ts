@@ -113,6 +113,24 @@ describe("subscriptions create", () => {
     ]);
   });
 
+  it("asks for the entity only with the option each type's subscription documents", async () => {
+    answerCreates();
+    const types = "NEW_ASSET,PURCHASE_ORDER_STATUS_CHANGE,METER_TRIGGER_STATE_CHANGE,USER_LOGIN_FAILURE";
+    const result = await run(["create", "--url", BASE, "--type", types]);
+
+    expect(result.code).toBe(0);
+    expect(fake.requests.map((r) => r.body)).toEqual([
+      { type: "NEW_ASSET", url: `${BASE}/webhooks/maintainx/NEW_ASSET`, options: { serializeEntity: true } },
+      {
+        type: "PURCHASE_ORDER_STATUS_CHANGE",
+        url: `${BASE}/webhooks/maintainx/PURCHASE_ORDER_STATUS_CHANGE`,
+        options: { serializePurchaseOrder: true },
+      },
+      { type: "METER_TRIGGER_STATE_CHANGE", url: `${BASE}/webhooks/maintainx/METER_TRIGGER_STATE_CHANGE` },
+      { type: "USER_LOGIN_FAILURE", url: `${BASE}/webhooks/maintainx/USER_LOGIN_FAILURE` },
+    ]);
+  });
+
   it("prints each id, status and secret, then the wrangler step with the secrets bound to their types", async () => {
     answerCreates();
     const { stdout } = await run(["create", "--url", BASE]);
