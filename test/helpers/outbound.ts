@@ -12,7 +12,7 @@ export interface RecordedCall {
   json: unknown;
 }
 
-export type PlannedAnswer = Response | (() => Response | Promise<Response>) | "network-error" | "hang";
+export type PlannedAnswer = Response | ((request: Request) => Response | Promise<Response>) | "network-error" | "hang";
 
 export interface Sink {
   calls: RecordedCall[];
@@ -69,7 +69,7 @@ export function createOutbound() {
         request.signal.addEventListener("abort", () => reject(request.signal.reason));
       });
     }
-    return typeof answer === "function" ? answer() : answer.clone();
+    return typeof answer === "function" ? answer(request) : answer.clone();
   }
 
   return {

@@ -3,10 +3,15 @@
 
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { sampleMaintainXBody } from "../../cli/samples";
+import { MAINTAINX_EVENT_TYPES } from "../../src/events/maintainx-types";
 import type { EventMessage } from "../../src/events/message";
+import { registry } from "../../src/handlers";
+import { consumeEvents } from "../../src/routing/consumer";
 import { maintainXDelivery } from "../helpers/deliveries";
-import { worldApi, worldErp, worldSlack } from "../helpers/outbound";
-import { callWorker, recordingQueue } from "../helpers/worker";
+import { batchOf, maintainXEvent, messageFor, settle } from "../helpers/events";
+import { world, worldApi, worldErp, worldSlack } from "../helpers/outbound";
+import { callWorker, recordingQueue, testEnv } from "../helpers/worker";
 
 /** MaintainX type → canonical type and subject field, written out as the README's table says. */
 const TABLE: Array<[type: string, canonical: string, subject?: [kind: string, field: string]]> = [
@@ -239,5 +244,70 @@ describe("real-shaped deliveries", () => {
     expect(posts).toHaveLength(1);
     expect(posts[0]?.body).toContain("Hydraulic leak on press 4");
     expect(posts[0]?.body).not.toContain("Status:");
+  });
+});
+
+// ---- every type's real-shaped delivery ends processed ----
+
+/** A REST work order as MaintainX's `GET /workorders/{id}` answers it. */
+function restWorkOrder(url: string): Response {
+  const id = Number(new URL(url).pathname.split("/").pop());
+  return Response.json({
+    workOrder: {
+      id,
+      sequentialId: id % 10_000,
+      title: "Inspect compressor C2",
+      status: "OPEN",
+      priority: "LOW",
+      createdAt: "2026-11-30T08:00:00.000Z",
+      updatedAt: "2026-11-30T08:05:00.000Z",
+    },
+  });
+}
+
+async function settledAll(ids: string[]): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  for (const id of ids) out[id] = await settled(id);
+  return out;
+}
+
+describe("a delivery of any of the 46 types, as MaintainX sends it", () => {
+  for (const shape of ["with its entity", "with the required fields only"] as const) {
+    it(`is accepted and ends processed (${shape})`, async () => {
+      const fallback = worldApi.fallback;
+      worldApi.fallback = (request) => restWorkOrder(request.url);
+      try {
+        const sent: Array<[string, string]> = [];
+        for (const type of MAINTAINX_EVENT_TYPES) {
+          const body = sampleMaintainXBody(type, { minimal: shape !== "with its entity" });
+          const response = await callWorker(await maintainXDelivery(type, body));
+          expect(response.status, type).toBe(200);
+          const answer = (await response.json()) as { status: string; eventId: string };
+          expect(answer.status, type).toBe("accepted");
+          sent.push([type, answer.eventId]);
+        }
+        const statuses = await settledAll(sent.map(([, id]) => id));
+        expect(Object.fromEntries(sent.map(([type, id]) => [type, statuses[id]]))).toEqual(
+          Object.fromEntries(MAINTAINX_EVENT_TYPES.map((type) => [type, "processed"])),
+        );
+      } finally {
+        worldApi.fallback = fallback;
+      }
+    });
+  }
+
+  it("ends processed without MAINTAINX_API_KEY too (webhooks only)", async () => {
+    // The consumer is run directly here: the real queue's consumer has the configured API key.
+    const webhooksOnly = testEnv({ MAINTAINX_API_KEY: undefined });
+    const events = await Promise.all(
+      MAINTAINX_EVENT_TYPES.map((type) => maintainXEvent(type, sampleMaintainXBody(type, { minimal: true }))),
+    );
+    const result = await settle(batchOf(events.map((event) => messageFor(event))), (batch) =>
+      consumeEvents(batch, webhooksOnly, { registry, fetch: world.fetch }),
+    );
+    expect(result.explicitAcks).toHaveLength(MAINTAINX_EVENT_TYPES.length);
+    expect(result.retryMessages).toEqual([]);
+    const statuses = await settledAll(events.map((event) => event.id));
+    expect(new Set(Object.values(statuses))).toEqual(new Set(["processed"]));
   });
 });
