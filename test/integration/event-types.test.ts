@@ -4,6 +4,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import type { EventMessage } from "../../src/events/message";
+import { listSideEffects } from "../../src/store/side-effects";
 import { maintainXDelivery } from "../helpers/deliveries";
 import { worldApi, worldErp, worldSlack } from "../helpers/outbound";
 import { callWorker, recordingQueue } from "../helpers/worker";
@@ -143,11 +144,9 @@ async function settled(id: string): Promise<string> {
   }
 }
 
+/** The event's outcomes under every key its handlers were claimed by (completions: their ending's). */
 async function outcomes(eventId: string): Promise<Record<string, string>> {
-  const { results } = await env.DB.prepare("SELECT handler, status FROM side_effects WHERE event_id = ?1")
-    .bind(eventId)
-    .all<{ handler: string; status: string }>();
-  return Object.fromEntries(results.map((r) => [r.handler, r.status]));
+  return Object.fromEntries((await listSideEffects(env.DB, eventId)).map((o) => [o.handler, o.status]));
 }
 
 let nextId = 7_100_000 + Math.floor(Math.random() * 100_000) * 10;
