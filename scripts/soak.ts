@@ -1,11 +1,15 @@
-// `npm run soak -- --seconds 30`: a steady stream of signed MaintainX deliveries, with duplicates,
+// `npm run soak -- --seconds 30`: a steady stream of real changes (work orders created, work
+// orders completed) in a fake MaintainX, each sent as a signed delivery, with duplicates,
 // concurrent copies and operator replays, into a real `wrangler dev` whose Slack and ERP are stub
 // servers on 127.0.0.1 that fail a share of requests (5xx, 429 with Retry-After, timeouts, dropped
-// connections). It waits for the queue to drain, accounts for every accepted event, and prints
-//   soak: sent N, accepted A, delivered D, duplicates X, lost L
-// delivered: unique events whose side effect reached its sink (answered 2xx); duplicates: side
-// effects answered 2xx more than once for one event; lost: accepted, yet neither delivered nor dead.
-// Exits non-zero unless X == 0 and L == 0. Loopback only; bounded in time and in requests.
+// connections). A share of the deliveries is never sent (a lost webhook): the fake MaintainX
+// still has those changes, and the poller, run every couple of seconds, must find them. It waits
+// for the queue to drain, accounts for every real change, and prints
+//   soak: changes C, sent N, accepted A, dropped P, delivered D, lost L, duplicates X
+// delivered: changes whose side effect (a Slack alert for a creation, an ERP POST for a completion)
+// reached its sink (answered 2xx); lost: changes whose effect never happened and whose events are
+// not dead either; duplicates: effects answered 2xx more than once for one change, by whichever
+// path. Exits non-zero unless L == 0 and X == 0. Loopback only; bounded in time and in requests.
 
 import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
@@ -14,6 +18,7 @@ import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { signMaintainX } from "../src/webhooks/signature";
+import { type FakeMaintainX, startFakeMaintainX } from "../test/helpers/node/fake-maintainx";
 import {
   type PlannedResponse,
   type RecordedRequest,
@@ -35,6 +40,10 @@ interface SoakOptions {
   burstShare: number;
   /** Share of events replayed through `POST /admin/events/:id/replay` while in flight. */
   replayShare: number;
+  /** Share of changes whose webhook is never sent; only the poller can find them. */
+  dropShare: number;
+  /** How often the poller is run (`/__scheduled`), during the stream and the drain. */
+  pollEverySeconds: number;
   /** Longest wait for the queue to drain after the last delivery. */
   drainSeconds: number;
   /** How long the local D1 database is locked, 40 % into the stream (0: never). */
@@ -45,6 +54,12 @@ interface SoakOptions {
 }
 
 interface SoakResult {
+  /** Real changes made in the fake MaintainX (creations and completions). */
+  changes: number;
+  /** Changes whose webhook was dropped on purpose. */
+  dropped: number;
+  /** Polling runs triggered. */
+  polls: number;
   sent: number;
   accepted: number;
   delivered: number;
@@ -67,6 +82,8 @@ const DEFAULTS: SoakOptions = {
   duplicateShare: 0.2,
   burstShare: 0.1,
   replayShare: 0.05,
+  dropShare: 0.15,
+  pollEverySeconds: 2,
   drainSeconds: 120,
   d1BlipSeconds: 3,
   seed: Date.now() % 2 ** 31,
@@ -80,6 +97,8 @@ const FLAGS: Record<NumericOption, string> = {
   duplicateShare: "--duplicate-share",
   burstShare: "--burst-share",
   replayShare: "--replay-share",
+  dropShare: "--drop-share",
+  pollEverySeconds: "--poll-every-seconds",
   drainSeconds: "--drain-seconds",
   d1BlipSeconds: "--d1-blip-seconds",
   seed: "--seed",
@@ -99,6 +118,8 @@ const LIMITS: Partial<Record<NumericOption, readonly [number, number]>> = {
   duplicateShare: [0, 0.9],
   burstShare: [0, 0.9],
   replayShare: [0, 0.9],
+  dropShare: [0, 0.9],
+  pollEverySeconds: [0.5, 60],
 };
 const SECRET = "soak-webhook-secret";
 const ADMIN_TOKEN = "soak-admin-token";
@@ -131,7 +152,16 @@ interface SoakEvent {
   type: "NEW_WORK_ORDER" | "WORK_ORDER_STATUS_CHANGE";
   raw: string;
   accepted: boolean;
+  /** The work order as MaintainX's REST API reports it after the change. */
+  rest: Record<string, unknown>;
+  /** The id of the event the poller makes of this change (README, "Polling fallback"). */
+  pollId: string;
+  /** Its webhook is never sent. */
+  dropped: boolean;
 }
+
+/** MaintainX dates a webhook a few hundred ms after REST's updatedAt / completedAt of the change. */
+const WEBHOOK_LAG_MS = 300;
 
 /** Titles beyond ASCII, as maintenance teams write them: sizes and escapes must hold for these too. */
 const TITLES = [
@@ -142,9 +172,26 @@ const TITLES = [
   "Kompresör bakımı ✅",
 ];
 
-function makeEvent(workOrderId: number, index: number): SoakEvent {
-  const now = new Date().toISOString();
+function makeEvent(workOrderId: number, index: number, dropped: boolean): SoakEvent {
+  // REST dates the change now; the webhook is dated a little later, as MaintainX dates it.
+  const changedAt = new Date().toISOString();
+  const now = new Date(Date.parse(changedAt) + WEBHOOK_LAG_MS).toISOString();
   const type = index % 2 === 0 ? "NEW_WORK_ORDER" : "WORK_ORDER_STATUS_CHANGE";
+  const title = `Soak ${workOrderId}: ${TITLES[index % TITLES.length]}`;
+  const rest =
+    type === "NEW_WORK_ORDER"
+      ? { id: workOrderId, title, priority: "HIGH", status: "OPEN", createdAt: changedAt, updatedAt: changedAt }
+      : {
+          id: workOrderId,
+          title,
+          priority: "LOW",
+          status: "DONE",
+          // Created long before the run: the poller must not take it for a creation.
+          createdAt: "2020-01-01T00:00:00.000Z",
+          completedAt: changedAt,
+          updatedAt: changedAt,
+        };
+  const pollId = type === "NEW_WORK_ORDER" ? `poll:${workOrderId}:created` : `poll:${workOrderId}:DONE:${changedAt}`;
   const body =
     type === "NEW_WORK_ORDER"
       ? {
@@ -176,7 +223,7 @@ function makeEvent(workOrderId: number, index: number): SoakEvent {
   const raw = JSON.stringify(body);
   // The Worker's id for a delivery without x-maintainx-event-id (README, "Receiving webhooks").
   const id = createHash("sha256").update(`${type}\n${raw}`).digest("hex");
-  return { id, workOrderId, type, raw, accepted: false };
+  return { id, workOrderId, type, raw, accepted: false, rest, pollId, dropped };
 }
 
 /**
@@ -269,7 +316,12 @@ export async function runSoak(input: Partial<SoakOptions> = {}): Promise<SoakRes
   const progress = options.progress ?? ((line: string) => process.stderr.write(`${line}\n`));
   const rand = random(options.seed);
   // Every request this run may make, counted against one cap (sends, replays, drain polls).
-  const maxRequests = Math.ceil(options.seconds * options.rate * 12 + options.drainSeconds * 4 + 100);
+  const maxRequests = Math.ceil(
+    options.seconds * options.rate * 12 +
+      options.drainSeconds * 4 +
+      (options.seconds + options.drainSeconds) / options.pollEverySeconds +
+      100,
+  );
   let requestsMade = 0;
   const budget = () => {
     requestsMade += 1;
@@ -283,9 +335,36 @@ export async function runSoak(input: Partial<SoakOptions> = {}): Promise<SoakRes
     options.failShare,
     rand,
   );
-  const erp = failingSink(erpStub, (r) => r.headers["idempotency-key"], options.failShare, rand);
+  // Keyed by work order: each work order has one real change, whichever path reports it.
+  const erp = failingSink(
+    erpStub,
+    (r) => (r.json as { workOrder?: { id?: string } } | undefined)?.workOrder?.id,
+    options.failShare,
+    rand,
+  );
+
+  // The fake MaintainX: the REST record of every change, dropped webhook or not.
+  const records = new Map<number, Record<string, unknown>>();
+  const maintainx: FakeMaintainX = await startFakeMaintainX();
+  maintainx.route("GET", "/v1/workorders", (req) => {
+    const since = String(req.query["updatedAt[gte]"] ?? "");
+    const limit = Number(req.query.limit ?? 100);
+    const offset = Number(req.query.cursor ?? 0);
+    const rows = [...records.values()]
+      .filter((wo) => String(wo.updatedAt) >= since)
+      .sort((a, b) => String(a.updatedAt).localeCompare(String(b.updatedAt)) || Number(a.id) - Number(b.id));
+    const nextCursor = offset + limit < rows.length ? String(offset + limit) : null;
+    return { body: { workOrders: rows.slice(offset, offset + limit), nextCursor, nextPageUrl: null } };
+  });
+  maintainx.route("GET", "/v1/workorders/:id", (req) => {
+    const wo = records.get(Number(req.params.id));
+    return wo ? { body: { workOrder: wo } } : { status: 404, body: { errors: [{ message: "not found" }] } };
+  });
 
   let dev: WranglerDev | undefined;
+  let polling = true;
+  let polls = 0;
+  let pollLoop: Promise<void> = Promise.resolve();
   try {
     dev = await startWranglerDev({
       vars: {
@@ -295,15 +374,32 @@ export async function runSoak(input: Partial<SoakOptions> = {}): Promise<SoakRes
         ERP_WEBHOOK_URL: `${erpStub.url}/erp/completed`,
         RETRY_BASE_SECONDS: "1",
         OUTBOUND_TIMEOUT_SECONDS: String(OUTBOUND_TIMEOUT_SECONDS),
-        POLL_MODE: "off",
+        MAINTAINX_API_BASE: maintainx.url,
+        MAINTAINX_API_KEY: "soak-api-key",
+        POLL_MODE: "always",
       },
     });
     const base = dev.url;
     if (!base.startsWith("http://127.0.0.1:")) throw new Error(`soak: refusing a non-loopback Worker at ${base}`);
     progress(
       `soak: ${options.seconds} s at ${options.rate} events/s, sink failure share ${options.failShare}, ` +
-        `duplicates ${options.duplicateShare}, bursts ${options.burstShare}, replays ${options.replayShare}, seed ${options.seed}`,
+        `duplicates ${options.duplicateShare}, bursts ${options.burstShare}, replays ${options.replayShare}, ` +
+        `dropped webhooks ${options.dropShare}, a poll every ${options.pollEverySeconds} s, seed ${options.seed}`,
     );
+
+    // The poller, as the Cron Trigger would run it (more often, to keep the run short).
+    pollLoop = (async () => {
+      while (polling) {
+        if (requestsMade >= maxRequests) break;
+        requestsMade += 1;
+        polls += 1;
+        const response = await fetch(`${base}/__scheduled?cron=*+*+*+*+*`, {
+          signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+        }).catch(() => undefined);
+        await response?.body?.cancel();
+        await sleep(options.pollEverySeconds * 1000);
+      }
+    })();
 
     const events: SoakEvent[] = [];
     let sent = 0;
@@ -392,8 +488,10 @@ export async function runSoak(input: Partial<SoakOptions> = {}): Promise<SoakRes
       const dueAt = started + (i * 1000) / options.rate;
       if (dueAt > Date.now()) await sleep(dueAt - Date.now());
       if (Date.now() >= sendUntil) break;
-      const event = makeEvent(firstWorkOrder + i, i);
+      const event = makeEvent(firstWorkOrder + i, i, rand() < options.dropShare);
       events.push(event);
+      records.set(event.workOrderId, event.rest);
+      if (event.dropped) continue;
 
       const copies = rand() < options.burstShare ? 3 + Math.floor(rand() * 3) : 1;
       for (let c = 0; c < copies; c++) track(deliver(event));
@@ -415,11 +513,10 @@ export async function runSoak(input: Partial<SoakOptions> = {}): Promise<SoakRes
     await Promise.all([...pending]);
     progress(`soak: sending done (${events.length} events, ${sent} deliveries); draining`);
 
-    // Drain: until every accepted event is delivered or dead and nothing is pending in the log.
+    // Drain: until every change is delivered or dead and nothing is pending in the log.
     const successesOf = (event: SoakEvent) =>
-      event.type === "NEW_WORK_ORDER"
-        ? (slack.successes.get(String(event.workOrderId)) ?? 0)
-        : (erp.successes.get(event.id) ?? 0);
+      (event.type === "NEW_WORK_ORDER" ? slack : erp).successes.get(String(event.workOrderId)) ?? 0;
+    const isDead = (event: SoakEvent, dead: Set<string>) => dead.has(event.id) || dead.has(event.pollId);
     const admin = async <T>(path: string): Promise<T> => {
       budget();
       const response = await fetch(`${base}/admin${path}`, {
@@ -441,7 +538,7 @@ export async function runSoak(input: Partial<SoakOptions> = {}): Promise<SoakRes
     let dead = new Set<string>();
     while (Date.now() < drainUntil) {
       dead = await deadIds();
-      const open = accepted.filter((e) => successesOf(e) === 0 && !dead.has(e.id));
+      const open = events.filter((e) => successesOf(e) === 0 && !isDead(e, dead));
       const status = await admin<{ events: { accepted: number } }>("/status");
       if (open.length === 0 && status.events.accepted === 0) {
         drained = true;
@@ -450,20 +547,24 @@ export async function runSoak(input: Partial<SoakOptions> = {}): Promise<SoakRes
       await sleep(1_000);
     }
     const drainEnded = Date.now();
-    if (drained) await sleep(QUIET_MS);
+    // One more poll after the drain: it must add nothing.
+    if (drained) await sleep(Math.max(QUIET_MS, options.pollEverySeconds * 1000 + 1000));
+    polling = false;
+    await pollLoop;
     dead = await deadIds();
 
-    const delivered = accepted.filter((e) => successesOf(e) > 0).length;
-    const duplicates = accepted.reduce((n, e) => n + Math.max(0, successesOf(e) - 1), 0);
-    const lost = accepted.filter((e) => successesOf(e) === 0 && !dead.has(e.id)).length;
-    const deadCount = accepted.filter((e) => dead.has(e.id) && successesOf(e) === 0).length;
+    const delivered = events.filter((e) => successesOf(e) > 0).length;
+    const duplicates = events.reduce((n, e) => n + Math.max(0, successesOf(e) - 1), 0);
+    const lost = events.filter((e) => successesOf(e) === 0 && !isDead(e, dead)).length;
+    const deadCount = events.filter((e) => isDead(e, dead) && successesOf(e) === 0).length;
+    const dropped = events.filter((e) => e.dropped).length;
     const reloaded = /Reloading local server/.test(dev.logs());
     const slackStats = slack.stats();
     const erpStats = erp.stats();
 
     progress(
       `soak: sinks answered ${slackStats.requests + erpStats.requests} requests, failing ${slackStats.failures + erpStats.failures} on purpose; ` +
-        `${deadCount} events dead (replayable), ${refused} deliveries refused and sent again` +
+        `${polls} polling runs; ${deadCount} changes dead (replayable), ${refused} deliveries refused and sent again` +
         `${refusals.size > 0 ? ` (${[...refusals].map(([why, n]) => `${why}: ${n}`).join(", ")})` : ""}, ${replays} replays; ` +
         `${drained ? `queue drained in ${Math.round((drainEnded - drainStarted) / 1000)} s` : `queue NOT drained within ${options.drainSeconds} s`}`,
     );
@@ -473,6 +574,9 @@ export async function runSoak(input: Partial<SoakOptions> = {}): Promise<SoakRes
       );
     }
     return {
+      changes: events.length,
+      dropped,
+      polls,
       sent,
       accepted: accepted.length,
       delivered,
@@ -485,11 +589,15 @@ export async function runSoak(input: Partial<SoakOptions> = {}): Promise<SoakRes
       sinkFailures: slackStats.failures + erpStats.failures,
       drained,
       reloaded,
-      line: `soak: sent ${sent}, accepted ${accepted.length}, delivered ${delivered}, duplicates ${duplicates}, lost ${lost}`,
+      line:
+        `soak: changes ${events.length}, sent ${sent}, accepted ${accepted.length}, dropped ${dropped}, ` +
+        `delivered ${delivered}, lost ${lost}, duplicates ${duplicates}`,
     };
   } finally {
+    polling = false;
+    await pollLoop.catch(() => {});
     await dev?.stop();
-    await Promise.all([slackStub.close(), erpStub.close()]);
+    await Promise.all([slackStub.close(), erpStub.close(), maintainx.close()]);
   }
 }
 
@@ -518,15 +626,17 @@ function optionsFromArgs(args: string[]): { help: boolean; options: Partial<Soak
 }
 
 const HELP = `Usage: npm run soak -- [--seconds 30] [--rate 20] [--fail-share 0.25] [--duplicate-share 0.2]
-                      [--burst-share 0.1] [--replay-share 0.05] [--drain-seconds 120]
-                      [--d1-blip-seconds 3] [--seed N]
+                      [--burst-share 0.1] [--replay-share 0.05] [--drop-share 0.15]
+                      [--poll-every-seconds 2] [--drain-seconds 120] [--d1-blip-seconds 3] [--seed N]
 
-Starts wrangler dev with stub Slack and ERP servers on 127.0.0.1 that fail --fail-share of their
-requests, sends --rate signed deliveries a second for --seconds (with duplicates, concurrent
-copies, admin replays and non-ASCII titles), locks the local D1 database for --d1-blip-seconds
-40 % into the run (0: no blip; needs python3), waits for the queue to drain, and prints
-  soak: sent N, accepted A, delivered D, duplicates X, lost L
-It exits 1 unless X and L are both 0, and 2 for a bad option.`;
+Starts wrangler dev with stub Slack and ERP servers and a fake MaintainX on 127.0.0.1; the sinks
+fail --fail-share of their requests. Makes --rate real changes a second for --seconds (work orders
+created and completed, in the fake MaintainX) and sends each as a signed delivery (with duplicates,
+concurrent copies, admin replays and non-ASCII titles), except --drop-share of them, which only
+the poller (run every --poll-every-seconds) can find. Locks the local D1 database for
+--d1-blip-seconds 40 % into the run (0: no blip; needs python3), waits for the queue to drain, and prints
+  soak: changes C, sent N, accepted A, dropped P, delivered D, lost L, duplicates X
+It exits 1 unless L and X are both 0, and 2 for a bad option.`;
 
 async function main(): Promise<void> {
   let options: SoakOptions;

@@ -3,7 +3,19 @@
 // is its identity in the side-effect claims, so it must be stable and unique.
 
 import type { CanonicalEvent } from "../events/canonical";
+import { isChangeType } from "../events/changes";
 import { type EventHandler, routedTypes } from "./handler";
+
+/** A handler chosen for an event, and the change type it was registered under by name, if any. */
+export interface Route {
+  handler: EventHandler;
+  /**
+   * `workorder.created`, `.completed`, `.canceled` or `.skipped` when the handler was registered
+   * under exactly that type and the event is routed as it: it then runs once per real change
+   * (ARCHITECTURE.md, "Once per real change"). Wildcard registrations (`workorder.*`) run per event.
+   */
+  changeType?: string;
+}
 
 export class HandlerRegistry {
   readonly #routes: Array<{ pattern: string; handler: EventHandler }> = [];
@@ -17,11 +29,19 @@ export class HandlerRegistry {
 
   /** The handlers for an event, each once, in registration order. */
   handlersFor(event: CanonicalEvent): EventHandler[] {
+    return this.routesFor(event).map((route) => route.handler);
+  }
+
+  /** As handlersFor, with the change type each handler runs for (a change wins over a wildcard). */
+  routesFor(event: CanonicalEvent): Route[] {
     const types = routedTypes(event);
-    const out: EventHandler[] = [];
+    const out: Route[] = [];
     for (const { pattern, handler } of this.#routes) {
-      if (out.includes(handler)) continue;
-      if (types.some((type) => matches(pattern, type))) out.push(handler);
+      if (!types.some((type) => matches(pattern, type))) continue;
+      const changeType = isChangeType(pattern) ? pattern : undefined;
+      const existing = out.find((route) => route.handler === handler);
+      if (!existing) out.push(changeType ? { handler, changeType } : { handler });
+      else if (changeType && !existing.changeType) existing.changeType = changeType;
     }
     return out;
   }

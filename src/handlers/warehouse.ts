@@ -12,6 +12,18 @@ function epochMs(value: string | undefined): number | undefined {
   return Number.isNaN(ms) ? undefined : ms;
 }
 
+/**
+ * A webhook without `updatedAt` is versioned by its occurredAt, which MaintainX dates a few hundred
+ * ms after the REST `updatedAt` of the same change. Counted this much earlier, the poller's REST
+ * record of that change (versioned by its `updatedAt`) replaces it, so the mirror ends equal to
+ * MaintainX; a REST record older than the webhook by more than this never does.
+ */
+export const WEBHOOK_VERSION_SKEW_MS = 5_000;
+
+function webhookVersion(occurredMs: number | undefined): number | undefined {
+  return occurredMs === undefined ? undefined : occurredMs - WEBHOOK_VERSION_SKEW_MS;
+}
+
 export const warehouseUpsert: EventHandler = {
   name: "warehouse",
   async run(ctx) {
@@ -33,7 +45,7 @@ export const warehouseUpsert: EventHandler = {
     // A deletion is at least as new as the last update it saw.
     const versionMs = deleted
       ? Math.max(updatedMs ?? 0, occurredMs ?? 0) || Date.parse(event.receivedAt)
-      : (updatedMs ?? occurredMs ?? Date.parse(event.receivedAt));
+      : (updatedMs ?? webhookVersion(occurredMs) ?? Date.parse(event.receivedAt));
 
     let written: boolean;
     try {

@@ -1,5 +1,6 @@
 // The polling fallback: lists work orders updated since the cursor and queues each as a
-// `workorder.updated` event, deduped exactly like webhooks, so a missed webhook is never lost.
+// `workorder.updated` event (plus its creation or ending inside the window, ingest/accept-polled.ts),
+// deduped exactly like webhooks, so a missed webhook is never lost.
 // The cursor moves only once a query was read to its end; a failed run leaves it.
 
 import { type Config, readConfig } from "../config";
@@ -156,7 +157,7 @@ async function runPages(
       const fresh = page.workOrders.filter(
         (wo): wo is PolledWorkOrder => typeof wo.updatedAt === "string" && Date.parse(wo.updatedAt) >= cursorMs,
       );
-      queued += await acceptPolledWorkOrders(env, fresh, receivedAt);
+      queued += await acceptPolledWorkOrders(env, fresh, receivedAt, cursor);
       for (const wo of fresh) {
         const ms = Date.parse(wo.updatedAt);
         if (!newest || ms > newest.ms) newest = { text: wo.updatedAt, ms };

@@ -4,7 +4,7 @@
 // a transient failure → retried; after max_retries the queue moves it to the dead-letter queue.
 
 import { readConfig } from "../config";
-import type { EventHandler, HandlerContext, HandlerResult } from "../contract/handler";
+import type { HandlerContext, HandlerResult } from "../contract/handler";
 import type { HandlerRegistry } from "../contract/registry";
 import type { CanonicalEvent } from "../events/canonical";
 import type { DataJson } from "../events/data-json";
@@ -14,6 +14,7 @@ import { type FetchLike, PermanentError, TransientError } from "../lib/outbound"
 import { type EffectMarker, readEffectMarker, writeEffectMarker } from "../store/effect-markers";
 import { beginAttempt, loadStoredEvent, setEventError, setEventStatus } from "../store/event-log";
 import { claimSideEffect, finishSideEffect, listSideEffects } from "../store/side-effects";
+import { type Claim, claimsFor } from "./claim-keys";
 import { createHandlerContext } from "./context";
 import { MalformedMessageError, PayloadUnavailableError, resolveMessage } from "./resolve";
 import { retryDelaySeconds } from "./retry-policy";
@@ -95,21 +96,22 @@ async function processMessage(message: Message<unknown>, env: Env, deps: Consume
     replay,
   });
   await beginAttempt(env.DB, event, replay, stored);
-  const handlers = deps.registry.handlersFor(event);
-  if (handlers.length === 0) {
+  const routes = deps.registry.routesFor(event);
+  if (routes.length === 0) {
     log.info(`Unhandled event type: ${event.type}`, { eventId: event.id, sourceType: event.sourceType });
     await setEventStatus(env.DB, event.id, "processed", null);
     return { ack: true };
   }
 
+  const claims = await claimsFor(env.DB, event, routes);
   const ctx = createHandlerContext(event, env, deps.fetch);
-  const run = await runUnderClaims(ctx, handlers, { replay, now: deps.now ?? Date.now });
+  const run = await runUnderClaims(ctx, claims, { replay, now: deps.now ?? Date.now });
   if (run.pending.length > 0) {
     const reason = run.pending.join("; ");
     await setEventError(env.DB, event.id, reason);
     return backoff(reason, run.retryAfter);
   }
-  await settleStatus(env.DB, event, handlers);
+  await settleStatus(env.DB, event, claims);
   return { ack: true };
 }
 
@@ -148,16 +150,17 @@ interface ClaimsRun {
 /**
  * Step 2: each handler under its D1 claim, in turn, so the MaintainX lookup they share happens once.
  * A finished claim is never run again; a claim held elsewhere is looked at again after the backoff.
+ * The claim key is the event id, or the real change's key shared with the other path's events.
  */
 async function runUnderClaims(
   ctx: HandlerContext,
-  handlers: EventHandler[],
+  claims: Claim[],
   options: { replay: boolean; now: () => number },
 ): Promise<ClaimsRun> {
   const { event, env } = ctx;
   const run: ClaimsRun = { pending: [], retryAfter: undefined };
-  for (const handler of handlers) {
-    const claim = await claimSideEffect(env.DB, event.id, handler.name, {
+  for (const { handler, key } of claims) {
+    const claim = await claimSideEffect(env.DB, key, handler.name, {
       nowMs: options.now(),
       replay: options.replay,
     });
@@ -165,14 +168,23 @@ async function runUnderClaims(
       // Another delivery holds the claim: by the next look it has finished, or its lease
       // (CLAIM_LEASE_MS) has run out because its consumer died.
       if (claim.status === "running") run.pending.push(`${handler.name}: in progress elsewhere`);
+      else if (key !== event.id && claim.status === "done") {
+        log.info("Handler already done for this change", { eventId: event.id, handler: handler.name, claimKey: key });
+      }
       continue;
     }
-    const fields = { eventId: event.id, type: event.type, handler: handler.name, attempt: claim.attempts };
+    const fields = {
+      eventId: event.id,
+      type: event.type,
+      handler: handler.name,
+      attempt: claim.attempts,
+      ...(key === event.id ? {} : { claimKey: key }),
+    };
     if (claim.attempts > 1) {
       // A claim taken over after its lease ran out may be a success that D1 could not record.
-      const marker = await readEffectMarker(env.IDEMPOTENCY, event.id, handler.name);
+      const marker = await readEffectMarker(env.IDEMPOTENCY, key, handler.name);
       if (marker) {
-        await recordFinished(env, event.id, handler.name, marker);
+        await recordFinished(env, key, handler.name, marker);
         log.info("Handler already done; outcome recorded from its fallback marker", { ...fields, ...marker });
         continue;
       }
@@ -183,10 +195,10 @@ async function runUnderClaims(
     } catch (error) {
       const reason = describeError(error);
       if (error instanceof PermanentError) {
-        await finishSideEffect(env.DB, event.id, handler.name, { status: "failed", error: reason });
+        await finishSideEffect(env.DB, key, handler.name, { status: "failed", error: reason });
         log.error("Handler failed permanently", { ...fields, error: reason });
       } else {
-        await finishSideEffect(env.DB, event.id, handler.name, { status: "retry", error: reason });
+        await finishSideEffect(env.DB, key, handler.name, { status: "retry", error: reason });
         log.warn("Handler failed; will retry", { ...fields, error: reason });
         run.pending.push(`${handler.name}: ${reason}`);
         if (error instanceof TransientError && error.retryAfterSeconds !== undefined) {
@@ -199,7 +211,7 @@ async function runUnderClaims(
       result.outcome === "done"
         ? { status: "done", ...(result.detail === undefined ? {} : { detail: result.detail }) }
         : { status: "skipped", detail: result.reason };
-    await recordFinished(env, event.id, handler.name, finished);
+    await recordFinished(env, key, handler.name, finished);
     if (result.outcome === "done") log.info("Handler done", { ...fields, detail: result.detail });
     else log.info("Handler skipped", { ...fields, reason: result.reason });
   }
@@ -207,9 +219,9 @@ async function runUnderClaims(
 }
 
 /** Step 3: the event's status from its handlers' outcomes: `failed` if any failed, else `processed`. */
-async function settleStatus(db: D1Database, event: CanonicalEvent, handlers: EventHandler[]): Promise<void> {
+async function settleStatus(db: D1Database, event: CanonicalEvent, claims: Claim[]): Promise<void> {
   const outcomes = await listSideEffects(db, event.id);
-  const failed = outcomes.filter((o) => o.status === "failed" && handlers.some((h) => h.name === o.handler));
+  const failed = outcomes.filter((o) => o.status === "failed" && claims.some((c) => c.handler.name === o.handler));
   if (failed.length > 0) {
     const reason = failed.map((o) => `${o.handler}: ${o.lastError ?? "failed"}`).join("; ");
     await setEventStatus(db, event.id, "failed", reason);
@@ -230,10 +242,10 @@ const RECORD_FIRST_PAUSE_MS = 100;
  * repeat it. The write is tried 5 times over about 1.5 s; if D1 still refuses, a marker goes to KV
  * (read before an expired claim is taken over) and the delivery fails with the claim held.
  */
-async function recordFinished(env: Env, eventId: string, handler: string, finished: FinishedOutcome): Promise<void> {
+async function recordFinished(env: Env, claimKey: string, handler: string, finished: FinishedOutcome): Promise<void> {
   for (let attempt = 1; ; attempt++) {
     try {
-      return await finishSideEffect(env.DB, eventId, handler, finished);
+      return await finishSideEffect(env.DB, claimKey, handler, finished);
     } catch (error) {
       if (attempt < RECORD_ATTEMPTS) {
         await new Promise((resolve) => setTimeout(resolve, RECORD_FIRST_PAUSE_MS * 2 ** (attempt - 1)));
@@ -241,11 +253,11 @@ async function recordFinished(env: Env, eventId: string, handler: string, finish
       }
       // A later replay of a skipped handler, with its destination configured by then, must run it.
       if (finished.status !== "done") throw error;
-      await writeEffectMarker(env.IDEMPOTENCY, eventId, handler, finished).then(
-        () => log.error("Handler outcome not recorded in D1; kept as a fallback marker", { eventId, handler }),
+      await writeEffectMarker(env.IDEMPOTENCY, claimKey, handler, finished).then(
+        () => log.error("Handler outcome not recorded in D1; kept as a fallback marker", { claimKey, handler }),
         (markerError: unknown) =>
           log.error("Handler outcome not recorded anywhere; it may run once more", {
-            eventId,
+            claimKey,
             handler,
             error: describeError(markerError),
           }),

@@ -13,19 +13,19 @@ export interface EffectMarker {
 
 export async function writeEffectMarker(
   kv: KVNamespace,
-  eventId: string,
+  claimKey: string,
   handler: string,
   marker: EffectMarker,
 ): Promise<void> {
-  await kv.put(effectMarkerKey(eventId, handler), JSON.stringify(marker), { expirationTtl: PAYLOAD_TTL_SECONDS });
+  await kv.put(effectMarkerKey(claimKey, handler), JSON.stringify(marker), { expirationTtl: PAYLOAD_TTL_SECONDS });
 }
 
 export async function readEffectMarker(
   kv: KVNamespace,
-  eventId: string,
+  claimKey: string,
   handler: string,
 ): Promise<EffectMarker | undefined> {
-  const text = await kv.get(effectMarkerKey(eventId, handler), "text");
+  const text = await kv.get(effectMarkerKey(claimKey, handler), "text");
   if (text === null) return undefined;
   const parsed = JSON.parse(text) as Partial<EffectMarker>;
   if (parsed.status !== "done") return undefined;

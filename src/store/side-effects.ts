@@ -1,12 +1,19 @@
 // Side-effect claims in D1 (strongly consistent, unlike KV): before a handler runs for an event it
-// claims (event id, handler). Only one consumer can hold a claim; a finished claim is never run
+// claims (claim key, handler). Only one consumer can hold a claim; a finished claim is never run
 // again, so duplicate deliveries, concurrent duplicates and redelivered messages cause one effect.
+// The claim key (kept in the `event_id` column) is the event id, except for the handlers of a real
+// change (ARCHITECTURE.md, "Once per real change"): a work order's creation and each of its endings.
 
 type SideEffectStatus = "running" | "done" | "skipped" | "retry" | "failed";
 
 type ClaimResult =
   | { claimed: true; attempts: number }
   | { claimed: false; status: SideEffectStatus; leaseUntilMs: number };
+
+/** The claim key of the creation handlers of a work order (its SQL twin is in listSideEffects). */
+export const createdClaimKey = (workOrderId: string): string => `workorder:${workOrderId}:created`;
+/** The claim key of the handlers of one ending (store/endings.ts) of a work order. */
+export const endingClaimKey = (workOrderId: string, seq: number): string => `workorder:${workOrderId}:ending:${seq}`;
 
 /** How long a claim stays exclusive if its holder dies mid-run (longer than any handler runs). */
 export const CLAIM_LEASE_MS = 120_000;
@@ -66,10 +73,20 @@ interface SideEffectOutcome {
   detail?: string;
 }
 
+/**
+ * The outcomes of an event's handlers, under every key they were claimed by: the event id, its
+ * work order's creation key when it is a `workorder.created` event, and its ending's key when it
+ * was resolved to one. A shared claim shows the outcome of whichever event ran it.
+ */
 export async function listSideEffects(db: D1Database, eventId: string): Promise<SideEffectOutcome[]> {
   const { results } = await db
     .prepare(
-      "SELECT handler, status, attempts, last_error, detail FROM side_effects WHERE event_id = ?1 ORDER BY rowid",
+      `SELECT handler, status, attempts, last_error, detail FROM side_effects
+       WHERE event_id = ?1
+          OR event_id = (SELECT 'workorder:' || work_order_id || ':created' FROM events
+                         WHERE id = ?1 AND type = 'workorder.created' AND work_order_id IS NOT NULL)
+          OR event_id = (SELECT 'workorder:' || work_order_id || ':ending:' || seq FROM event_endings WHERE event_id = ?1)
+       ORDER BY rowid`,
     )
     .bind(eventId)
     .all<{

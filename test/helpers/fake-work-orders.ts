@@ -7,6 +7,9 @@ export interface FakeWorkOrder {
   status: string;
   priority: string;
   updatedAt: string;
+  /** As REST gives them; absent unless a test sets them. */
+  createdAt?: string;
+  completedAt?: string;
 }
 
 export function createWorkOrderStore(options: { ignoreDateFilter?: boolean } = {}) {

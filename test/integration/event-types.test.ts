@@ -8,6 +8,7 @@ import { MAINTAINX_EVENT_TYPES } from "../../src/events/maintainx-types";
 import type { EventMessage } from "../../src/events/message";
 import { registry } from "../../src/handlers";
 import { consumeEvents } from "../../src/routing/consumer";
+import { listSideEffects } from "../../src/store/side-effects";
 import { maintainXDelivery } from "../helpers/deliveries";
 import { batchOf, maintainXEvent, messageFor, settle } from "../helpers/events";
 import { world, worldApi, worldErp, worldSlack } from "../helpers/outbound";
@@ -148,11 +149,9 @@ async function settled(id: string): Promise<string> {
   }
 }
 
+/** The event's outcomes under every key its handlers were claimed by (completions: their ending's). */
 async function outcomes(eventId: string): Promise<Record<string, string>> {
-  const { results } = await env.DB.prepare("SELECT handler, status FROM side_effects WHERE event_id = ?1")
-    .bind(eventId)
-    .all<{ handler: string; status: string }>();
-  return Object.fromEntries(results.map((r) => [r.handler, r.status]));
+  return Object.fromEntries((await listSideEffects(env.DB, eventId)).map((o) => [o.handler, o.status]));
 }
 
 let nextId = 7_100_000 + Math.floor(Math.random() * 100_000) * 10;

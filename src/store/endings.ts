@@ -1,0 +1,90 @@
+// Endings of work orders (completed, cancelled, skipped), whichever path saw them: each ending
+// observation (a webhook's status change, or a polled REST record) resolves to one ending, and the
+// handlers of that ending are claimed under its key, so a webhook and a poll of the same change
+// cause one effect. ARCHITECTURE.md, "Once per real change", has the rules and the edge cases.
+
+import type { EndingObservation } from "../events/changes";
+
+/**
+ * How far apart a webhook's occurredAt and REST's completedAt (or updatedAt) of the same ending
+ * may be. MaintainX dates the webhook a few hundred ms after REST; a wider window also covers a
+ * delayed clock. The cost of a wide window: a reopen and a second completion inside it, both of
+ * whose webhooks are lost and whose reopen the poller never saw, count as one ending.
+ */
+export const ENDING_MATCH_TOLERANCE_MS = 120_000;
+
+/**
+ * The ending an observation belongs to (its `seq` per work order), created when none matches.
+ * One D1 batch, which D1 runs as one transaction: concurrent observations of one ending, from
+ * either path, resolve to the same ending. The same event always resolves to the same ending.
+ *
+ * An observation matches an ending of the same work order and status that
+ * - webhook: has no webhook yet, and a poll time within the tolerance (two webhooks never match:
+ *   MaintainX sends one delivery per transition, and a retried delivery has the same event id);
+ * - poll: has this very poll time (the same completedAt read again), or no poll time yet and a
+ *   webhook time within the tolerance, or, when REST gave no completedAt, is the work order's
+ *   latest ending and was not reopened (an edit of a done work order is not a new ending);
+ * and, for a time match, was not reopened before the observation. The closest in time wins.
+ */
+export async function resolveEnding(db: D1Database, o: EndingObservation, nowMs = Date.now()): Promise<number> {
+  const args = [o.eventId, o.workOrderId, o.status, o.source, o.atMs, o.exact ? 1 : 0, ENDING_MATCH_TOLERANCE_MS];
+  const results = await db.batch([
+    db
+      .prepare(
+        `INSERT OR IGNORE INTO event_endings (event_id, work_order_id, seq)
+         SELECT ?1, ?2, e.seq FROM work_order_endings e
+         WHERE e.work_order_id = ?2 AND e.status = ?3
+           AND NOT EXISTS (SELECT 1 FROM event_endings WHERE event_id = ?1)
+           AND (
+             (?4 = 'webhook' AND e.webhook_ms IS NULL AND abs(e.poll_ms - ?5) <= ?7
+               AND (e.reopened_ms IS NULL OR ?5 <= e.reopened_ms))
+             OR (?4 = 'poll' AND ?6 = 1 AND e.poll_ms = ?5)
+             OR (?4 = 'poll' AND e.poll_ms IS NULL AND abs(e.webhook_ms - ?5) <= ?7
+               AND (e.reopened_ms IS NULL OR ?5 <= e.reopened_ms))
+             OR (?4 = 'poll' AND ?6 = 0 AND e.reopened_ms IS NULL
+               AND e.seq = (SELECT max(seq) FROM work_order_endings WHERE work_order_id = ?2))
+           )
+         ORDER BY (?4 = 'poll' AND e.poll_ms = ?5) DESC, abs(coalesce(e.poll_ms, e.webhook_ms) - ?5), e.seq DESC
+         LIMIT 1`,
+      )
+      .bind(...args),
+    db
+      .prepare(
+        `INSERT INTO work_order_endings (work_order_id, seq, status, webhook_ms, poll_ms, created_at)
+         SELECT ?2, coalesce((SELECT max(seq) FROM work_order_endings WHERE work_order_id = ?2), 0) + 1, ?3,
+                CASE WHEN ?4 = 'webhook' THEN ?5 END, CASE WHEN ?4 = 'poll' THEN ?5 END, ?8
+         WHERE NOT EXISTS (SELECT 1 FROM event_endings WHERE event_id = ?1)`,
+      )
+      .bind(...args, new Date(nowMs).toISOString()),
+    db
+      .prepare(
+        `INSERT OR IGNORE INTO event_endings (event_id, work_order_id, seq)
+         SELECT ?1, ?2, max(seq) FROM work_order_endings WHERE work_order_id = ?2`,
+      )
+      .bind(o.eventId, o.workOrderId),
+    // The matched ending now knows this path's time too (the first of each path stays).
+    db
+      .prepare(
+        `UPDATE work_order_endings SET
+           webhook_ms = CASE WHEN ?2 = 'webhook' THEN coalesce(webhook_ms, ?3) ELSE webhook_ms END,
+           poll_ms = CASE WHEN ?2 = 'poll' THEN coalesce(poll_ms, ?3) ELSE poll_ms END
+         WHERE (work_order_id, seq) = (SELECT work_order_id, seq FROM event_endings WHERE event_id = ?1)`,
+      )
+      .bind(o.eventId, o.source, o.atMs),
+    db.prepare("SELECT seq FROM event_endings WHERE event_id = ?1").bind(o.eventId),
+  ]);
+  const row = results[4]?.results[0] as { seq: number } | undefined;
+  if (!row) throw new Error(`Ending of event ${o.eventId} not resolved`);
+  return row.seq;
+}
+
+/** The work order was seen open again at `atMs`: every ending seen before then is over. */
+export async function recordReopen(db: D1Database, workOrderId: string, atMs: number): Promise<void> {
+  await db
+    .prepare(
+      `UPDATE work_order_endings SET reopened_ms = min(coalesce(reopened_ms, ?2), ?2)
+       WHERE work_order_id = ?1 AND min(coalesce(webhook_ms, poll_ms), coalesce(poll_ms, webhook_ms)) < ?2`,
+    )
+    .bind(workOrderId, atMs)
+    .run();
+}

@@ -1,0 +1,131 @@
+// How ending observations (a webhook's status change to DONE, or a polled REST record in DONE /
+// CANCELED / SKIPPED) resolve to endings of a work order (ARCHITECTURE.md, "Once per real change").
+
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import type { EndingObservation } from "../../src/events/changes";
+import { ENDING_MATCH_TOLERANCE_MS, recordReopen, resolveEnding } from "../../src/store/endings";
+
+let seq = 0;
+const T = Date.parse("2026-11-28T15:42:09.880Z");
+
+function workOrder(): string {
+  seq += 1;
+  return `wo-${Date.now()}-${seq}`;
+}
+
+function webhook(workOrderId: string, atMs: number, eventId = `hash-${workOrderId}-${atMs}-${Math.random()}`) {
+  return { eventId, workOrderId, status: "DONE", source: "webhook", atMs, exact: true } satisfies EndingObservation;
+}
+
+function poll(
+  workOrderId: string,
+  atMs: number,
+  options: { exact?: boolean; status?: EndingObservation["status"] } = {},
+) {
+  const status = options.status ?? "DONE";
+  return {
+    eventId: `poll:${workOrderId}:${status}:${atMs}`,
+    workOrderId,
+    status,
+    source: "poll",
+    atMs,
+    exact: options.exact ?? true,
+  } satisfies EndingObservation;
+}
+
+const endingsOf = async (workOrderId: string) =>
+  (
+    await env.DB.prepare("SELECT count(*) AS n FROM work_order_endings WHERE work_order_id = ?1")
+      .bind(workOrderId)
+      .first<{ n: number }>()
+  )?.n;
+
+describe("resolving an ending", () => {
+  it("resolves the same event to the same ending every time", async () => {
+    const wo = workOrder();
+    const event = webhook(wo, T + 300);
+    expect(await resolveEnding(env.DB, event)).toBe(1);
+    expect(await resolveEnding(env.DB, event)).toBe(1);
+    expect(await endingsOf(wo)).toBe(1);
+  });
+
+  it("matches a poll to the webhook of the same ending a few hundred ms apart, in either order", async () => {
+    const first = workOrder();
+    expect(await resolveEnding(env.DB, webhook(first, T + 300))).toBe(1);
+    expect(await resolveEnding(env.DB, poll(first, T))).toBe(1);
+    const second = workOrder();
+    expect(await resolveEnding(env.DB, poll(second, T))).toBe(1);
+    expect(await resolveEnding(env.DB, webhook(second, T + 300))).toBe(1);
+    expect(await endingsOf(first)).toBe(1);
+    expect(await endingsOf(second)).toBe(1);
+  });
+
+  it("never matches two different webhook deliveries to one ending", async () => {
+    const wo = workOrder();
+    expect(await resolveEnding(env.DB, webhook(wo, T + 300))).toBe(1);
+    expect(await resolveEnding(env.DB, webhook(wo, T + 400))).toBe(2);
+  });
+
+  it("does not match a poll and a webhook further apart than the tolerance", async () => {
+    const wo = workOrder();
+    expect(await resolveEnding(env.DB, webhook(wo, T))).toBe(1);
+    expect(await resolveEnding(env.DB, poll(wo, T + ENDING_MATCH_TOLERANCE_MS + 1))).toBe(2);
+  });
+
+  it("matches a poll that reads the same completedAt again, and not one with another completedAt", async () => {
+    const wo = workOrder();
+    expect(await resolveEnding(env.DB, poll(wo, T))).toBe(1);
+    expect(await resolveEnding(env.DB, { ...poll(wo, T), eventId: "another poll event" })).toBe(1);
+    expect(await resolveEnding(env.DB, poll(wo, T + 30_000))).toBe(2);
+  });
+
+  it("does not match an ending the work order was reopened after", async () => {
+    const wo = workOrder();
+    expect(await resolveEnding(env.DB, webhook(wo, T + 300))).toBe(1);
+    await recordReopen(env.DB, wo, T + 10_000);
+    // Done again 20 s later, its webhook lost: the poll's completedAt is inside the tolerance.
+    expect(await resolveEnding(env.DB, poll(wo, T + 20_000))).toBe(2);
+    // The webhook of the first ending, late, still finds its own.
+    const late = workOrder();
+    expect(await resolveEnding(env.DB, poll(late, T))).toBe(1);
+    await recordReopen(env.DB, late, T + 10_000);
+    expect(await resolveEnding(env.DB, webhook(late, T + 300))).toBe(1);
+  });
+
+  it("ignores a reopen dated before the ending (a stale poll of the open work order)", async () => {
+    const wo = workOrder();
+    expect(await resolveEnding(env.DB, webhook(wo, T + 300))).toBe(1);
+    await recordReopen(env.DB, wo, T - 60_000);
+    expect(await resolveEnding(env.DB, poll(wo, T))).toBe(1);
+  });
+
+  it("without completedAt, takes a later edit of a done work order as the same ending until it reopens", async () => {
+    const wo = workOrder();
+    expect(await resolveEnding(env.DB, poll(wo, T, { exact: false }))).toBe(1);
+    expect(await resolveEnding(env.DB, poll(wo, T + 600_000, { exact: false }))).toBe(1);
+    await recordReopen(env.DB, wo, T + 700_000);
+    expect(await resolveEnding(env.DB, poll(wo, T + 800_000, { exact: false }))).toBe(2);
+  });
+
+  it("keeps endings of different statuses apart", async () => {
+    const wo = workOrder();
+    expect(await resolveEnding(env.DB, { ...webhook(wo, T + 300), status: "CANCELED" })).toBe(1);
+    expect(await resolveEnding(env.DB, poll(wo, T))).toBe(2);
+  });
+
+  it("resolves 20 concurrent copies mixing webhook and poll events of one ending to exactly one", async () => {
+    const wo = workOrder();
+    const hook = webhook(wo, T + 350);
+    const polled = poll(wo, T);
+    const seqs = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => resolveEnding(env.DB, i % 2 === 0 ? hook : polled)),
+    );
+    expect(new Set(seqs)).toEqual(new Set([1]));
+    expect(await endingsOf(wo)).toBe(1);
+    const row = await env.DB.prepare("SELECT webhook_ms, poll_ms FROM work_order_endings WHERE work_order_id = ?1")
+      .bind(wo)
+      .first();
+    expect(row).toEqual({ webhook_ms: T + 350, poll_ms: T });
+  });
+});
