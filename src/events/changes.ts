@@ -3,32 +3,19 @@
 // cancelled or skipped). Pure: which change an event reports, and when it happened.
 
 import type { CanonicalEvent } from "./canonical";
-import { workOrderFromEvent } from "./work-order";
+import { ENDING_TYPE, type EndingStatus, workOrderFromEvent } from "./work-order";
+
+export { ENDING_TYPE, type EndingStatus, isEndingStatus } from "./work-order";
 
 export const CREATED_TYPE = "workorder.created";
 
-export type EndingStatus = "DONE" | "CANCELED" | "SKIPPED";
-
 /** The routed type of an ending → the REST status it ends in. */
-const ENDING_STATUS: Readonly<Record<string, EndingStatus>> = {
-  "workorder.completed": "DONE",
-  "workorder.canceled": "CANCELED",
-  "workorder.skipped": "SKIPPED",
-};
-
-/** The REST status → the routed type of that ending (the poller derives these). */
-export const ENDING_TYPE: Readonly<Record<EndingStatus, string>> = {
-  DONE: "workorder.completed",
-  CANCELED: "workorder.canceled",
-  SKIPPED: "workorder.skipped",
-};
+const ENDING_STATUS: Readonly<Record<string, EndingStatus>> = Object.fromEntries(
+  Object.entries(ENDING_TYPE).map(([status, type]) => [type, status as EndingStatus]),
+);
 
 export function endingStatusOf(type: string): EndingStatus | undefined {
   return Object.hasOwn(ENDING_STATUS, type) ? ENDING_STATUS[type] : undefined;
-}
-
-export function isEndingStatus(status: string | undefined): status is EndingStatus {
-  return status === "DONE" || status === "CANCELED" || status === "SKIPPED";
 }
 
 /** Types whose handlers (registered under exactly that type) run once per change, not per event. */

@@ -81,12 +81,18 @@ export function hasDescriptiveFields(wo: WorkOrderSnapshot): boolean {
   return DESCRIPTIVE_FIELDS.some((key) => wo[key] !== undefined);
 }
 
-/** What a status change that ends in `DONE` is, by its sub status (README, "Cancel and skip"). */
-const ENDINGS: Readonly<Record<string, string>> = {
+/** The REST status a work order ends in → the routed type of that ending (README, "Completed, cancelled, skipped"). */
+export const ENDING_TYPE = {
   DONE: "workorder.completed",
   CANCELED: "workorder.canceled",
   SKIPPED: "workorder.skipped",
-};
+} as const;
+
+export type EndingStatus = keyof typeof ENDING_TYPE;
+
+export function isEndingStatus(status: string | undefined): status is EndingStatus {
+  return status !== undefined && Object.hasOwn(ENDING_TYPE, status);
+}
 
 /**
  * The canonical types an event is routed as: its own, plus for a status change to `DONE` one of
@@ -99,7 +105,7 @@ export function routedTypes(event: CanonicalEvent): string[] {
     // The seed format names the new status `status` inside its work order.
     const status =
       event.data.newStatus !== undefined ? statusAfterChange(event.data) : normaliseStatus(event.data.status);
-    if (status !== undefined && Object.hasOwn(ENDINGS, status)) types.push(ENDINGS[status] as string);
+    if (isEndingStatus(status)) types.push(ENDING_TYPE[status]);
   }
   return types;
 }
