@@ -21,6 +21,12 @@ type WorkOrderField = "title" | "status" | "priority" | "updatedAt" | "completed
 
 export interface HandlerContext {
   event: CanonicalEvent;
+  /**
+   * The id this side effect goes out under (the ERP's `Idempotency-Key`): the id of the event that
+   * first claimed it, the same on every attempt. It is the event's own id, except for an effect of
+   * a real change first claimed by the other path's event (ARCHITECTURE.md, "Once per real change").
+   */
+  effectId: string;
   env: Env;
   config: Config;
   fetch: FetchLike;

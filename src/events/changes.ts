@@ -59,7 +59,9 @@ export function endingObservation(event: CanonicalEvent, type: string): EndingOb
       exact: completed !== undefined,
     };
   }
-  const atMs = epochMs(event.occurredAt) ?? received;
+  // A seed delivery may carry no timestamp; its data is the work order, whose own dates come next.
+  const wo = workOrderFromEvent(event);
+  const atMs = epochMs(event.occurredAt) ?? epochMs(wo?.completedAt) ?? epochMs(wo?.updatedAt) ?? received;
   return { eventId: event.id, workOrderId: event.workOrderId, status, source: "webhook", atMs, exact: true };
 }
 

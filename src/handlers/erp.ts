@@ -1,5 +1,6 @@
-// ERP sync for completed work orders: one POST per event, carrying `Idempotency-Key: <event id>`
-// so the ERP can drop a repeat should a retry ever cross a success it did not see.
+// ERP sync for completed work orders: one POST per completion, carrying `Idempotency-Key: <event id>`
+// (the event that first claimed the completion, on every attempt) so the ERP can drop a repeat
+// should a retry ever cross a success it did not see.
 
 import { done, type EventHandler, skipped } from "../contract/handler";
 import { discardResponseBody, ensureOk, fetchWithDeadline } from "../lib/outbound";
@@ -18,8 +19,8 @@ export const erpSync: EventHandler = {
       url,
       {
         method: "POST",
-        headers: { "content-type": "application/json", "idempotency-key": ctx.event.id },
-        body: JSON.stringify({ eventId: ctx.event.id, workOrder }),
+        headers: { "content-type": "application/json", "idempotency-key": ctx.effectId },
+        body: JSON.stringify({ eventId: ctx.effectId, workOrder }),
       },
       ctx.config.outboundTimeoutMs,
       ctx.fetch,

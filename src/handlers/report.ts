@@ -60,7 +60,7 @@ export const completionReport: EventHandler = {
   async run(ctx) {
     const wo = await ctx.workOrder(["title"]);
     if (!wo) return skipped("event names no work order");
-    const report = buildReport(wo, ctx.event.id, ctx.event.occurredAt);
+    const report = buildReport(wo, ctx.effectId, ctx.event.occurredAt);
     try {
       await Promise.all([
         ctx.env.REPORTS.put(reportKey(wo.id, "json"), JSON.stringify(report, null, 2), {

@@ -163,6 +163,7 @@ async function runUnderClaims(
     const claim = await claimSideEffect(env.DB, key, handler.name, {
       nowMs: options.now(),
       replay: options.replay,
+      eventId: event.id,
     });
     if (!claim.claimed) {
       // Another delivery holds the claim: by the next look it has finished, or its lease
@@ -191,7 +192,9 @@ async function runUnderClaims(
     }
     let result: HandlerResult;
     try {
-      result = await handler.run(ctx);
+      // A change-keyed effect goes out under the id of the event that first claimed it, so a retry
+      // by the other path's event carries the same Idempotency-Key.
+      result = await handler.run({ ...ctx, effectId: claim.effectId });
     } catch (error) {
       const reason = describeError(error);
       if (error instanceof PermanentError) {

@@ -23,6 +23,7 @@ export function createHandlerContext(event: CanonicalEvent, env: Env, fetchOverr
 
   return {
     event,
+    effectId: event.id,
     env,
     config,
     fetch: fetchImpl,

@@ -23,8 +23,10 @@ export const ENDING_MATCH_TOLERANCE_MS = 120_000;
  *   MaintainX sends one delivery per transition, and a retried delivery has the same event id);
  * - poll: has this very poll time (the same completedAt read again), or no poll time yet and a
  *   webhook time within the tolerance, or, when REST gave no completedAt, is the work order's
- *   latest ending and was not reopened (an edit of a done work order is not a new ending);
- * and, for a time match, was not reopened before the observation. The closest in time wins.
+ *   latest ending (an edit of a done work order is not a new ending);
+ * and, unless it is the same completedAt read again, the work order was not seen open between
+ * the ending and the observation (`work_order_reopens`, whatever order those were processed in).
+ * The closest in time wins.
  */
 export async function resolveEnding(db: D1Database, o: EndingObservation, nowMs = Date.now()): Promise<number> {
   const args = [o.eventId, o.workOrderId, o.status, o.source, o.atMs, o.exact ? 1 : 0, ENDING_MATCH_TOLERANCE_MS];
@@ -36,14 +38,19 @@ export async function resolveEnding(db: D1Database, o: EndingObservation, nowMs 
          WHERE e.work_order_id = ?2 AND e.status = ?3
            AND NOT EXISTS (SELECT 1 FROM event_endings WHERE event_id = ?1)
            AND (
-             (?4 = 'webhook' AND e.webhook_ms IS NULL AND abs(e.poll_ms - ?5) <= ?7
-               AND (e.reopened_ms IS NULL OR ?5 <= e.reopened_ms))
+             (?4 = 'webhook' AND e.webhook_ms IS NULL AND abs(e.poll_ms - ?5) <= ?7)
              OR (?4 = 'poll' AND ?6 = 1 AND e.poll_ms = ?5)
-             OR (?4 = 'poll' AND e.poll_ms IS NULL AND abs(e.webhook_ms - ?5) <= ?7
-               AND (e.reopened_ms IS NULL OR ?5 <= e.reopened_ms))
-             OR (?4 = 'poll' AND ?6 = 0 AND e.reopened_ms IS NULL
+             OR (?4 = 'poll' AND e.poll_ms IS NULL AND abs(e.webhook_ms - ?5) <= ?7)
+             OR (?4 = 'poll' AND ?6 = 0
                AND e.seq = (SELECT max(seq) FROM work_order_endings WHERE work_order_id = ?2))
            )
+           -- Not if the work order was seen open between the ending and this observation.
+           AND ((?4 = 'poll' AND ?6 = 1 AND e.poll_ms = ?5) OR NOT EXISTS (
+             SELECT 1 FROM work_order_reopens r
+             WHERE r.work_order_id = ?2
+               AND r.at_ms > min(coalesce(e.webhook_ms, e.poll_ms), coalesce(e.poll_ms, e.webhook_ms), ?5)
+               AND r.at_ms < max(coalesce(e.webhook_ms, e.poll_ms), coalesce(e.poll_ms, e.webhook_ms), ?5)
+           ))
          ORDER BY (?4 = 'poll' AND e.poll_ms = ?5) DESC, abs(coalesce(e.poll_ms, e.webhook_ms) - ?5), e.seq DESC
          LIMIT 1`,
       )
@@ -78,13 +85,14 @@ export async function resolveEnding(db: D1Database, o: EndingObservation, nowMs 
   return row.seq;
 }
 
-/** The work order was seen open again at `atMs`: every ending seen before then is over. */
+/**
+ * The work order was seen open again at `atMs`. Kept whatever order events are processed in: an
+ * ending and a later observation with a reopen between them are two endings, even when the reopen
+ * was processed first.
+ */
 export async function recordReopen(db: D1Database, workOrderId: string, atMs: number): Promise<void> {
   await db
-    .prepare(
-      `UPDATE work_order_endings SET reopened_ms = min(coalesce(reopened_ms, ?2), ?2)
-       WHERE work_order_id = ?1 AND min(coalesce(webhook_ms, poll_ms), coalesce(poll_ms, webhook_ms)) < ?2`,
-    )
+    .prepare("INSERT OR IGNORE INTO work_order_reopens (work_order_id, at_ms) VALUES (?1, ?2)")
     .bind(workOrderId, atMs)
     .run();
 }

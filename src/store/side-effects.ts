@@ -7,7 +7,12 @@
 type SideEffectStatus = "running" | "done" | "skipped" | "retry" | "failed";
 
 type ClaimResult =
-  | { claimed: true; attempts: number }
+  | {
+      claimed: true;
+      attempts: number;
+      /** The event that first claimed it: the effect goes out under this id on every attempt. */
+      effectId: string;
+    }
   | { claimed: false; status: SideEffectStatus; leaseUntilMs: number };
 
 /** The claim key of the creation handlers of a work order (its SQL twin is in listSideEffects). */
@@ -20,31 +25,32 @@ export const CLAIM_LEASE_MS = 120_000;
 
 export async function claimSideEffect(
   db: D1Database,
-  eventId: string,
+  claimKey: string,
   handler: string,
-  options: { nowMs: number; replay: boolean },
+  options: { nowMs: number; replay: boolean; eventId: string },
 ): Promise<ClaimResult> {
   const now = new Date(options.nowMs).toISOString();
   const leaseUntil = options.nowMs + CLAIM_LEASE_MS;
   const row = await db
     .prepare(
-      `INSERT INTO side_effects (event_id, handler, status, attempts, lease_until, updated_at)
-       VALUES (?1, ?2, 'running', 1, ?3, ?4)
+      `INSERT INTO side_effects (event_id, handler, status, attempts, lease_until, updated_at, first_event_id)
+       VALUES (?1, ?2, 'running', 1, ?3, ?4, ?7)
        ON CONFLICT (event_id, handler) DO UPDATE SET
          status = 'running', attempts = side_effects.attempts + 1,
-         lease_until = excluded.lease_until, updated_at = excluded.updated_at
+         lease_until = excluded.lease_until, updated_at = excluded.updated_at,
+         first_event_id = coalesce(side_effects.first_event_id, excluded.first_event_id)
        WHERE side_effects.status = 'retry'
           OR (side_effects.status = 'running' AND side_effects.lease_until < ?5)
           OR (?6 = 1 AND side_effects.status IN ('failed', 'skipped'))
-       RETURNING attempts`,
+       RETURNING attempts, first_event_id`,
     )
-    .bind(eventId, handler, leaseUntil, now, options.nowMs, options.replay ? 1 : 0)
-    .first<{ attempts: number }>();
-  if (row) return { claimed: true, attempts: row.attempts };
+    .bind(claimKey, handler, leaseUntil, now, options.nowMs, options.replay ? 1 : 0, options.eventId)
+    .first<{ attempts: number; first_event_id: string | null }>();
+  if (row) return { claimed: true, attempts: row.attempts, effectId: row.first_event_id ?? options.eventId };
 
   const current = await db
     .prepare("SELECT status, lease_until FROM side_effects WHERE event_id = ?1 AND handler = ?2")
-    .bind(eventId, handler)
+    .bind(claimKey, handler)
     .first<{ status: SideEffectStatus; lease_until: number }>();
   return { claimed: false, status: current?.status ?? "running", leaseUntilMs: current?.lease_until ?? leaseUntil };
 }

@@ -8,6 +8,9 @@ import { beforeEach, describe, expect, it } from "vitest";
 import type { CanonicalEvent } from "../../src/events/canonical";
 import type { EventMessage } from "../../src/events/message";
 import { registry } from "../../src/handlers";
+import { createDelivery } from "../../src/ingest/delivery";
+import { normaliseDelivery } from "../../src/ingest/normalise";
+import { utf8 } from "../../src/lib/bytes";
 import { pollWorkOrders } from "../../src/polling/poller";
 import { consumeEvents } from "../../src/routing/consumer";
 import { POLL_CURSOR_KEY } from "../../src/store/keys";
@@ -475,5 +478,60 @@ describe("replays", () => {
     expect(erpPostsFor(id)).toHaveLength(2);
     expect(reportsFor(id)).toHaveLength(1);
     expect(await eventStatus(completion.event.id)).toBe("processed");
+  });
+});
+
+describe("an effect taken over by the other path's event", () => {
+  const once = (message: EventMessage, attempt = 1) =>
+    settle(batchOf([message], attempt), (batch) =>
+      consumeEvents(batch, consumerEnv(), { registry, fetch: outbound.fetch, random: () => 0 }),
+    );
+
+  it("a timed-out ERP POST whose claim the poll's event takes over is sent again under the same Idempotency-Key", async () => {
+    const id = uniqueWorkOrderId();
+    const doneAt = NOW - 60_000;
+    // The webhook's POST may have reached the ERP: the connection drops before the answer.
+    erp.plan("network-error");
+    const hook = await webhookDone(id, doneAt);
+    expect((await once(messageFor(hook))).retryMessages).toHaveLength(1);
+    // Before the webhook's retry, the poller reports the same completion and its event runs it.
+    rest(id, { status: "DONE", updatedAt: iso(doneAt), completedAt: iso(doneAt) });
+    await pollAt(NOW);
+    await consumeEvent(hook);
+
+    const posts = erpPostsFor(id);
+    expect(posts.map((c) => c.headers["idempotency-key"])).toEqual([hook.id, hook.id]);
+    expect(posts.map((c) => (c.json as { eventId: string }).eventId)).toEqual([hook.id, hook.id]);
+  });
+});
+
+describe("an ending event without occurredAt", () => {
+  async function seedEvent(body: Record<string, unknown>, receivedAt: Date): Promise<CanonicalEvent> {
+    const delivery = await createDelivery({
+      body: utf8.encode(JSON.stringify(body)),
+      pathType: undefined,
+      scheme: "seed",
+      headers: new Headers(),
+      receivedAt,
+    });
+    return (await normaliseDelivery(delivery)).event;
+  }
+
+  it("a seed completion without a timestamp, arriving 5 minutes after the poll saw it, is timed by its completedAt: one ERP POST", async () => {
+    const id = uniqueWorkOrderId();
+    const doneAt = NOW - 60_000;
+    rest(id, { status: "DONE", updatedAt: iso(doneAt), completedAt: iso(doneAt) });
+    await pollAt(NOW);
+    expect(erpPostsFor(id)).toHaveLength(1);
+    const late = await seedEvent(
+      {
+        event: "workorder.completed",
+        data: { id, title: `Pump ${id}`, status: "COMPLETED", updatedAt: iso(doneAt), completedAt: iso(doneAt) },
+      },
+      new Date(doneAt + 300_000),
+    );
+    expect(late.occurredAt).toBeUndefined();
+    await consumeEvent(late);
+    expect(erpPostsFor(id)).toHaveLength(1);
   });
 });

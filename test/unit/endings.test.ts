@@ -108,6 +108,19 @@ describe("resolving an ending", () => {
     expect(await resolveEnding(env.DB, poll(wo, T + 800_000, { exact: false }))).toBe(2);
   });
 
+  it("splits endings at a reopen that was processed before the ending it closes", async () => {
+    const wo = workOrder();
+    // Queues are not FIFO: the poll that saw the work order open again ran first.
+    await recordReopen(env.DB, wo, T + 600_000);
+    expect(await resolveEnding(env.DB, poll(wo, T, { exact: false }))).toBe(1);
+    expect(await resolveEnding(env.DB, poll(wo, T + 1_200_000, { exact: false }))).toBe(2);
+    // And a webhook and a poll of one ending still match across a reopen recorded after both.
+    const other = workOrder();
+    await recordReopen(env.DB, other, T + 60_000);
+    expect(await resolveEnding(env.DB, webhook(other, T + 300))).toBe(1);
+    expect(await resolveEnding(env.DB, poll(other, T))).toBe(1);
+  });
+
   it("keeps endings of different statuses apart", async () => {
     const wo = workOrder();
     expect(await resolveEnding(env.DB, { ...webhook(wo, T + 300), status: "CANCELED" })).toBe(1);
