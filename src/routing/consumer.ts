@@ -13,7 +13,7 @@ import { describeError, log } from "../lib/log";
 import { type FetchLike, PermanentError, TransientError } from "../lib/outbound";
 import { type EffectMarker, readEffectMarker, writeEffectMarker } from "../store/effect-markers";
 import { beginAttempt, loadStoredEvent, setEventError, setEventStatus } from "../store/event-log";
-import { claimSideEffect, finishSideEffect, listSideEffects } from "../store/side-effects";
+import { claimSideEffect, finishSideEffect, listSideEffects, settleSharersOf } from "../store/side-effects";
 import { type Claim, claimsFor } from "./claim-keys";
 import { createHandlerContext } from "./context";
 import { MalformedMessageError, PayloadUnavailableError, resolveMessage } from "./resolve";
@@ -217,8 +217,20 @@ async function runUnderClaims(
     await recordFinished(env, key, handler.name, finished);
     if (result.outcome === "done") log.info("Handler done", { ...fields, detail: result.detail });
     else log.info("Handler skipped", { ...fields, reason: result.reason });
+    if (key !== event.id) await settleSharers(env.DB, key, event.id);
   }
   return run;
+}
+
+/** Other events of a change left `failed` by its shared claim are `processed` once it finished well. */
+async function settleSharers(db: D1Database, claimKey: string, eventId: string): Promise<void> {
+  try {
+    const healed = await settleSharersOf(db, claimKey);
+    if (healed > 0) log.info("Events of the same change settled as processed", { eventId, claimKey, events: healed });
+  } catch (error) {
+    // Only their status is behind; a replay of any of them settles it too.
+    log.warn("Could not settle the other events of this change", { eventId, claimKey, error: describeError(error) });
+  }
 }
 
 /** Step 3: the event's status from its handlers' outcomes: `failed` if any failed, else `processed`. */

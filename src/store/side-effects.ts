@@ -109,3 +109,36 @@ export async function listSideEffects(db: D1Database, eventId: string): Promise<
     return out;
   });
 }
+
+/**
+ * After a shared claim (a creation's or an ending's) finished well, the other events of that
+ * change that were marked `failed` because of it become `processed`, unless a claim of theirs is
+ * still failed: a replay of one event of a change heals them all.
+ */
+export async function settleSharersOf(db: D1Database, claimKey: string): Promise<number> {
+  const created = /^workorder:(.+):created$/.exec(claimKey);
+  const ending = /^workorder:(.+):ending:(\d+)$/.exec(claimKey);
+  const sharers = created
+    ? { sql: "SELECT id FROM events WHERE work_order_id = ?2 AND type = 'workorder.created'", args: [created[1]] }
+    : ending
+      ? {
+          sql: "SELECT event_id FROM event_endings WHERE work_order_id = ?2 AND seq = ?3",
+          args: [ending[1], Number(ending[2])],
+        }
+      : undefined;
+  if (!sharers) return 0;
+  const result = await db
+    .prepare(
+      `UPDATE events SET status = 'processed', last_error = NULL, updated_at = ?1
+       WHERE status = 'failed' AND id IN (${sharers.sql})
+         AND NOT EXISTS (
+           SELECT 1 FROM side_effects s WHERE s.status = 'failed' AND (
+             s.event_id = events.id
+             OR (events.type = 'workorder.created' AND s.event_id = 'workorder:' || events.work_order_id || ':created')
+             OR s.event_id = (SELECT 'workorder:' || x.work_order_id || ':ending:' || x.seq
+                              FROM event_endings x WHERE x.event_id = events.id)))`,
+    )
+    .bind(new Date().toISOString(), ...sharers.args)
+    .run();
+  return result.meta.changes;
+}

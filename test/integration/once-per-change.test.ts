@@ -535,3 +535,42 @@ describe("an ending event without occurredAt", () => {
     expect(erpPostsFor(id)).toHaveLength(1);
   });
 });
+
+describe("the status of every event of a change", () => {
+  it("a replay that re-ran a failed ERP sync settles the poll's event of the same completion as processed too", async () => {
+    const id = uniqueWorkOrderId();
+    const doneAt = NOW - 60_000;
+    erp.plan(reply(400, '{"error":"rejected"}'));
+    const hook = await webhookDone(id, doneAt);
+    await consumeEvent(hook);
+    rest(id, { status: "DONE", updatedAt: iso(doneAt), completedAt: iso(doneAt) });
+    const completion = (await pollAt(NOW)).find((m) => m.event.type === "workorder.completed");
+    if (!completion) throw new Error("the poll derived no completion");
+    // The poll's event shares the failed claim, so it is failed too.
+    expect(await eventStatus(completion.event.id)).toBe("failed");
+
+    await consume([{ ...messageFor(hook), replay: true }]);
+    expect(erpPostsFor(id)).toHaveLength(2);
+    expect(await eventStatus(hook.id)).toBe("processed");
+    expect(await eventStatus(completion.event.id)).toBe("processed");
+  });
+
+  it("leaves failed an event of the change whose own handler failed", async () => {
+    const id = uniqueWorkOrderId();
+    const doneAt = NOW - 60_000;
+    erp.plan(reply(400, '{"error":"rejected"}'));
+    const hook = await webhookDone(id, doneAt);
+    await consumeEvent(hook);
+    rest(id, { status: "DONE", updatedAt: iso(doneAt), completedAt: iso(doneAt) });
+    const completion = (await pollAt(NOW)).find((m) => m.event.type === "workorder.completed");
+    if (!completion) throw new Error("the poll derived no completion");
+    // Its own (per-event) warehouse claim failed as well.
+    await env.DB.prepare("UPDATE side_effects SET status = 'failed' WHERE event_id = ?1 AND handler = 'warehouse'")
+      .bind(completion.event.id)
+      .run();
+
+    await consume([{ ...messageFor(hook), replay: true }]);
+    expect(await eventStatus(hook.id)).toBe("processed");
+    expect(await eventStatus(completion.event.id)).toBe("failed");
+  });
+});
