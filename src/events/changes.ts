@@ -2,6 +2,7 @@
 // (ARCHITECTURE.md, "Once per real change"): its creation, and each time it ended (completed,
 // cancelled or skipped). Pure: which change an event reports, and when it happened.
 
+import { epochMs } from "../lib/time";
 import type { CanonicalEvent } from "./canonical";
 import { ENDING_TYPE, type EndingStatus, workOrderFromEvent } from "./work-order";
 
@@ -33,12 +34,6 @@ export interface EndingObservation {
   atMs: number;
   /** False for a poll whose work order has no `completedAt` (its time is only the last edit). */
   exact: boolean;
-}
-
-function epochMs(value: string | undefined): number | undefined {
-  if (value === undefined) return undefined;
-  const ms = Date.parse(value);
-  return Number.isNaN(ms) ? undefined : ms;
 }
 
 /** What an event routed as `type` (an ending type) says about the ending; undefined if not one. */

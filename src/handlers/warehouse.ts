@@ -4,13 +4,8 @@
 import { done, type EventHandler, skipped } from "../contract/handler";
 import { hasDescriptiveFields } from "../events/work-order";
 import { TransientError } from "../lib/outbound";
+import { epochMs } from "../lib/time";
 import { upsertWorkOrder } from "../store/work-orders";
-
-function epochMs(value: string | undefined): number | undefined {
-  if (value === undefined) return undefined;
-  const ms = Date.parse(value);
-  return Number.isNaN(ms) ? undefined : ms;
-}
 
 /**
  * A webhook without `updatedAt` is versioned by its occurredAt, which MaintainX dates a few hundred

@@ -8,6 +8,7 @@
 import { readConfig } from "../config";
 import type { CanonicalEvent } from "../events/canonical";
 import { ENDING_TYPE, isEndingStatus } from "../events/changes";
+import { epochMs } from "../lib/time";
 import type { WorkOrder } from "../maintainx/schemas";
 import { markSeen, wasSeen } from "../store/dedupe";
 import { buildMessage, sendMessages } from "./send";
@@ -17,9 +18,8 @@ const POLL_SOURCE_TYPE = "WORK_ORDER_POLL";
 export type PolledWorkOrder = WorkOrder & { updatedAt: string };
 
 function atOrAfter(value: string | null | undefined, sinceMs: number): value is string {
-  if (typeof value !== "string") return false;
-  const ms = Date.parse(value);
-  return !Number.isNaN(ms) && ms >= sinceMs;
+  const ms = epochMs(value);
+  return ms !== undefined && ms >= sinceMs;
 }
 
 /**
