@@ -5,10 +5,10 @@
 // Slack, the ERP and the report see it once; the mirror ends equal to the REST record.
 
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { signMaintainX } from "../../src/webhooks/signature";
 import { startWranglerDev } from "../../tools/wrangler-dev";
+import { statusChangeBody } from "../helpers/deliveries";
 import { startFakeMaintainX } from "../helpers/node/fake-maintainx";
-import { plainRequest } from "../helpers/node/http";
+import { plainRequest, postMaintainXDelivery } from "../helpers/node/http";
 import { startStubServer } from "../helpers/node/stub-server";
 
 const SECRET = "e2e-fallback-secret";
@@ -64,19 +64,7 @@ async function startSetup(vars: Record<string, string>) {
     },
   });
 
-  async function deliver(type: string, body: unknown): Promise<{ status: number; eventId: string; text: string }> {
-    const raw = JSON.stringify(body);
-    const response = await plainRequest(`${dev.url}/webhooks/maintainx/${type}`, {
-      method: "POST",
-      headers: {
-        "content-type": "application/json",
-        "x-maintainx-webhook-body-signature": await signMaintainX(SECRET, raw, Math.floor(Date.now() / 1000)),
-      },
-      body: raw,
-    });
-    const json = JSON.parse(response.text) as { eventId: string };
-    return { status: response.status, eventId: json.eventId, text: response.text };
-  }
+  const deliver = (type: string, body: unknown) => postMaintainXDelivery(dev.url, SECRET, type, body);
 
   async function admin<T>(path: string): Promise<{ status: number; body: T }> {
     const response = await plainRequest(`${dev.url}/admin${path}`, {
@@ -132,20 +120,6 @@ async function startSetup(vars: Record<string, string>) {
   };
 }
 
-/** A status change as MaintainX delivers it: no id, status, updatedAt or completedAt in `newWorkOrder`. */
-function statusChange(id: number, atMs: number, newStatus: string, newSubStatus?: string) {
-  return {
-    workOrderId: id,
-    orgId: 99411,
-    occurredAt: iso(atMs),
-    oldStatus: "IN_PROGRESS",
-    newStatus,
-    ...(newSubStatus === undefined ? {} : { newSubStatus }),
-    userId: 551877,
-    newWorkOrder: { sequentialId: 2042, title: `Pump ${id}`, priority: "MEDIUM" },
-  };
-}
-
 /** The completion event the poller derives from a REST record. */
 const pollCompletion = (wo: RestWorkOrder, status = "DONE") => `poll:${wo.id}:${status}:${wo.completedAt}`;
 const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -166,7 +140,7 @@ describe("with MAINTAINX_API_KEY: webhooks and the poller", () => {
   it("webhook DONE, then the poll of DONE: one ERP POST and one report", async () => {
     const id = uniqueId();
     const doneAt = Date.now();
-    const hook = await s.deliver("WORK_ORDER_STATUS_CHANGE", statusChange(id, doneAt + WEBHOOK_LAG_MS, "DONE"));
+    const hook = await s.deliver("WORK_ORDER_STATUS_CHANGE", statusChangeBody(id, doneAt + WEBHOOK_LAG_MS, "DONE"));
     expect(hook.status).toBe(200);
     expect((await s.settled(hook.eventId)).status).toBe("processed");
     const wo = s.rest({ id, status: "DONE", updatedAt: iso(doneAt), completedAt: iso(doneAt) });
@@ -186,7 +160,7 @@ describe("with MAINTAINX_API_KEY: webhooks and the poller", () => {
     await s.runCron();
     expect((await s.settled(pollCompletion(wo))).status).toBe("processed");
     expect(s.erpPostsFor(id)).toHaveLength(1);
-    const hook = await s.deliver("WORK_ORDER_STATUS_CHANGE", statusChange(id, doneAt + WEBHOOK_LAG_MS, "DONE"));
+    const hook = await s.deliver("WORK_ORDER_STATUS_CHANGE", statusChangeBody(id, doneAt + WEBHOOK_LAG_MS, "DONE"));
     expect(hook.status).toBe(200);
     const late = await s.settled(hook.eventId);
     expect(late.status).toBe("processed");
@@ -197,18 +171,21 @@ describe("with MAINTAINX_API_KEY: webhooks and the poller", () => {
   it("DONE, reopened, DONE again: two ERP POSTs", async () => {
     const id = uniqueId();
     const firstDone = Date.now();
-    const first = await s.deliver("WORK_ORDER_STATUS_CHANGE", statusChange(id, firstDone + WEBHOOK_LAG_MS, "DONE"));
+    const first = await s.deliver("WORK_ORDER_STATUS_CHANGE", statusChangeBody(id, firstDone + WEBHOOK_LAG_MS, "DONE"));
     await s.settled(first.eventId);
     const done1 = s.rest({ id, status: "DONE", updatedAt: iso(firstDone), completedAt: iso(firstDone) });
     await s.runCron();
     await s.settled(pollCompletion(done1));
     const reopen = await s.deliver(
       "WORK_ORDER_STATUS_CHANGE",
-      statusChange(id, firstDone + 2000 + WEBHOOK_LAG_MS, "OPEN"),
+      statusChangeBody(id, firstDone + 2000 + WEBHOOK_LAG_MS, "OPEN"),
     );
     await s.settled(reopen.eventId);
     const secondDone = firstDone + 4000;
-    const second = await s.deliver("WORK_ORDER_STATUS_CHANGE", statusChange(id, secondDone + WEBHOOK_LAG_MS, "DONE"));
+    const second = await s.deliver(
+      "WORK_ORDER_STATUS_CHANGE",
+      statusChangeBody(id, secondDone + WEBHOOK_LAG_MS, "DONE"),
+    );
     await s.settled(second.eventId);
     const done2 = s.rest({ id, status: "DONE", updatedAt: iso(secondDone), completedAt: iso(secondDone) });
     await s.runCron();
@@ -220,7 +197,7 @@ describe("with MAINTAINX_API_KEY: webhooks and the poller", () => {
   it("an edit of a work order that stays done: no new ERP POST", async () => {
     const id = uniqueId();
     const doneAt = Date.now();
-    const hook = await s.deliver("WORK_ORDER_STATUS_CHANGE", statusChange(id, doneAt + WEBHOOK_LAG_MS, "DONE"));
+    const hook = await s.deliver("WORK_ORDER_STATUS_CHANGE", statusChangeBody(id, doneAt + WEBHOOK_LAG_MS, "DONE"));
     await s.settled(hook.eventId);
     const done = s.rest({ id, status: "DONE", updatedAt: iso(doneAt), completedAt: iso(doneAt) });
     await s.runCron();
@@ -246,7 +223,10 @@ describe("with MAINTAINX_API_KEY: webhooks and the poller", () => {
   it("cancelled by webhook, then polled CANCELED: no ERP POST, the mirror CANCELED", async () => {
     const id = uniqueId();
     const at = Date.now();
-    const hook = await s.deliver("WORK_ORDER_STATUS_CHANGE", statusChange(id, at + WEBHOOK_LAG_MS, "DONE", "CANCELED"));
+    const hook = await s.deliver(
+      "WORK_ORDER_STATUS_CHANGE",
+      statusChangeBody(id, at + WEBHOOK_LAG_MS, "DONE", "CANCELED"),
+    );
     expect((await s.settled(hook.eventId)).status).toBe("processed");
     const wo = s.rest({ id, status: "CANCELED", updatedAt: iso(at), completedAt: iso(at) });
     await s.runCron();
@@ -282,7 +262,7 @@ describe("with MAINTAINX_API_KEY: webhooks and the poller", () => {
     const id = uniqueId();
     const doneAt = Date.now();
     const wo = s.rest({ id, status: "DONE", updatedAt: iso(doneAt), completedAt: iso(doneAt) });
-    const body = statusChange(id, doneAt + WEBHOOK_LAG_MS, "DONE");
+    const body = statusChangeBody(id, doneAt + WEBHOOK_LAG_MS, "DONE");
     const answers = await Promise.all(
       Array.from({ length: 20 }, (_, i) => (i % 2 === 0 ? s.deliver("WORK_ORDER_STATUS_CHANGE", body) : s.runCron())),
     );
@@ -299,7 +279,7 @@ describe("with MAINTAINX_API_KEY: webhooks and the poller", () => {
   it("the mirror ends equal to the REST record though the webhook of the change came first", async () => {
     const id = uniqueId();
     const doneAt = Date.now();
-    const hook = await s.deliver("WORK_ORDER_STATUS_CHANGE", statusChange(id, doneAt + WEBHOOK_LAG_MS, "DONE"));
+    const hook = await s.deliver("WORK_ORDER_STATUS_CHANGE", statusChangeBody(id, doneAt + WEBHOOK_LAG_MS, "DONE"));
     await s.settled(hook.eventId);
     const wo = s.rest({
       id,
@@ -334,13 +314,13 @@ describe("without MAINTAINX_API_KEY: webhooks only", () => {
   it("one ERP POST per completion delivery, none more for a duplicate, two after a reopen", async () => {
     const id = uniqueId();
     const doneAt = Date.now();
-    const first = await s.deliver("WORK_ORDER_STATUS_CHANGE", statusChange(id, doneAt, "DONE"));
+    const first = await s.deliver("WORK_ORDER_STATUS_CHANGE", statusChangeBody(id, doneAt, "DONE"));
     expect((await s.settled(first.eventId)).status).toBe("processed");
-    const duplicate = await s.deliver("WORK_ORDER_STATUS_CHANGE", statusChange(id, doneAt, "DONE"));
+    const duplicate = await s.deliver("WORK_ORDER_STATUS_CHANGE", statusChangeBody(id, doneAt, "DONE"));
     expect(duplicate.text).toContain("already_processed");
-    const reopen = await s.deliver("WORK_ORDER_STATUS_CHANGE", statusChange(id, doneAt + 2000, "OPEN"));
+    const reopen = await s.deliver("WORK_ORDER_STATUS_CHANGE", statusChangeBody(id, doneAt + 2000, "OPEN"));
     await s.settled(reopen.eventId);
-    const second = await s.deliver("WORK_ORDER_STATUS_CHANGE", statusChange(id, doneAt + 4000, "DONE"));
+    const second = await s.deliver("WORK_ORDER_STATUS_CHANGE", statusChangeBody(id, doneAt + 4000, "DONE"));
     expect((await s.settled(second.eventId)).status).toBe("processed");
     await s.runCron();
     await pause(1000);

@@ -8,12 +8,11 @@ import { join } from "node:path";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { bufferOutput } from "../../cli/io";
 import { runCli } from "../../cli/program";
-import { signMaintainX } from "../../src/webhooks/signature";
 import { startWranglerDev, type WranglerDev } from "../../tools/wrangler-dev";
 import newWorkOrder from "../fixtures/new-work-order.json";
 import statusDone from "../fixtures/status-change-done.json";
 import { type FakeMaintainX, startFakeMaintainX } from "../helpers/node/fake-maintainx";
-import { plainRequest } from "../helpers/node/http";
+import { plainRequest, postMaintainXDelivery } from "../helpers/node/http";
 import { type StubServer, startStubServer } from "../helpers/node/stub-server";
 
 const SECRET = "e2e-pipeline-secret";
@@ -67,19 +66,7 @@ function uniqueId(): number {
   return 8_000_000 + sequence * 17 + Math.floor(Math.random() * 1000) * 100_000;
 }
 
-async function deliver(type: string, body: unknown): Promise<{ status: number; eventId: string }> {
-  const raw = JSON.stringify(body);
-  const response = await plainRequest(`${dev.url}/webhooks/maintainx/${type}`, {
-    method: "POST",
-    headers: {
-      "content-type": "application/json",
-      "x-maintainx-webhook-body-signature": await signMaintainX(SECRET, raw, Math.floor(Date.now() / 1000)),
-    },
-    body: raw,
-  });
-  const json = JSON.parse(response.text) as { eventId: string };
-  return { status: response.status, eventId: json.eventId };
-}
+const deliver = (type: string, body: unknown) => postMaintainXDelivery(dev.url, SECRET, type, body);
 
 async function admin<T>(
   path: string,

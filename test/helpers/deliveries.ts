@@ -73,3 +73,20 @@ export function uniqueEventId(prefix = "evt"): string {
   counter += 1;
   return `${prefix}-${Date.now()}-${counter}-${Math.random().toString(36).slice(2, 8)}`;
 }
+
+/**
+ * A WORK_ORDER_STATUS_CHANGE body as MaintainX delivers it, at `atMs`: no id, status, updatedAt or
+ * completedAt in `newWorkOrder` (those are REST's).
+ */
+export function statusChangeBody(id: number, atMs: number, newStatus: string, newSubStatus?: string) {
+  return {
+    workOrderId: id,
+    orgId: 99411,
+    occurredAt: new Date(atMs).toISOString(),
+    oldStatus: "IN_PROGRESS",
+    newStatus,
+    ...(newSubStatus === undefined ? {} : { newSubStatus }),
+    userId: 551877,
+    newWorkOrder: { sequentialId: 1042, title: `Pump ${id}`, priority: "MEDIUM" },
+  };
+}

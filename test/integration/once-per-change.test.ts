@@ -16,6 +16,7 @@ import { consumeEvents } from "../../src/routing/consumer";
 import { POLL_CURSOR_KEY } from "../../src/store/keys";
 import { listSideEffects } from "../../src/store/side-effects";
 import { getMirroredWorkOrder } from "../../src/store/work-orders";
+import { statusChangeBody } from "../helpers/deliveries";
 import { batchOf, maintainXEvent, messageFor, settle } from "../helpers/events";
 import { createWorkOrderStore, type FakeWorkOrder } from "../helpers/fake-work-orders";
 import { API_BASE, createOutbound, ERP_URL, reply, SLACK_URL } from "../helpers/outbound";
@@ -72,20 +73,6 @@ function uniqueWorkOrderId(): number {
   return 81_000_000 + woSeq * 17 + Math.floor(Math.random() * 1000) * 100_000;
 }
 
-/** A status change as MaintainX delivers it: no id, status, updatedAt or completedAt in `newWorkOrder`. */
-function statusChange(id: number, atMs: number, newStatus: string, newSubStatus?: string) {
-  return {
-    workOrderId: id,
-    orgId: 99411,
-    occurredAt: iso(atMs),
-    oldStatus: "IN_PROGRESS",
-    newStatus,
-    ...(newSubStatus === undefined ? {} : { newSubStatus }),
-    userId: 551877,
-    newWorkOrder: { sequentialId: 1042, title: `Pump ${id}`, priority: "MEDIUM" },
-  };
-}
-
 function newWorkOrderBody(id: number, atMs: number, priority = "HIGH") {
   return {
     workOrderId: id,
@@ -97,7 +84,7 @@ function newWorkOrderBody(id: number, atMs: number, priority = "HIGH") {
 }
 
 const webhookDone = (id: number, restMs: number) =>
-  maintainXEvent("WORK_ORDER_STATUS_CHANGE", statusChange(id, restMs + WEBHOOK_LAG_MS, "DONE"));
+  maintainXEvent("WORK_ORDER_STATUS_CHANGE", statusChangeBody(id, restMs + WEBHOOK_LAG_MS, "DONE"));
 
 /** The REST record MaintainX holds for a work order. */
 function rest(id: number, fields: Partial<FakeWorkOrder> & { updatedAt: string }): FakeWorkOrder {
@@ -241,7 +228,10 @@ describe("a work order done more than once", () => {
     await pollAt(NOW - 200_000);
     // Reopened 20 s later (by webhook), done again 20 s after that: that webhook is lost.
     await consumeEvent(
-      await maintainXEvent("WORK_ORDER_STATUS_CHANGE", statusChange(id, firstDone + 20_000 + WEBHOOK_LAG_MS, "OPEN")),
+      await maintainXEvent(
+        "WORK_ORDER_STATUS_CHANGE",
+        statusChangeBody(id, firstDone + 20_000 + WEBHOOK_LAG_MS, "OPEN"),
+      ),
     );
     const secondDone = firstDone + 40_000;
     rest(id, { status: "DONE", updatedAt: iso(secondDone), completedAt: iso(secondDone) });
@@ -261,7 +251,10 @@ describe("a work order done more than once", () => {
     rest(id, { status: "DONE", updatedAt: iso(firstDone), completedAt: iso(firstDone) });
     await pollAt(NOW - 280_000);
     await consumeEvent(
-      await maintainXEvent("WORK_ORDER_STATUS_CHANGE", statusChange(id, NOW - 200_000 + WEBHOOK_LAG_MS, "IN_PROGRESS")),
+      await maintainXEvent(
+        "WORK_ORDER_STATUS_CHANGE",
+        statusChangeBody(id, NOW - 200_000 + WEBHOOK_LAG_MS, "IN_PROGRESS"),
+      ),
     );
     rest(id, { status: "IN_PROGRESS", updatedAt: iso(NOW - 200_000) });
     await pollAt(NOW - 150_000);
@@ -320,7 +313,7 @@ describe("cancel and skip by both paths", () => {
     const at = NOW - 60_000;
     const hook = await maintainXEvent(
       "WORK_ORDER_STATUS_CHANGE",
-      statusChange(id, at + WEBHOOK_LAG_MS, "DONE", "CANCELED"),
+      statusChangeBody(id, at + WEBHOOK_LAG_MS, "DONE", "CANCELED"),
     );
     await consumeEvent(hook);
     rest(id, { status: "CANCELED", updatedAt: iso(at), completedAt: iso(at) });
@@ -439,7 +432,7 @@ describe("webhooks only (no MAINTAINX_API_KEY)", () => {
     await consumeEvent(first, webhookOnly);
     await consumeEvent(first, webhookOnly);
     await consumeEvent(
-      await maintainXEvent("WORK_ORDER_STATUS_CHANGE", statusChange(id, NOW - 200_000, "OPEN")),
+      await maintainXEvent("WORK_ORDER_STATUS_CHANGE", statusChangeBody(id, NOW - 200_000, "OPEN")),
       webhookOnly,
     );
     await consumeEvent(await webhookDone(id, NOW - 100_000), webhookOnly);
@@ -537,7 +530,8 @@ describe("an ending event without occurredAt", () => {
 });
 
 describe("the status of every event of a change", () => {
-  it("a replay that re-ran a failed ERP sync settles the poll's event of the same completion as processed too", async () => {
+  /** A completion whose ERP sync failed for good under the webhook's event, then polled. */
+  async function failedCompletionSeenByBothPaths() {
     const id = uniqueWorkOrderId();
     const doneAt = NOW - 60_000;
     erp.plan(reply(400, '{"error":"rejected"}'));
@@ -546,6 +540,11 @@ describe("the status of every event of a change", () => {
     rest(id, { status: "DONE", updatedAt: iso(doneAt), completedAt: iso(doneAt) });
     const completion = (await pollAt(NOW)).find((m) => m.event.type === "workorder.completed");
     if (!completion) throw new Error("the poll derived no completion");
+    return { id, hook, completion };
+  }
+
+  it("a replay that re-ran a failed ERP sync settles the poll's event of the same completion as processed too", async () => {
+    const { id, hook, completion } = await failedCompletionSeenByBothPaths();
     // The poll's event shares the failed claim, so it is failed too.
     expect(await eventStatus(completion.event.id)).toBe("failed");
 
@@ -556,14 +555,7 @@ describe("the status of every event of a change", () => {
   });
 
   it("leaves failed an event of the change whose own handler failed", async () => {
-    const id = uniqueWorkOrderId();
-    const doneAt = NOW - 60_000;
-    erp.plan(reply(400, '{"error":"rejected"}'));
-    const hook = await webhookDone(id, doneAt);
-    await consumeEvent(hook);
-    rest(id, { status: "DONE", updatedAt: iso(doneAt), completedAt: iso(doneAt) });
-    const completion = (await pollAt(NOW)).find((m) => m.event.type === "workorder.completed");
-    if (!completion) throw new Error("the poll derived no completion");
+    const { hook, completion } = await failedCompletionSeenByBothPaths();
     // Its own (per-event) warehouse claim failed as well.
     await env.DB.prepare("UPDATE side_effects SET status = 'failed' WHERE event_id = ?1 AND handler = 'warehouse'")
       .bind(completion.event.id)

@@ -2,6 +2,7 @@
 // `wrangler dev` races with its proxy closing them and surfaces as ECONNRESET on a busy machine.
 
 import { request as httpRequest } from "node:http";
+import { signMaintainX } from "../../../src/webhooks/signature";
 
 interface PlainResponse {
   status: number;
@@ -26,4 +27,24 @@ export function plainRequest(
     req.on("error", reject);
     req.end(init.body);
   });
+}
+
+/** Posts `body` to `<base>/webhooks/maintainx/<type>` signed as MaintainX signs it (`t=<now>,v1=`). */
+export async function postMaintainXDelivery(
+  base: string,
+  secret: string,
+  type: string,
+  body: unknown,
+): Promise<{ status: number; eventId: string; text: string }> {
+  const raw = JSON.stringify(body);
+  const response = await plainRequest(`${base}/webhooks/maintainx/${type}`, {
+    method: "POST",
+    headers: {
+      "content-type": "application/json",
+      "x-maintainx-webhook-body-signature": await signMaintainX(secret, raw, Math.floor(Date.now() / 1000)),
+    },
+    body: raw,
+  });
+  const json = JSON.parse(response.text) as { eventId: string };
+  return { status: response.status, eventId: json.eventId, text: response.text };
 }
