@@ -159,6 +159,7 @@ async function runUnderClaims(
 ): Promise<ClaimsRun> {
   const { event, env } = ctx;
   const run: ClaimsRun = { pending: [], retryAfter: undefined };
+  const healedKeys = new Set<string>();
   for (const { handler, key } of claims) {
     const claim = await claimSideEffect(env.DB, key, handler.name, {
       nowMs: options.now(),
@@ -217,8 +218,10 @@ async function runUnderClaims(
     await recordFinished(env, key, handler.name, finished);
     if (result.outcome === "done") log.info("Handler done", { ...fields, detail: result.detail });
     else log.info("Handler skipped", { ...fields, reason: result.reason });
-    if (key !== event.id) await settleSharers(env.DB, key, event.id);
+    // Only a replay can finish a shared claim that had failed (and left the change's other events failed).
+    if (options.replay && key !== event.id) healedKeys.add(key);
   }
+  for (const key of healedKeys) await settleSharers(env.DB, key, event.id);
   return run;
 }
 
