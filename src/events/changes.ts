@@ -6,8 +6,6 @@ import { epochMs } from "../lib/time";
 import type { CanonicalEvent } from "./canonical";
 import { ENDING_TYPE, type EndingStatus, workOrderFromEvent } from "./work-order";
 
-export { ENDING_TYPE, type EndingStatus, isEndingStatus } from "./work-order";
-
 export const CREATED_TYPE = "workorder.created";
 
 /** The routed type of an ending → the REST status it ends in. */

@@ -7,7 +7,7 @@
 
 import { readConfig } from "../config";
 import type { CanonicalEvent } from "../events/canonical";
-import { ENDING_TYPE, isEndingStatus } from "../events/changes";
+import { ENDING_TYPE, isEndingStatus } from "../events/work-order";
 import { epochMs } from "../lib/time";
 import type { WorkOrder } from "../maintainx/schemas";
 import { markSeen, wasSeen } from "../store/dedupe";
