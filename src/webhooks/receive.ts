@@ -10,11 +10,9 @@ import { InvalidDeliveryError } from "../ingest/normalise";
 import { EnqueueError } from "../ingest/send";
 import { httpError } from "../lib/http-error";
 import { log } from "../lib/log";
-import { LOCAL_DEV_WEBHOOK_SECRET } from "../local-dev";
+import { isLoopbackUrl, LOCAL_DEV_WEBHOOK_SECRET } from "../local-dev";
 import { declaredLengthExceeds, discardBody, PayloadTooLargeError, readBodyWithLimit } from "./body";
 import { checkTimestamp, readSignatureHeaders, SignatureError, verifyDelivery } from "./signature";
-
-const LOOPBACK_HOSTS = new Set(["localhost", "127.0.0.1", "[::1]"]);
 
 /**
  * The secrets a delivery to this path may be signed with: the unbound ones, and on a typed path
@@ -24,7 +22,7 @@ const LOOPBACK_HOSTS = new Set(["localhost", "127.0.0.1", "[::1]"]);
  */
 function usableSecrets(config: Config, url: string, pathType: string | undefined): string[] | undefined {
   let configured = config.webhookSecrets;
-  if (configured.some((s) => s.secret === LOCAL_DEV_WEBHOOK_SECRET) && !LOOPBACK_HOSTS.has(new URL(url).hostname)) {
+  if (configured.some((s) => s.secret === LOCAL_DEV_WEBHOOK_SECRET) && !isLoopbackUrl(url)) {
     configured = configured.filter((s) => s.secret !== LOCAL_DEV_WEBHOOK_SECRET);
   }
   if (configured.length === 0) return undefined;
