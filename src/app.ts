@@ -1,7 +1,9 @@
 // The Hono app: routes, and the answers for unknown paths and unexpected errors.
 
 import { type Context, Hono } from "hono";
+import { createMiddleware } from "hono/factory";
 import { HTTPException } from "hono/http-exception";
+import { adminConsole } from "./admin/console";
 import { admin } from "./admin/routes";
 import { describeError, log } from "./lib/log";
 import { discardBody } from "./webhooks/body";
@@ -20,6 +22,24 @@ const methodNotAllowed = async (c: Context) => {
 app.all("/webhooks/maintainx", methodNotAllowed);
 app.all("/webhooks/maintainx/:type", methodNotAllowed);
 
+// Every /admin answer: never cached, never sniffed, never framed, no referrer; a JSON or report
+// answer runs nothing (the console's own files carry its policy, set in admin/console.ts).
+const adminHeaders = createMiddleware(async (c, next) => {
+  await next();
+  const headers = c.res.headers;
+  headers.set("x-content-type-options", "nosniff");
+  headers.set("referrer-policy", "no-referrer");
+  headers.set("x-frame-options", "DENY");
+  if (!headers.has("cache-control")) headers.set("cache-control", "no-store");
+  if (!headers.has("content-security-policy")) {
+    headers.set("content-security-policy", "default-src 'none'; frame-ancestors 'none'; base-uri 'none'");
+  }
+});
+app.use("/admin", adminHeaders);
+app.use("/admin/*", adminHeaders);
+// The console's page and files need no bearer header (a browser cannot send one for them); the
+// JSON routes behind them do.
+app.route("/admin", adminConsole);
 app.route("/admin", admin);
 
 // Early answers read any unread body first: the local runtime drops a keep-alive connection

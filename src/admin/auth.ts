@@ -1,14 +1,28 @@
-// Guards /admin/*: 404 everywhere when ADMIN_TOKEN is unset (the surface does not exist), 401
+// Guards /admin/*: 404 everywhere when no admin token applies (the surface does not exist), 401
 // without the right bearer token. The token is compared in constant time.
 
 import { createMiddleware } from "hono/factory";
 import { readConfig } from "../config";
 import { timingSafeEqualStrings } from "../lib/bytes";
 import { httpError } from "../lib/http-error";
+import { isLoopbackUrl, LOCAL_ADMIN_TOKEN_VAR } from "../local-dev";
+
+/**
+ * The token that opens /admin for this request: the configured ADMIN_TOKEN, else the random one
+ * `npm run dev` makes at each start, for requests addressed to a loopback host only (README,
+ * "Operator console").
+ */
+export function adminTokenFor(env: Env, requestUrl: string): string | undefined {
+  const configured = readConfig(env).adminToken;
+  if (configured) return configured;
+  const local = (env as unknown as Partial<Record<typeof LOCAL_ADMIN_TOKEN_VAR, unknown>>)[LOCAL_ADMIN_TOKEN_VAR];
+  if (typeof local !== "string" || local.trim() === "") return undefined;
+  return isLoopbackUrl(requestUrl) ? local.trim() : undefined;
+}
 
 export const requireAdminToken = () =>
   createMiddleware<{ Bindings: Env }>(async (c, next) => {
-    const token = readConfig(c.env).adminToken;
+    const token = adminTokenFor(c.env, c.req.url);
     if (!token) throw httpError(404, "Not found");
     const match = /^Bearer\s+(\S+)$/i.exec((c.req.header("authorization") ?? "").trim());
     if (!match || !(await timingSafeEqualStrings(match[1] as string, token))) {

@@ -22,7 +22,7 @@ const ALLOWED: Record<string, string[]> = {
   routing: ["lib", "config", "events", "store", "maintainx", "contract"],
   polling: ["lib", "config", "events", "store", "maintainx", "ingest"],
   webhooks: ["lib", "config", "events", "ingest", "local-dev"],
-  admin: ["lib", "config", "events", "store", "ingest"],
+  admin: ["lib", "config", "events", "store", "ingest", "local-dev"],
   app: ["lib", "webhooks", "admin"],
   index: ["app", "handlers", "polling", "routing"],
 };

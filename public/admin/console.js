@@ -1,0 +1,834 @@
+// @ts-check
+// The operator console (README, "Operator console"): plain browser JavaScript, no build step.
+// It signs in with the admin token from the address's fragment (`#token=…`, removed at once) or a
+// form, keeps it for this tab only (sessionStorage), and sends it only as `Authorization: Bearer`
+// to the JSON routes under /admin. Everything that comes from an event is set as text, never HTML.
+
+const TOKEN_KEY = "maintainx-console-token";
+const STATUSES = ["accepted", "processed", "failed", "dead"];
+const FILTERS = ["status", "type", "workOrderId", "subject", "since", "until"];
+const COMMON_TYPES = [
+  "workorder.created",
+  "workorder.updated",
+  "workorder.status_changed",
+  "workorder.completed",
+  "workorder.canceled",
+  "workorder.skipped",
+  "workorder.deleted",
+  "asset.status_changed",
+  "meter.trigger_status_changed",
+  "purchaseorder.status_changed",
+];
+
+const main = /** @type {HTMLElement} */ (document.getElementById("main"));
+const nav = /** @type {HTMLElement} */ (document.getElementById("nav"));
+const signOutButton = /** @type {HTMLButtonElement} */ (document.getElementById("sign-out"));
+
+// ---------------------------------------------------------------------------------------------
+// Building the page: every value goes in as a text node or an attribute, never as markup.
+
+/**
+ * @typedef {string | number | Node | null | undefined | false} Child
+ * @param {string} tag
+ * @param {Record<string, string | boolean | ((event: Event) => void) | undefined>} [attrs]
+ * @param {...(Child | Child[])} children
+ * @returns {HTMLElement}
+ */
+function h(tag, attrs = {}, ...children) {
+  const element = document.createElement(tag);
+  for (const [name, value] of Object.entries(attrs)) {
+    if (value === undefined || value === false) continue;
+    if (typeof value === "function") element.addEventListener(name.replace(/^on/, ""), value);
+    else if (value === true) element.setAttribute(name, "");
+    else element.setAttribute(name, value);
+  }
+  for (const child of children.flat()) {
+    if (child === null || child === undefined || child === false) continue;
+    element.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+  return element;
+}
+
+/** A link inside the console: always a fragment route, so no event value can become a URL scheme. */
+function routeLink(
+  /** @type {string} */ route,
+  /** @type {Child | Child[]} */ text,
+  /** @type {string} */ className = "",
+) {
+  return h("a", { href: `#/${route}`, class: className || undefined }, text);
+}
+
+function eventLink(/** @type {string} */ id) {
+  return routeLink(`event/${encodeURIComponent(id)}`, id, "mono");
+}
+
+function badge(/** @type {string} */ status) {
+  // The class comes from a fixed alphabet, so a hostile status cannot add classes.
+  return h("span", { class: `badge badge-${/^[a-z_]{1,32}$/.test(status) ? status : "other"}` }, status);
+}
+
+/** @param {string | null | undefined} iso */
+function timeText(iso) {
+  if (!iso) return h("span", { class: "muted" }, "never");
+  const date = new Date(iso);
+  if (Number.isNaN(date.getTime())) return h("span", {}, iso);
+  return h("time", { datetime: iso, title: iso }, `${date.toLocaleString()} (${ago(date)})`);
+}
+
+function ago(/** @type {Date} */ date) {
+  const seconds = Math.round((Date.now() - date.getTime()) / 1000);
+  const abs = Math.abs(seconds);
+  const [value, unit] =
+    abs < 90
+      ? [abs, "s"]
+      : abs < 5400
+        ? [Math.round(abs / 60), "min"]
+        : abs < 129600
+          ? [Math.round(abs / 3600), "h"]
+          : [Math.round(abs / 86400), "d"];
+  return seconds >= 0 ? `${value} ${unit} ago` : `in ${value} ${unit}`;
+}
+
+/** @param {string} text @param {"error" | "ok" | "info"} [kind] */
+function message(text, kind = "info") {
+  return h("p", { class: `message message-${kind}`, role: kind === "error" ? "alert" : "status" }, text);
+}
+
+/** @param {string} title @param {...(Child | Child[])} content */
+function render(title, ...content) {
+  document.title = `${title} · MaintainX webhooks console`;
+  const heading = h("h1", { tabindex: "-1" }, title);
+  main.replaceChildren(heading, ...content.flat().filter((c) => c instanceof Node));
+  heading.focus({ preventScroll: false });
+}
+
+/** @param {Array<[string, Child | Child[]]>} rows */
+function facts(rows) {
+  return h(
+    "dl",
+    { class: "facts" },
+    rows.flatMap(([name, value]) => [h("dt", {}, name), h("dd", {}, value)]),
+  );
+}
+
+/**
+ * A table that folds into labelled rows at phone widths (each cell carries its column's name).
+ * @param {string} caption @param {string[]} columns @param {Child[][]} rows
+ */
+function table(caption, columns, rows) {
+  return h(
+    "div",
+    { class: "table-wrap" },
+    h(
+      "table",
+      {},
+      h("caption", {}, caption),
+      h(
+        "thead",
+        {},
+        h(
+          "tr",
+          {},
+          columns.map((c) => h("th", { scope: "col" }, c)),
+        ),
+      ),
+      h(
+        "tbody",
+        {},
+        rows.map((cells) =>
+          h(
+            "tr",
+            {},
+            cells.map((cell, i) => h("td", { "data-label": columns[i] ?? "" }, cell)),
+          ),
+        ),
+      ),
+    ),
+  );
+}
+
+// ---------------------------------------------------------------------------------------------
+// The token and the JSON routes.
+
+class ApiError extends Error {
+  /** @param {number} status @param {string} text @param {any} body */
+  constructor(status, text, body) {
+    super(text);
+    this.status = status;
+    this.body = body;
+  }
+}
+
+function readToken() {
+  return sessionStorage.getItem(TOKEN_KEY) ?? "";
+}
+
+/** Takes `#token=…` out of the address (without a new history entry) and keeps it for the tab. */
+function takeTokenFromFragment() {
+  const match = /^#(?:.*&)?token=([^&]*)/.exec(location.hash);
+  if (!match) return;
+  let token = "";
+  try {
+    token = decodeURIComponent(match[1] ?? "").trim();
+  } catch {
+    token = "";
+  }
+  history.replaceState(null, "", `${location.pathname}${location.search}#/status`);
+  if (token) sessionStorage.setItem(TOKEN_KEY, token);
+}
+
+/**
+ * Calls a JSON route with the bearer token. A 401 signs out and shows the sign-in form.
+ * @param {string} path @param {{ method?: string, body?: unknown, accept?: string }} [options]
+ * @returns {Promise<any>}
+ */
+async function api(path, options = {}) {
+  /** @type {Record<string, string>} */
+  const headers = { authorization: `Bearer ${readToken()}`, accept: options.accept ?? "application/json" };
+  /** @type {RequestInit} */
+  const init = {
+    method: options.method ?? "GET",
+    headers,
+    cache: "no-store",
+    credentials: "omit",
+    referrerPolicy: "no-referrer",
+  };
+  if (options.body !== undefined) {
+    headers["content-type"] = "application/json";
+    init.body = JSON.stringify(options.body);
+  }
+  let response;
+  try {
+    response = await fetch(path, init);
+  } catch {
+    throw new ApiError(0, "The Worker could not be reached. Check that it is running, then try again.", null);
+  }
+  const text = await response.text();
+  /** @type {any} */
+  let body = null;
+  try {
+    body = text ? JSON.parse(text) : null;
+  } catch {
+    body = null;
+  }
+  if (response.status === 401) {
+    sessionStorage.removeItem(TOKEN_KEY);
+    showSignIn("That token was not accepted. Enter the Worker's ADMIN_TOKEN (or open the link `npm run dev` printed).");
+    throw new ApiError(401, "Signed out", body);
+  }
+  if (!response.ok) {
+    const reason = body && typeof body.error === "string" ? body.error : `The Worker answered ${response.status}.`;
+    throw new ApiError(response.status, reason, body);
+  }
+  return body;
+}
+
+/** Shows what went wrong where the view would be; a 401 has already shown the sign-in form. */
+function showFailure(/** @type {unknown} */ error, /** @type {string} */ title) {
+  if (error instanceof ApiError && error.status === 401) return;
+  const text = error instanceof Error ? error.message : String(error);
+  render(
+    title,
+    message(text, "error"),
+    h("p", {}, h("button", { type: "button", onclick: () => route() }, "Try again")),
+  );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Sign in and out.
+
+function showSignIn(/** @type {string} */ note = "") {
+  nav.hidden = true;
+  signOutButton.hidden = true;
+  const input = /** @type {HTMLInputElement} */ (
+    h("input", {
+      id: "token",
+      name: "token",
+      type: "password",
+      autocomplete: "off",
+      spellcheck: "false",
+      required: true,
+    })
+  );
+  const form = h(
+    "form",
+    { class: "sign-in", onsubmit: (event) => signIn(event, input) },
+    h("label", { for: "token" }, "Admin token"),
+    input,
+    h("button", { type: "submit" }, "Sign in"),
+  );
+  render(
+    "Sign in",
+    note ? message(note, "error") : null,
+    h(
+      "p",
+      {},
+      "Enter the Worker's ADMIN_TOKEN. It is kept for this tab only and sent only in the Authorization header. Locally, `npm run dev` prints a link that signs you in.",
+    ),
+    form,
+  );
+  input.focus();
+}
+
+async function signIn(/** @type {Event} */ event, /** @type {HTMLInputElement} */ input) {
+  event.preventDefault();
+  const token = input.value.trim();
+  if (!token) return;
+  sessionStorage.setItem(TOKEN_KEY, token);
+  if (!location.hash.startsWith("#/")) history.replaceState(null, "", "#/status");
+  await route();
+}
+
+function signOut() {
+  sessionStorage.removeItem(TOKEN_KEY);
+  history.replaceState(null, "", `${location.pathname}${location.search}`);
+  showSignIn();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Views.
+
+async function statusView() {
+  const status = await api("/admin/status");
+  const counts = status.events ?? {};
+  const poll = status.poll ?? {};
+  const config = Array.isArray(status.config) ? status.config : [];
+  const troubled = (counts.failed ?? 0) + (counts.dead ?? 0);
+  render(
+    "Status",
+    h(
+      "section",
+      { class: "cards", "aria-label": "Events per status" },
+      STATUSES.map((s) =>
+        routeLink(
+          s === "dead" ? "dead" : `events?status=${s}`,
+          [h("span", { class: "count" }, String(counts[s] ?? 0)), badge(s)],
+          "card",
+        ),
+      ),
+    ),
+    troubled > 0
+      ? message(
+          `${troubled} event(s) need attention: open them, fix the cause, then replay them (Bulk replay).`,
+          "error",
+        )
+      : null,
+    h("h2", {}, "Webhooks"),
+    facts([["Last webhook", timeText(status.lastWebhookAt)]]),
+    h("h2", {}, "Polling fallback"),
+    facts([
+      ["Outcome", poll.outcome ? badge(String(poll.outcome)) : h("span", { class: "muted" }, "no run yet")],
+      ["Last run", timeText(poll.lastRunAt)],
+      [
+        "Cursor",
+        poll.cursor ? h("span", { class: "mono" }, String(poll.cursor)) : h("span", { class: "muted" }, "none"),
+      ],
+      ["Pages / events", `${poll.pages ?? 0} / ${poll.events ?? 0}`],
+      ["Skipped until", timeText(poll.skippedUntil)],
+    ]),
+    h("h2", {}, "Configuration"),
+    config.length === 0
+      ? h("p", { class: "muted" }, "No malformed settings.")
+      : [
+          message(
+            "Some settings are malformed; the Worker uses the value shown instead. Fix them in wrangler.toml or the dashboard.",
+            "error",
+          ),
+          table(
+            "Malformed settings",
+            ["Setting", "Value", "Used instead"],
+            config.map((/** @type {any} */ p) => [
+              h("span", { class: "mono" }, String(p.name)),
+              String(p.value),
+              String(p.used),
+            ]),
+          ),
+        ],
+    h("p", {}, h("button", { type: "button", onclick: () => route() }, "Refresh")),
+  );
+}
+
+/** The filters of a route's query, only the known names with a value. */
+function filtersOf(/** @type {URLSearchParams} */ params) {
+  /** @type {Record<string, string>} */
+  const filters = {};
+  for (const name of FILTERS) {
+    const value = params.get(name)?.trim();
+    if (value) filters[name] = value;
+  }
+  return filters;
+}
+
+/**
+ * The filter form shared by the events list and bulk replay.
+ * @param {Record<string, string>} filters @param {string} limit @param {string} submitText
+ * @param {(filters: Record<string, string>, limit: string) => void} onSubmit
+ */
+function filterForm(filters, limit, submitText, onSubmit, /** @type {string[]} */ limits = ["25", "50", "100", "200"]) {
+  /** @param {string} name @param {string} label @param {Record<string, string>} [extra] */
+  const field = (name, label, extra = {}) =>
+    h(
+      "div",
+      { class: "field" },
+      h("label", { for: `f-${name}` }, label),
+      h("input", {
+        id: `f-${name}`,
+        name,
+        value: filters[name] ?? "",
+        autocomplete: "off",
+        spellcheck: "false",
+        ...extra,
+      }),
+    );
+  const status = h(
+    "select",
+    { id: "f-status", name: "status" },
+    h("option", { value: "" }, "any"),
+    STATUSES.map((s) => h("option", { value: s, selected: filters.status === s }, s)),
+  );
+  const limitSelect = h(
+    "select",
+    { id: "f-limit", name: "limit" },
+    limits.map((n) => h("option", { value: n, selected: n === limit }, n)),
+  );
+  const form = /** @type {HTMLFormElement} */ (
+    h(
+      "form",
+      {
+        class: "filters",
+        onsubmit: (event) => {
+          event.preventDefault();
+          const data = new FormData(form);
+          /** @type {Record<string, string>} */
+          const chosen = {};
+          for (const name of FILTERS) {
+            const value = String(data.get(name) ?? "").trim();
+            if (value) chosen[name] = value;
+          }
+          onSubmit(chosen, String(data.get("limit") ?? limit));
+        },
+      },
+      h("div", { class: "field" }, h("label", { for: "f-status" }, "Status"), status),
+      field("type", "Type", { list: "types", placeholder: "workorder.completed" }),
+      h(
+        "datalist",
+        { id: "types" },
+        COMMON_TYPES.map((t) => h("option", { value: t })),
+      ),
+      field("workOrderId", "Work order", { inputmode: "numeric", placeholder: "123" }),
+      field("subject", "Subject", { placeholder: "asset:9" }),
+      field("since", "Since", { placeholder: "2026-12-01T09:00:00Z" }),
+      field("until", "Until", { placeholder: "2026-12-01T10:00:00Z" }),
+      h("div", { class: "field" }, h("label", { for: "f-limit" }, "Per page"), limitSelect),
+      h("div", { class: "field actions" }, h("button", { type: "submit" }, submitText)),
+    )
+  );
+  return form;
+}
+
+function query(/** @type {Record<string, string>} */ values) {
+  const params = new URLSearchParams(values);
+  const text = params.toString();
+  return text ? `?${text}` : "";
+}
+
+/** @param {URLSearchParams} params @param {{ dead?: boolean }} [options] */
+async function eventsView(params, options = {}) {
+  const filters = filtersOf(params);
+  if (options.dead) filters.status = "dead";
+  const limit = params.get("limit") ?? "50";
+  const cursor = params.get("cursor") ?? "";
+  const title = options.dead ? "Dead events" : filters.status === "failed" ? "Failed events" : "Events";
+  const form = filterForm(filters, limit, "Show", (chosen, chosenLimit) => {
+    location.hash = `#/events${query({ ...chosen, limit: chosenLimit })}`;
+  });
+  /** @type {any} */
+  let answer;
+  try {
+    answer = await api(`/admin/events${query({ ...filters, limit, ...(cursor ? { cursor } : {}) })}`);
+  } catch (error) {
+    if (error instanceof ApiError && error.status === 400) {
+      render(title, form, message(`${error.message}. Change the filter and try again.`, "error"));
+      return;
+    }
+    throw error;
+  }
+  const events = Array.isArray(answer.events) ? answer.events : [];
+  const rows = events.map((/** @type {any} */ e) => [
+    timeText(e.receivedAt),
+    badge(String(e.status)),
+    h("span", { class: "mono" }, String(e.type)),
+    e.lastError
+      ? h(
+          "span",
+          {},
+          e.summary
+            ? [String(e.summary), h("br"), h("span", { class: "error-text" }, String(e.lastError))]
+            : h("span", { class: "error-text" }, String(e.lastError)),
+        )
+      : String(e.summary ?? ""),
+    String(e.attempts ?? 0),
+    eventLink(String(e.id)),
+  ]);
+  const here = { ...filters, limit };
+  const paging = h(
+    "nav",
+    { class: "paging", "aria-label": "Pages" },
+    cursor
+      ? routeLink(
+          `${options.dead ? "dead" : "events"}${query(options.dead ? { limit } : here)}`,
+          "First page",
+          "button",
+        )
+      : null,
+    answer.nextCursor
+      ? routeLink(
+          `${options.dead ? "dead" : "events"}${query({ ...(options.dead ? { limit } : here), cursor: String(answer.nextCursor) })}`,
+          "Older events",
+          "button",
+        )
+      : h("span", { class: "muted" }, events.length ? "End of the list." : ""),
+  );
+  const replayHere = Object.keys(filters).length
+    ? routeLink(`replay${query(filters)}`, "Replay these…", "button secondary")
+    : null;
+  render(
+    title,
+    options.dead
+      ? h("p", {}, "Events whose retries ran out. Fix the cause (a sink, a setting), then replay them.")
+      : form,
+    events.length === 0
+      ? message(
+          Object.keys(filters).length
+            ? "No events match these filters."
+            : "No events yet. Send one: npm run cli -- send NEW_WORK_ORDER",
+        )
+      : table(
+          `${events.length} event(s), newest first`,
+          ["Received", "Status", "Type", "Summary", "Attempts", "Event"],
+          rows,
+        ),
+    h("div", { class: "row" }, paging, replayHere),
+  );
+}
+
+/** @param {string} id */
+async function eventView(id) {
+  const title = "Event";
+  let answer;
+  try {
+    answer = await api(`/admin/events/${encodeURIComponent(id)}`);
+  } catch (error) {
+    if (error instanceof ApiError && error.status === 404) {
+      render(title, message(`No event ${id} in the log (it may be older than the retention period).`, "error"));
+      return;
+    }
+    throw error;
+  }
+  const event = answer.event ?? {};
+  const outcomes = Array.isArray(event.outcomes) ? event.outcomes : [];
+  const workOrderId = workOrderOf(event);
+  const replayResult = h("div", { "aria-live": "polite" });
+  const replayButton = /** @type {HTMLButtonElement} */ (
+    h(
+      "button",
+      {
+        type: "button",
+        onclick: async () => {
+          replayButton.disabled = true;
+          try {
+            await api(`/admin/events/${encodeURIComponent(id)}/replay`, { method: "POST" });
+            replayResult.replaceChildren(
+              message("Queued for replay: failed and skipped handlers run again, done ones stay done.", "ok"),
+              h("button", { type: "button", onclick: () => route() }, "Refresh"),
+            );
+          } catch (error) {
+            if (!(error instanceof ApiError && error.status === 401)) {
+              replayResult.replaceChildren(message(error instanceof Error ? error.message : String(error), "error"));
+            }
+          } finally {
+            replayButton.disabled = false;
+          }
+        },
+      },
+      "Replay this event",
+    )
+  );
+  const related = h("div", { class: "related" });
+  render(
+    title,
+    h("p", { class: "mono event-id" }, id),
+    facts([
+      ["Status", badge(String(event.status))],
+      ["Type", h("span", { class: "mono" }, String(event.type ?? ""))],
+      ["MaintainX type", h("span", { class: "mono" }, String(event.sourceType ?? ""))],
+      ["Source", String(event.source ?? "")],
+      ["Received", timeText(event.receivedAt)],
+      ["Attempts", String(event.attempts ?? 0)],
+      ...(event.summary ? /** @type {Array<[string, Child]>} */ ([["Summary", String(event.summary)]]) : []),
+      ...(event.lastError
+        ? /** @type {Array<[string, Child]>} */ ([
+            ["Last error", h("span", { class: "error-text" }, String(event.lastError))],
+          ])
+        : []),
+    ]),
+    h("div", { class: "row" }, replayButton, replayResult),
+    h("h2", {}, "Outcomes"),
+    outcomes.length === 0
+      ? h("p", { class: "muted" }, "No handler has run for this event yet.")
+      : table(
+          "Outcome per handler",
+          ["Handler", "Status", "Attempts", "Last error"],
+          outcomes.map((/** @type {any} */ o) => [
+            h("span", { class: "mono" }, String(o.handler)),
+            badge(String(o.status)),
+            String(o.attempts ?? 0),
+            o.lastError ? h("span", { class: "error-text" }, String(o.lastError)) : "",
+          ]),
+        ),
+    workOrderId
+      ? [
+          h("h2", {}, `Work order ${workOrderId}`),
+          h(
+            "div",
+            { class: "row" },
+            h(
+              "button",
+              { type: "button", class: "secondary", onclick: () => showMirror(workOrderId, related) },
+              "Mirror row",
+            ),
+            h(
+              "button",
+              { type: "button", class: "secondary", onclick: () => showReport(workOrderId, related) },
+              "Completion report",
+            ),
+            routeLink(`events${query({ workOrderId })}`, "All its events", "button secondary"),
+          ),
+          related,
+        ]
+      : null,
+    h("h2", {}, "Data"),
+    h("pre", { class: "data", tabindex: "0" }, JSON.stringify(event.data ?? {}, null, 2)),
+  );
+}
+
+/** The work order an event is about, from its answer's fields or its data. @param {any} event */
+function workOrderOf(event) {
+  if (typeof event.workOrderId === "string" && event.workOrderId) return event.workOrderId;
+  if (event.subject && event.subject.kind === "workorder" && event.subject.id) return String(event.subject.id);
+  const data = event.data ?? {};
+  const id = data.workOrderId ?? (String(event.type ?? "").startsWith("workorder.") ? data.id : undefined);
+  return id === undefined || id === null || id === "" ? "" : String(id);
+}
+
+/** @param {string} id @param {HTMLElement} into */
+async function showMirror(id, into) {
+  try {
+    const answer = await api(`/admin/work-orders/${encodeURIComponent(id)}`);
+    const row = answer.workOrder ?? {};
+    into.replaceChildren(
+      h("h3", {}, "Mirror row"),
+      facts(
+        Object.entries(row).map(([name, value]) => [
+          name,
+          typeof value === "object" && value !== null
+            ? h("pre", { class: "data" }, JSON.stringify(value, null, 2))
+            : String(value ?? ""),
+        ]),
+      ),
+    );
+  } catch (error) {
+    if (error instanceof ApiError && error.status === 401) return;
+    const text =
+      error instanceof ApiError && error.status === 404
+        ? `Work order ${id} is not in the mirror yet.`
+        : error instanceof Error
+          ? error.message
+          : String(error);
+    into.replaceChildren(message(text, "error"));
+  }
+}
+
+/** @param {string} id @param {HTMLElement} into */
+async function showReport(id, into) {
+  try {
+    const report = await api(`/admin/reports/${encodeURIComponent(id)}`);
+    into.replaceChildren(
+      h("h3", {}, "Completion report"),
+      h("pre", { class: "data", tabindex: "0" }, JSON.stringify(report, null, 2)),
+    );
+  } catch (error) {
+    if (error instanceof ApiError && error.status === 401) return;
+    const text =
+      error instanceof ApiError && error.status === 404
+        ? `No completion report for work order ${id}: reports are written when a work order is completed.`
+        : error instanceof Error
+          ? error.message
+          : String(error);
+    into.replaceChildren(message(text, "error"));
+  }
+}
+
+/** Bulk replay: the filters, then a dry run's count and ids, then the replay once confirmed. */
+async function replayView(/** @type {URLSearchParams} */ params) {
+  const filters = filtersOf(params);
+  const limit = params.get("limit") ?? "100";
+  const preview = h("div", { class: "preview", "aria-live": "polite" });
+  const form = filterForm(
+    filters,
+    limit,
+    "Preview",
+    (chosen, chosenLimit) => {
+      history.replaceState(null, "", `#/replay${query({ ...chosen, limit: chosenLimit })}`);
+      runPreview(chosen, chosenLimit, preview);
+    },
+    ["10", "100", "500", "1000"],
+  );
+  render(
+    "Bulk replay",
+    h(
+      "p",
+      {},
+      "Choose the events to replay (at least one filter), preview them, then confirm. Each is replayed as by its own Replay button: failed and skipped handlers run again, done ones stay done.",
+    ),
+    form,
+    preview,
+  );
+  if (Object.keys(filters).length) await runPreview(filters, limit, preview);
+}
+
+/** @param {Record<string, string>} filters @param {string} limit @param {HTMLElement} into */
+async function runPreview(filters, limit, into) {
+  if (Object.keys(filters).length === 0) {
+    into.replaceChildren(message("Choose at least one filter (for example Status: failed).", "error"));
+    return;
+  }
+  const body = { ...filters, limit: Number(limit) };
+  into.replaceChildren(message("Counting the matching events…"));
+  /** @type {any} */
+  let dry;
+  try {
+    dry = await api("/admin/events/replay", { method: "POST", body: { ...body, dryRun: true } });
+  } catch (error) {
+    if (!(error instanceof ApiError && error.status === 401)) into.replaceChildren(message(errorText(error), "error"));
+    return;
+  }
+  const ids = Array.isArray(dry.ids) ? dry.ids.map(String) : [];
+  if (ids.length === 0) {
+    into.replaceChildren(message("No events match: nothing to replay.", "ok"));
+    return;
+  }
+  const confirm = /** @type {HTMLButtonElement} */ (
+    h(
+      "button",
+      { type: "button", class: "danger", onclick: () => runReplay(body, ids.length, into, confirm) },
+      `Replay ${ids.length} event(s)`,
+    )
+  );
+  into.replaceChildren(
+    h("h2", {}, "Preview"),
+    message(
+      `${dry.matched ?? ids.length} event(s) match${ids.length < (dry.matched ?? 0) ? `; the first ${ids.length} will be replayed` : ""}. Nothing has been queued yet.`,
+    ),
+    idList(ids),
+    h(
+      "div",
+      { class: "row" },
+      confirm,
+      h(
+        "button",
+        {
+          type: "button",
+          class: "secondary",
+          onclick: () => into.replaceChildren(message("Cancelled: nothing was replayed.")),
+        },
+        "Cancel",
+      ),
+    ),
+  );
+  confirm.focus();
+}
+
+/** @param {Record<string, unknown>} body @param {number} previewed @param {HTMLElement} into @param {HTMLButtonElement} button */
+async function runReplay(body, previewed, into, button) {
+  button.disabled = true;
+  try {
+    const done = await api("/admin/events/replay", { method: "POST", body });
+    const ids = Array.isArray(done.ids) ? done.ids.map(String) : [];
+    into.replaceChildren(
+      h("h2", {}, "Replayed"),
+      message(
+        `Replayed ${done.replayed ?? ids.length} event(s)${ids.length !== previewed ? ` (the preview showed ${previewed}: the events matching changed meanwhile)` : ""}. Their outcomes update as the queue runs them.`,
+        "ok",
+      ),
+      idList(ids),
+    );
+  } catch (error) {
+    if (error instanceof ApiError && error.status === 401) return;
+    const partial =
+      error instanceof ApiError && error.body && Array.isArray(error.body.ids) ? error.body.ids.map(String) : [];
+    into.replaceChildren(
+      message(
+        `${errorText(error)}${partial.length ? ` ${partial.length} event(s) were replayed before it stopped.` : ""}`,
+        "error",
+      ),
+      ...(partial.length ? [idList(partial)] : []),
+    );
+  }
+}
+
+function idList(/** @type {string[]} */ ids) {
+  return h(
+    "ol",
+    { class: "ids" },
+    ids.map((id) => h("li", {}, eventLink(id))),
+  );
+}
+
+function errorText(/** @type {unknown} */ error) {
+  return error instanceof Error ? error.message : String(error);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Routing by fragment: #/status, #/events?…, #/event/<id>, #/dead, #/replay?…
+
+async function route() {
+  if (!readToken()) {
+    showSignIn();
+    return;
+  }
+  nav.hidden = false;
+  signOutButton.hidden = false;
+  const hash = location.hash.startsWith("#/") ? location.hash.slice(2) : "status";
+  const [path = "", search = ""] = hash.split(/\?(.*)/s);
+  const params = new URLSearchParams(search);
+  const [view = "status", ...rest] = path.split("/");
+  const current =
+    view === "events" && params.get("status") === "failed" && Object.keys(filtersOf(params)).length === 1
+      ? "failed"
+      : view;
+  for (const link of nav.querySelectorAll("a")) {
+    if (link.dataset.view === current) link.setAttribute("aria-current", "page");
+    else link.removeAttribute("aria-current");
+  }
+  main.setAttribute("aria-busy", "true");
+  try {
+    if (view === "events") await eventsView(params);
+    else if (view === "dead") await eventsView(params, { dead: true });
+    else if (view === "event") await eventView(decodeURIComponent(rest.join("/")));
+    else if (view === "replay") await replayView(params);
+    else await statusView();
+  } catch (error) {
+    showFailure(error, "Something went wrong");
+  } finally {
+    main.removeAttribute("aria-busy");
+  }
+}
+
+signOutButton.addEventListener("click", signOut);
+window.addEventListener("hashchange", () => {
+  takeTokenFromFragment();
+  route();
+});
+takeTokenFromFragment();
+route();
