@@ -39,10 +39,15 @@ export default defineConfig({
       {
         test: {
           name: "node",
-          include: ["test/e2e/**/*.test.ts", "test/node/**/*.test.ts", "test/contract/**/*.test.ts"],
+          include: [
+            "test/e2e/**/*.test.ts",
+            "test/node/**/*.test.ts",
+            "test/contract/**/*.test.ts",
+            "test/browser/**/*.test.ts",
+          ],
           environment: "node",
-          // One line when the contract tests cannot find MaintainX's OpenAPI description.
-          globalSetup: ["./test/helpers/node/openapi-setup.ts"],
+          // One line when the contract tests cannot find MaintainX's OpenAPI description, or the browser tests Chromium.
+          globalSetup: ["./test/helpers/node/node-setup.ts"],
           testTimeout: 60_000,
           hookTimeout: 60_000,
         },

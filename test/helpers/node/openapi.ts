@@ -452,7 +452,7 @@ function toSampleable(description: Description, schema: Json, seen: Set<Json> = 
 
 /**
  * The description for a contract test file, or undefined when it is missing: the file's suites
- * are then skipped (the run's one-line notice comes from openapi-setup.ts), unless
+ * are then skipped (the run's one-line notice comes from node-setup.ts), unless
  * MAINTAINX_OPENAPI_REQUIRED=1, when this registers a failing test instead.
  */
 export function contractDescription(): Description | undefined {

@@ -1,0 +1,370 @@
+// The operator console in a real Chromium against a real `wrangler dev` with stub Slack and ERP
+// servers on 127.0.0.1: sign-in through the fragment, the lists, filters and paging, an event's
+// outcomes, hostile titles staying text, replay and bulk replay reaching the ERP, a wrong token,
+// phone widths and the keyboard. Each main view is saved as a screenshot (test/helpers/node/browser.ts).
+
+import type { Browser, BrowserContext, Request as BrowserRequest, Page } from "playwright-core";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { startWranglerDev, type WranglerDev } from "../../tools/wrangler-dev";
+import newWorkOrder from "../fixtures/new-work-order.json";
+import statusDone from "../fixtures/status-change-done.json";
+import { browserForTests, launchChromium, screenshot } from "../helpers/node/browser";
+import { type FakeMaintainX, startFakeMaintainX } from "../helpers/node/fake-maintainx";
+import { plainRequest, postMaintainXDelivery } from "../helpers/node/http";
+import { type StubServer, startStubServer } from "../helpers/node/stub-server";
+
+const SECRET = "browser-console-secret";
+const ADMIN_TOKEN = "browser-console-admin-token-3f9a";
+const HOSTILE_TITLE = `<img src=x onerror="document.title='pwned'">`;
+
+const chromiumPath = browserForTests();
+
+let dev: WranglerDev;
+let slack: StubServer;
+let erp: StubServer;
+let maintainx: FakeMaintainX;
+let browser: Browser;
+
+let sequence = 0;
+function uniqueId(): number {
+  sequence += 1;
+  return 7_000_000 + sequence * 13 + Math.floor(Math.random() * 1000) * 100_000;
+}
+
+const deliver = (type: string, body: unknown) => postMaintainXDelivery(dev.url, SECRET, type, body);
+
+async function adminJson<T>(path: string, init: { method?: string; body?: unknown } = {}): Promise<T> {
+  const response = await plainRequest(`${dev.url}/admin${path}`, {
+    method: init.method ?? "GET",
+    headers: { authorization: `Bearer ${ADMIN_TOKEN}`, "content-type": "application/json" },
+    ...(init.body === undefined ? {} : { body: JSON.stringify(init.body) }),
+  });
+  return JSON.parse(response.text) as T;
+}
+
+/** Waits until the consumer has settled the event with one of `statuses`. */
+async function settled(eventId: string, statuses = ["processed", "failed", "dead"]): Promise<string> {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const answer = await adminJson<{ event?: { status: string } }>(`/events/${encodeURIComponent(eventId)}`);
+    if (answer.event && statuses.includes(answer.event.status)) return answer.event.status;
+    if (Date.now() > deadline) throw new Error(`event ${eventId} not settled: ${JSON.stringify(answer)}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+function created(id: number, title: string) {
+  return {
+    ...newWorkOrder,
+    workOrderId: id,
+    newWorkOrder: { ...newWorkOrder.newWorkOrder, title, priority: "HIGH" },
+  };
+}
+
+function completed(id: number) {
+  return { ...statusDone, workOrderId: id, occurredAt: new Date().toISOString() };
+}
+
+const erpPostsFor = (eventId: string) => erp.requests.filter((r) => r.headers["idempotency-key"] === eventId);
+
+/** A fresh tab with no stored token, recording every request the page makes. */
+async function openTab(viewport = { width: 1280, height: 860 }): Promise<{
+  context: BrowserContext;
+  page: Page;
+  requests: BrowserRequest[];
+  problems: string[];
+}> {
+  const context = await browser.newContext({ viewport });
+  const page = await context.newPage();
+  const requests: BrowserRequest[] = [];
+  const problems: string[] = [];
+  page.on("request", (request) => requests.push(request));
+  page.on("pageerror", (error) => problems.push(`page error: ${error.message}`));
+  page.on("console", (msg) => {
+    if (msg.type() === "error") problems.push(`console error: ${msg.text()}`);
+  });
+  return { context, page, requests, problems };
+}
+
+async function signedIn(viewport?: { width: number; height: number }) {
+  const tab = await openTab(viewport);
+  await tab.page.goto(`${dev.url}/admin#token=${encodeURIComponent(ADMIN_TOKEN)}`);
+  await tab.page.getByRole("heading", { level: 1, name: "Status" }).waitFor();
+  return tab;
+}
+
+/** The ids in the events table, top to bottom. */
+async function listedIds(page: Page): Promise<string[]> {
+  await page.locator("table, .message").first().waitFor();
+  return page.locator("tbody td[data-label='Event'] a").allTextContents();
+}
+
+describe.skipIf(!chromiumPath)("operator console in Chromium", () => {
+  const createdIds: number[] = [];
+  const createdEvents: string[] = [];
+  let hostileEvent = "";
+  let hostileWorkOrder = 0;
+
+  beforeAll(async () => {
+    [slack, erp, maintainx] = await Promise.all([
+      startStubServer("slack"),
+      startStubServer("erp"),
+      startFakeMaintainX(),
+    ]);
+    dev = await startWranglerDev({
+      vars: {
+        MAINTAINX_WEBHOOK_SECRET: SECRET,
+        SLACK_WEBHOOK_URL: `${slack.url}/services/T0/B0/console-slack-path`,
+        ERP_WEBHOOK_URL: `${erp.url}/maintainx/completed`,
+        MAINTAINX_API_BASE: maintainx.url,
+        MAINTAINX_API_KEY: "browser-api-key",
+        ADMIN_TOKEN,
+        RETRY_BASE_SECONDS: "1",
+        POLL_MODE: "off",
+      },
+    });
+    browser = await launchChromium(chromiumPath as string);
+
+    // Seven creations (one with a hostile title), settled before any view is opened.
+    for (let i = 0; i < 6; i++) {
+      const id = uniqueId();
+      createdIds.push(id);
+      const { eventId } = await deliver("NEW_WORK_ORDER", created(id, `Replace pump seal ${i}`));
+      createdEvents.push(eventId);
+    }
+    hostileWorkOrder = uniqueId();
+    hostileEvent = (await deliver("NEW_WORK_ORDER", created(hostileWorkOrder, HOSTILE_TITLE))).eventId;
+    for (const eventId of [...createdEvents, hostileEvent]) await settled(eventId);
+  }, 120_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await dev?.stop();
+    await Promise.all([slack?.close(), erp?.close(), maintainx?.close()]);
+  });
+
+  beforeEach(({ onTestFailed }) => {
+    onTestFailed(() => console.error(`wrangler dev logs:\n${dev?.logs()}`));
+  });
+
+  it("serves the page with a CSP that allows only the Worker's own scripts and styles, and no framing", async () => {
+    const page = await plainRequest(`${dev.url}/admin`);
+    expect(page.status).toBe(200);
+    expect(page.headers["content-type"]).toMatch(/^text\/html/);
+    const csp = String(page.headers["content-security-policy"]);
+    expect(csp).toContain("script-src 'self'");
+    expect(csp).toContain("style-src 'self'");
+    expect(csp).toContain("frame-ancestors 'none'");
+    expect(csp).not.toMatch(/unsafe-inline|unsafe-eval/);
+    expect(page.headers["x-content-type-options"]).toBe("nosniff");
+    expect(page.headers["referrer-policy"]).toBe("no-referrer");
+    // The page carries no data, and no inline script.
+    expect(page.text).not.toMatch(/<script(?![^>]*\bsrc=)[^>]*>/);
+    expect(page.text).not.toContain(ADMIN_TOKEN);
+    for (const file of ["console.js", "console.css"]) {
+      const asset = await plainRequest(`${dev.url}/admin/${file}`);
+      expect(asset.status).toBe(200);
+      expect(asset.headers["x-content-type-options"]).toBe("nosniff");
+    }
+  });
+
+  it("takes the token from the fragment, removes it from the address bar, and sends it only as a bearer header", async () => {
+    const { context, page, requests, problems } = await openTab();
+    await page.goto(`${dev.url}/admin#token=${encodeURIComponent(ADMIN_TOKEN)}`);
+    await page.getByRole("heading", { level: 1, name: "Status" }).waitFor();
+    expect(page.url()).not.toContain(ADMIN_TOKEN);
+    expect(page.url()).not.toContain("token=");
+    expect(await page.evaluate("sessionStorage.length")).toBe(1);
+    expect(await page.evaluate("localStorage.length")).toBe(0);
+    await expect.poll(() => page.locator(".card").count()).toBe(4);
+    await screenshot(page, "status");
+
+    const apiCalls = requests.filter(
+      (r) => new URL(r.url()).pathname.startsWith("/admin/") && r.resourceType() === "fetch",
+    );
+    expect(apiCalls.length).toBeGreaterThan(0);
+    for (const request of requests) expect(request.url()).not.toContain(ADMIN_TOKEN);
+    for (const call of apiCalls) expect(await call.headerValue("authorization")).toBe(`Bearer ${ADMIN_TOKEN}`);
+    // The page, script and style are fetched without it.
+    for (const request of requests.filter((r) => r.resourceType() !== "fetch")) {
+      expect(await request.headerValue("authorization")).toBeNull();
+    }
+    expect(problems).toEqual([]);
+    await context.close();
+  });
+
+  it("shows a clear message for a wrong token and signs in from the form with the right one", async () => {
+    const { context, page, problems } = await openTab();
+    await page.goto(`${dev.url}/admin#token=not-the-token`);
+    await page.getByRole("alert").filter({ hasText: "not accepted" }).waitFor();
+    expect(page.url()).not.toContain("not-the-token");
+    await screenshot(page, "sign-in-wrong-token");
+    await page.getByLabel("Admin token").fill(ADMIN_TOKEN);
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.getByRole("heading", { level: 1, name: "Status" }).waitFor();
+
+    await page.getByRole("button", { name: "Sign out" }).click();
+    await page.getByRole("heading", { level: 1, name: "Sign in" }).waitFor();
+    expect(await page.evaluate("sessionStorage.length")).toBe(0);
+    // The browser's own 401 for the wrong token is the only console error.
+    expect(problems.filter((p) => !p.includes("401"))).toEqual([]);
+    await context.close();
+  });
+
+  it("lists the seeded events with their summaries, and filters by type and work order", async () => {
+    const { context, page, problems } = await signedIn();
+    await page.getByRole("link", { name: "Events", exact: true }).click();
+    await page.getByRole("heading", { level: 1, name: "Events" }).waitFor();
+    const ids = await listedIds(page);
+    for (const eventId of createdEvents) expect(ids).toContain(eventId);
+    await expect.poll(() => page.locator("tbody").textContent()).toContain("Replace pump seal 3");
+    await screenshot(page, "events");
+
+    await page.getByLabel("Work order").fill(String(createdIds[2]));
+    await page.getByLabel("Type").fill("workorder.created");
+    await page.getByRole("button", { name: "Show" }).click();
+    await expect.poll(() => listedIds(page)).toEqual([createdEvents[2]]);
+
+    await page.getByLabel("Work order").fill("");
+    await page.getByLabel("Since").fill("not a date");
+    await page.getByRole("button", { name: "Show" }).click();
+    await page.getByRole("alert").filter({ hasText: "since" }).waitFor();
+    expect(problems.filter((p) => !p.includes("400"))).toEqual([]);
+    await context.close();
+  });
+
+  it("pages through every created event exactly once, newest first", async () => {
+    const { context, page } = await signedIn();
+    await page.goto(`${dev.url}/admin#/events?type=workorder.created&limit=2`);
+    const seen: string[] = [];
+    for (let pageNumber = 0; pageNumber < 20; pageNumber++) {
+      seen.push(...(await listedIds(page)));
+      const older = page.getByRole("link", { name: "Older events" });
+      if ((await older.count()) === 0) break;
+      const before = page.url();
+      await older.click();
+      await page.waitForURL((url) => url.toString() !== before);
+      await page.locator("tbody").waitFor();
+    }
+    expect(new Set(seen).size).toBe(seen.length);
+    for (const eventId of [...createdEvents, hostileEvent]) expect(seen).toContain(eventId);
+    // Newest first: the last created is listed before the first.
+    expect(seen.indexOf(hostileEvent)).toBeLessThan(seen.indexOf(createdEvents[0] as string));
+    await context.close();
+  });
+
+  it("renders a hostile work-order title as text in the list and the detail, running nothing", async () => {
+    const { context, page, problems } = await signedIn();
+    await page.goto(`${dev.url}/admin#/events?workOrderId=${hostileWorkOrder}`);
+    await expect.poll(() => listedIds(page)).toEqual([hostileEvent]);
+    await expect.poll(() => page.locator("tbody").textContent()).toContain(HOSTILE_TITLE);
+    await page.locator("tbody td[data-label='Event'] a").first().click();
+    await page.getByRole("heading", { level: 2, name: "Outcomes" }).waitFor();
+    await expect.poll(() => page.locator("pre.data").textContent()).toContain(HOSTILE_TITLE);
+    expect(await page.locator("main img").count()).toBe(0);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(await page.title()).not.toBe("pwned");
+    expect(problems).toEqual([]);
+    await context.close();
+  });
+
+  it("shows an event's outcome per handler, its mirror row and its report", async () => {
+    const id = uniqueId();
+    const { eventId } = await deliver("WORK_ORDER_STATUS_CHANGE", completed(id));
+    expect(await settled(eventId)).toBe("processed");
+    const { context, page, problems } = await signedIn();
+    await page.goto(`${dev.url}/admin#/event/${encodeURIComponent(eventId)}`);
+    await page.getByRole("heading", { level: 2, name: "Outcomes" }).waitFor();
+    const outcomes = page.getByRole("table", { name: "Outcome per handler" });
+    for (const handler of ["erp-sync", "completion-report", "warehouse"]) {
+      await expect.poll(() => outcomes.textContent()).toContain(handler);
+    }
+    await screenshot(page, "event");
+    await page.getByRole("button", { name: "Mirror row" }).click();
+    await expect.poll(() => page.locator(".related").textContent()).toContain("DONE");
+    await page.getByRole("button", { name: "Completion report" }).click();
+    await expect.poll(() => page.locator(".related").textContent()).toContain(String(id));
+    expect(problems).toEqual([]);
+    await context.close();
+  });
+
+  it("replays one failed completion from its page and it reaches the ERP again", async () => {
+    const id = uniqueId();
+    erp.respondWith([{ status: 400, body: { error: "unknown work order" } }]);
+    const { eventId } = await deliver("WORK_ORDER_STATUS_CHANGE", completed(id));
+    expect(await settled(eventId)).toBe("failed");
+    expect(erpPostsFor(eventId)).toHaveLength(1);
+
+    const { context, page } = await signedIn();
+    await page.goto(`${dev.url}/admin#/event/${encodeURIComponent(eventId)}`);
+    await expect
+      .poll(() => page.getByRole("table", { name: "Outcome per handler" }).textContent())
+      .toContain("unknown work order");
+    await page.getByRole("button", { name: "Replay this event" }).click();
+    await page.getByText("Queued for replay").waitFor();
+    expect(await settled(eventId, ["processed"])).toBe("processed");
+    expect(erpPostsFor(eventId)).toHaveLength(2);
+    await page.getByRole("button", { name: "Refresh" }).click();
+    await expect.poll(() => page.locator("main dl").first().textContent()).toContain("processed");
+    await context.close();
+  });
+
+  it("bulk-replays what failed during an ERP outage: preview first, then confirm, and the ERP gets each once more", async () => {
+    const outage = Array.from({ length: 3 }, () => uniqueId());
+    erp.respondWith(() => ({ status: 400, body: { error: "ERP down for maintenance" } }));
+    const failed: string[] = [];
+    for (const id of outage) failed.push((await deliver("WORK_ORDER_STATUS_CHANGE", completed(id))).eventId);
+    for (const eventId of failed) expect(await settled(eventId)).toBe("failed");
+    erp.respondWith({ status: 200, body: { ok: true } });
+
+    const { context, page, problems } = await signedIn();
+    await page.getByRole("link", { name: "Failed", exact: true }).click();
+    await page.getByRole("heading", { level: 1, name: "Failed events" }).waitFor();
+    for (const eventId of failed) await expect.poll(() => listedIds(page)).toContain(eventId);
+    await screenshot(page, "failed");
+    await page.getByRole("link", { name: "Replay these…" }).click();
+    await page.getByRole("heading", { level: 1, name: "Bulk replay" }).waitFor();
+
+    // The preview lists them and queues nothing.
+    await page.getByRole("heading", { level: 2, name: "Preview" }).waitFor();
+    const previewIds = await page.locator("ol.ids a").allTextContents();
+    for (const eventId of failed) expect(previewIds).toContain(eventId);
+    await screenshot(page, "bulk-replay-preview");
+    await new Promise((r) => setTimeout(r, 1500));
+    for (const eventId of failed) expect(erpPostsFor(eventId)).toHaveLength(1);
+
+    await page.getByRole("button", { name: /^Replay \d+ event/ }).click();
+    await page.getByRole("heading", { level: 2, name: "Replayed" }).waitFor();
+    for (const eventId of failed) {
+      expect(await settled(eventId, ["processed"])).toBe("processed");
+      expect(erpPostsFor(eventId)).toHaveLength(2);
+    }
+    expect(problems).toEqual([]);
+    await context.close();
+  });
+
+  it("reads at phone width without sideways scrolling, and the status cards link to the lists", async () => {
+    const { context, page } = await signedIn({ width: 390, height: 844 });
+    expect(await page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")).toBe(true);
+    await page.locator(".card").filter({ hasText: "processed" }).click();
+    await page.getByRole("heading", { level: 1, name: "Events" }).waitFor();
+    await page.locator("tbody").waitFor();
+    expect(await page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")).toBe(true);
+    await screenshot(page, "events-phone");
+    await context.close();
+  });
+
+  it("works from the keyboard: tab to a view's link, open it, and focus lands on its heading", async () => {
+    const { context, page } = await signedIn();
+    // Tab from the top of the page until the Dead link has focus, then follow it with Enter.
+    for (let i = 0; i < 12; i++) {
+      await page.keyboard.press("Tab");
+      if ((await page.evaluate("document.activeElement && document.activeElement.textContent")) === "Dead") break;
+    }
+    expect(await page.evaluate("document.activeElement.textContent")).toBe("Dead");
+    await page.keyboard.press("Enter");
+    await page.getByRole("heading", { level: 1, name: "Dead events" }).waitFor();
+    expect(await page.evaluate("document.activeElement.tagName")).toBe("H1");
+    await context.close();
+  });
+});

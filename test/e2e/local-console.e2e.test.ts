@@ -1,0 +1,125 @@
+// Zero-config `npm run dev`, as a newcomer runs it: it makes a random admin token at each start,
+// prints the console's link, leaves the token where `npm run cli` finds it, and the Worker honours
+// that token on loopback hosts only. Runs the real `npm run dev` (migrations, then wrangler dev).
+
+import { type ChildProcess, spawn } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { LOCAL_ADMIN_TOKEN_FILE } from "../../src/local-dev";
+import { REPO_ROOT, wranglerEnv } from "../../tools/wrangler-env";
+import { plainRequest } from "../helpers/node/http";
+
+// `npm run dev` makes the local token only when .dev.vars configures no ADMIN_TOKEN (as on a
+// fresh clone and in CI); a developer's own .dev.vars with one turns this file off.
+const devVarsPath = join(REPO_ROOT, ".dev.vars");
+const configuredToken = existsSync(devVarsPath) && /^\s*ADMIN_TOKEN\s*=\s*\S/m.test(readFileSync(devVarsPath, "utf8"));
+if (configuredToken)
+  console.warn("local-console: .dev.vars sets ADMIN_TOKEN, so npm run dev makes no local token; skipped");
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen({ host: "127.0.0.1", port: 0 }, () => {
+      const address = server.address();
+      const port = typeof address === "object" && address ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+describe.skipIf(configuredToken)("npm run dev without configuration", () => {
+  let child: ChildProcess;
+  let output = "";
+  let port = 0;
+  let link = "";
+  const tempDirs: string[] = [];
+  const tokenFile = join(REPO_ROOT, LOCAL_ADMIN_TOKEN_FILE);
+
+  beforeAll(async () => {
+    port = await freePort();
+    const persist = mkdtempSync(join(tmpdir(), "local-console-state-"));
+    const configHome = mkdtempSync(join(tmpdir(), "local-console-config-"));
+    tempDirs.push(persist, configHome);
+    child = spawn("npm", ["run", "dev", "--", "--port", String(port), "--ip", "127.0.0.1", "--persist-to", persist], {
+      cwd: REPO_ROOT,
+      env: wranglerEnv(configHome),
+      stdio: ["ignore", "pipe", "pipe"],
+      detached: true,
+    });
+    for (const stream of [child.stdout, child.stderr]) {
+      stream?.setEncoding("utf8");
+      stream?.on("data", (chunk: string) => {
+        output += chunk;
+      });
+    }
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+      const match = /(http:\/\/localhost:\d+\/admin#token=[A-Za-z0-9_-]+)/.exec(output);
+      if (match) {
+        link = match[1] as string;
+        break;
+      }
+      if (child.exitCode !== null || Date.now() > deadline)
+        throw new Error(`npm run dev printed no console link:\n${output}`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }, 90_000);
+
+  afterAll(async () => {
+    if (child?.pid !== undefined && child.exitCode === null) {
+      const exited = new Promise((resolve) => child.once("exit", resolve));
+      try {
+        process.kill(-child.pid, "SIGTERM");
+      } catch {
+        // Already gone.
+      }
+      await Promise.race([exited, new Promise((r) => setTimeout(r, 10_000))]);
+    }
+    for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
+  });
+
+  const token = () => new URL(link).hash.replace("#token=", "");
+
+  it("prints the console link on its port and leaves the same token and URL for the command line", () => {
+    expect(link).toMatch(new RegExp(`^http://localhost:${port}/admin#token=local-`));
+    expect(token().length).toBeGreaterThanOrEqual(32);
+    const file = JSON.parse(readFileSync(tokenFile, "utf8")) as { token: string; url: string };
+    expect(file).toEqual({ token: token(), url: `http://localhost:${port}` });
+  });
+
+  it("opens /admin with the printed token on a loopback host", async () => {
+    for (const host of [`127.0.0.1:${port}`, `localhost:${port}`]) {
+      const status = await plainRequest(`http://127.0.0.1:${port}/admin/status`, {
+        headers: { host, authorization: `Bearer ${token()}` },
+      });
+      expect(status.status).toBe(200);
+      const page = await plainRequest(`http://127.0.0.1:${port}/admin`, { headers: { host } });
+      expect(page.status).toBe(200);
+    }
+    const wrong = await plainRequest(`http://127.0.0.1:${port}/admin/status`, {
+      headers: { authorization: "Bearer local-not-the-token" },
+    });
+    expect(wrong.status).toBe(401);
+  });
+
+  it("never honours the local token for a public host name: /admin does not exist there", async () => {
+    for (const path of ["/admin/status", "/admin", "/admin/console.js"]) {
+      const response = await plainRequest(`http://127.0.0.1:${port}${path}`, {
+        headers: { host: "maintainx-webhooks.example.workers.dev", authorization: `Bearer ${token()}` },
+      });
+      expect(response.status).toBe(404);
+    }
+  });
+
+  it("removes the token file when it ends", async () => {
+    const exited = new Promise((resolve) => child.once("exit", resolve));
+    process.kill(-(child.pid as number), "SIGTERM");
+    await exited;
+    // npm itself may end first; the dev script removes the file once wrangler has ended.
+    await expect.poll(() => existsSync(tokenFile), { timeout: 10_000 }).toBe(false);
+  });
+});
