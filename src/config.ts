@@ -31,6 +31,8 @@ export interface Config {
   pollInitialLookbackSeconds: number;
   retryBaseSeconds: number;
   outboundTimeoutMs: number;
+  /** Events, outcomes and dead letters older than this are deleted by the scheduled run; 0 keeps all. */
+  retentionDays: number;
   /** Settings that were malformed, with the value used instead. */
   problems: ConfigProblem[];
 }
@@ -158,6 +160,7 @@ export function readConfig(env: Env): Config {
     // A handler holds its D1 claim across up to two calls (MaintainX lookup, then the post): 30 s
     // each keeps that well inside the claim's 120 s lease, after which another delivery may take over.
     outboundTimeoutMs: settings.integer("OUTBOUND_TIMEOUT_SECONDS", 10, 1, 30) * 1000,
+    retentionDays: settings.integer("RETENTION_DAYS", 30, 0, 36_500),
     problems: [
       ...emptyBoundSecrets(env.MAINTAINX_WEBHOOK_SECRET).map((entry) => ({
         name: "MAINTAINX_WEBHOOK_SECRET",

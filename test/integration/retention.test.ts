@@ -1,0 +1,150 @@
+// RETENTION_DAYS (README, "Storage"): the scheduled run deletes events, their outcomes and dead
+// letters older than the cutoff, in bounded batches, and keeps the mirror, the reports and the
+// claims that make an effect happen once per real change.
+
+import { createScheduledController } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { beforeEach, describe, expect, it } from "vitest";
+import type { CanonicalEvent } from "../../src/events/canonical";
+import worker from "../../src/index";
+import { applyRetention } from "../../src/polling/scheduled";
+import { recordAccepted } from "../../src/store/event-log";
+import { testEnv } from "../helpers/worker";
+
+const NOW = Date.parse("2026-12-01T12:00:00.000Z");
+const DAY = 86_400_000;
+
+let run = 0;
+beforeEach(async () => {
+  run += 1;
+  // Storage is shared by the tests of this file: start each from empty tables.
+  await env.DB.batch(
+    ["events", "side_effects", "dead_letters", "event_endings", "work_orders"].map((t) =>
+      env.DB.prepare(`DELETE FROM ${t}`),
+    ),
+  );
+});
+
+async function logEvent(ageDays: number, n: number): Promise<string> {
+  const id = `retention-${run}-${ageDays}d-${n}`;
+  const event: CanonicalEvent = {
+    id,
+    type: "workorder.updated",
+    sourceType: "WORK_ORDER_CHANGE",
+    source: "webhook",
+    receivedAt: new Date(NOW - ageDays * DAY - n * 1000).toISOString(),
+    workOrderId: String(1000 + n),
+    data: { workOrderId: 1000 + n },
+  };
+  await recordAccepted(env.DB, event);
+  await env.DB.prepare(
+    "INSERT INTO side_effects (event_id, handler, status, attempts, updated_at) VALUES (?1, 'warehouse', 'done', 1, ?2)",
+  )
+    .bind(id, event.receivedAt)
+    .run();
+  await env.DB.prepare("INSERT INTO event_endings (event_id, work_order_id, seq) VALUES (?1, ?2, 1)")
+    .bind(id, event.workOrderId)
+    .run();
+  return id;
+}
+
+async function deadLetter(ageDays: number, eventId: string): Promise<void> {
+  await env.DB.prepare("INSERT INTO dead_letters (event_id, message, attempts, dead_at) VALUES (?1, '{}', 5, ?2)")
+    .bind(eventId, new Date(NOW - ageDays * DAY).toISOString())
+    .run();
+}
+
+const ids = async (sql: string) => (await env.DB.prepare(sql).all<{ id: string }>()).results.map((r) => r.id);
+const count = async (sql: string) => (await env.DB.prepare(sql).first<{ n: number }>())?.n ?? -1;
+
+describe("retention of the event log", () => {
+  it("deletes exactly the events older than RETENTION_DAYS, with their outcomes and resolved endings", async () => {
+    const old = [await logEvent(31, 1), await logEvent(45, 2), await logEvent(400, 3)];
+    const kept = [await logEvent(29, 4), await logEvent(0, 5), await logEvent(29.99, 6)];
+
+    await applyRetention(testEnv({ RETENTION_DAYS: "30" }), NOW);
+
+    expect((await ids("SELECT id FROM events")).sort()).toEqual([...kept].sort());
+    expect(await count("SELECT COUNT(*) AS n FROM side_effects")).toBe(kept.length);
+    expect(await count("SELECT COUNT(*) AS n FROM event_endings")).toBe(kept.length);
+    for (const id of old) {
+      expect(await count(`SELECT COUNT(*) AS n FROM side_effects WHERE event_id = '${id}'`)).toBe(0);
+    }
+  });
+
+  it("works through a backlog in batches, oldest first, one batch per run", async () => {
+    const old: string[] = [];
+    for (let n = 0; n < 7; n++) old.push(await logEvent(60 + n, n));
+    const recent = await logEvent(1, 99);
+
+    await applyRetention(testEnv({ RETENTION_DAYS: "30" }), NOW, 3);
+    // The three oldest (66, 65 and 64 days) went first.
+    expect((await ids("SELECT id FROM events")).sort()).toEqual([...old.slice(0, 4), recent].sort());
+    await applyRetention(testEnv({ RETENTION_DAYS: "30" }), NOW, 3);
+    expect((await ids("SELECT id FROM events")).sort()).toEqual([old[0] as string, recent].sort());
+    await applyRetention(testEnv({ RETENTION_DAYS: "30" }), NOW, 3);
+    expect(await ids("SELECT id FROM events")).toEqual([recent]);
+    await applyRetention(testEnv({ RETENTION_DAYS: "30" }), NOW, 3);
+    expect(await ids("SELECT id FROM events")).toEqual([recent]);
+  });
+
+  it("deletes dead letters older than the cutoff and keeps newer ones", async () => {
+    await deadLetter(90, "dead-old-1");
+    await deadLetter(31, "dead-old-2");
+    await deadLetter(2, "dead-new");
+    await applyRetention(testEnv({ RETENTION_DAYS: "30" }), NOW);
+    const left = await env.DB.prepare("SELECT event_id FROM dead_letters").all<{ event_id: string }>();
+    expect(left.results.map((r) => r.event_id)).toEqual(["dead-new"]);
+  });
+
+  it("keeps the mirror, the reports and the claims keyed by a real change", async () => {
+    await logEvent(90, 1);
+    await env.DB.prepare(
+      "INSERT INTO work_orders (id, title, status, version_ms, synced_at) VALUES ('1001', 'Old pump', 'DONE', 1, ?1)",
+    )
+      .bind(new Date(NOW - 90 * DAY).toISOString())
+      .run();
+    await env.DB.prepare(
+      "INSERT INTO side_effects (event_id, handler, status, attempts, updated_at) VALUES ('workorder:1001:ending:1', 'erp-sync', 'done', 1, ?1)",
+    )
+      .bind(new Date(NOW - 90 * DAY).toISOString())
+      .run();
+    await env.REPORTS.put("reports/1001.json", "{}");
+
+    await applyRetention(testEnv({ RETENTION_DAYS: "30" }), NOW);
+
+    expect(await count("SELECT COUNT(*) AS n FROM events")).toBe(0);
+    expect(await count("SELECT COUNT(*) AS n FROM work_orders WHERE id = '1001'")).toBe(1);
+    expect(await count("SELECT COUNT(*) AS n FROM side_effects WHERE event_id = 'workorder:1001:ending:1'")).toBe(1);
+    expect(await env.REPORTS.head("reports/1001.json")).not.toBeNull();
+  });
+
+  it("runs from the Cron Trigger, also when polling is off or has no API key", async () => {
+    const old = await logEvent(31, 1);
+    const kept = await logEvent(29, 2);
+    for (const overrides of [{ POLL_MODE: "off" }, { MAINTAINX_API_KEY: "" }]) {
+      await worker.scheduled(
+        createScheduledController({ scheduledTime: NOW, cron: "* * * * *" }),
+        testEnv({ RETENTION_DAYS: "30", ...overrides }),
+      );
+    }
+    expect(await ids("SELECT id FROM events")).toEqual([kept]);
+    expect(old).not.toBe(kept);
+  });
+
+  it("keeps everything with RETENTION_DAYS=0", async () => {
+    await logEvent(4000, 1);
+    await deadLetter(4000, "dead-ancient");
+    await applyRetention(testEnv({ RETENTION_DAYS: "0" }), NOW);
+    expect(await count("SELECT COUNT(*) AS n FROM events")).toBe(1);
+    expect(await count("SELECT COUNT(*) AS n FROM dead_letters")).toBe(1);
+  });
+
+  it("defaults to 30 days, and a malformed value keeps the default", async () => {
+    const old = await logEvent(31, 1);
+    const kept = await logEvent(29, 2);
+    await applyRetention(testEnv({ RETENTION_DAYS: "thirty" }), NOW);
+    expect(await ids("SELECT id FROM events")).toEqual([kept]);
+    expect(old).not.toBe(kept);
+  });
+});
