@@ -21,6 +21,10 @@ export interface Config {
   slackWebhookUrl: string | undefined;
   erpWebhookUrl: string | undefined;
   adminToken: string | undefined;
+  /** Slack incoming webhook for operator alerts; unset, alerts are log lines only. */
+  alertWebhookUrl: string | undefined;
+  /** Alert when no webhook came for this long while the poller found changes; 0 turns it off. */
+  alertSilenceMinutes: number;
   signatureToleranceSeconds: number;
   dedupeTtlSeconds: number;
   maxBodyBytes: number;
@@ -146,6 +150,8 @@ export function readConfig(env: Env): Config {
     slackWebhookUrl: optionalString(env.SLACK_WEBHOOK_URL),
     erpWebhookUrl: optionalString(env.ERP_WEBHOOK_URL),
     adminToken: optionalString(env.ADMIN_TOKEN),
+    alertWebhookUrl: optionalString(env.ALERT_WEBHOOK_URL),
+    alertSilenceMinutes: settings.integer("ALERT_SILENCE_MINUTES", 60, 0, 525_600),
     signatureToleranceSeconds: settings.integer("SIGNATURE_TOLERANCE_SECONDS", 300, 1, 86_400),
     dedupeTtlSeconds: settings.integer("DEDUPE_TTL_SECONDS", 86_400, KV_MIN_TTL_SECONDS, 31_536_000),
     // At most 1 MiB: the event log keeps a large body as it came, within D1's 2 MB row limit.

@@ -4,11 +4,7 @@
 import { done, type EventHandler, skipped } from "../contract/handler";
 import type { WorkOrderSnapshot } from "../events/work-order";
 import { discardResponseBody, ensureOk, fetchWithDeadline } from "../lib/outbound";
-
-/** Slack's mrkdwn treats &, < and > as control characters; these three must be escaped. */
-function escapeSlackText(text: string): string {
-  return text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
-}
+import { escapeSlackText } from "../lib/slack-text";
 
 function slackAlertMessage(wo: WorkOrderSnapshot, eventId: string): Record<string, unknown> {
   const title = escapeSlackText(wo.title ?? "(untitled)");

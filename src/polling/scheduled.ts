@@ -1,7 +1,9 @@
-// The Cron Trigger entry point, once a minute: a polling run (README, "Polling fallback"), then the
-// retention of RETENTION_DAYS (README, "Storage"). Each is guarded on its own: a failing poll never
-// stops the event log from being trimmed, nor the other way round.
+// The Cron Trigger entry point, once a minute: a polling run (README, "Polling fallback"), the
+// operator alerts (README, "Observability") and the retention of RETENTION_DAYS (README,
+// "Storage"). Each step is guarded on its own: one failing never stops the others.
 
+import { alertEndedEvents } from "../alerts/ended-events";
+import { checkWebhookSilence } from "../alerts/silence";
 import { readConfig } from "../config";
 import { describeError, log } from "../lib/log";
 import { deleteExpired } from "../store/retention";
@@ -11,13 +13,23 @@ import { pollWorkOrders } from "./poller";
 export const RETENTION_BATCH = 500;
 
 export async function handleScheduled(controller: ScheduledController, env: Env): Promise<void> {
-  try {
-    await pollWorkOrders(env);
-  } catch (error) {
-    // The run records its own failures; this catches storage errors around it.
-    log.error("Scheduled poll crashed", { error: describeError(error) });
-  }
+  await step("Scheduled poll crashed", () => pollWorkOrders(env));
+  await step("Operator alerts for failed and dead events failed; the next run tries again", () =>
+    alertEndedEvents(env),
+  );
+  await step("The webhook-silence check failed; the next run tries again", () =>
+    checkWebhookSilence(env, controller.scheduledTime),
+  );
   await applyRetention(env, controller.scheduledTime);
+}
+
+async function step(failure: string, run: () => Promise<unknown>): Promise<void> {
+  try {
+    await run();
+  } catch (error) {
+    // Each step records its own outcomes; this catches storage errors around it.
+    log.error(failure, { error: describeError(error) });
+  }
 }
 
 /** Deletes one batch of what RETENTION_DAYS no longer keeps; 0 keeps everything. */

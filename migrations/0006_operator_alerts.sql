@@ -1,0 +1,13 @@
+-- Operator alerts (README, "Observability"). `alerted` is `<status>:<attempts>` of the event's
+-- last alert: an event is alerted once per status it ends in, and again when a replay (another
+-- attempt) ends it so again.
+ALTER TABLE events ADD COLUMN alerted TEXT;
+-- Events that ended failed or dead before alerts existed are not alerted when this is applied.
+UPDATE events SET alerted = status || ':' || attempts WHERE status IN ('failed', 'dead');
+
+-- The webhook-silence alert: the last webhook's time an alert was sent for, so each silence is
+-- alerted once (one row at most).
+CREATE TABLE alert_state (
+  id           INTEGER PRIMARY KEY CHECK (id = 1),
+  silence_for  TEXT
+);

@@ -1,0 +1,251 @@
+// Operator alerts (README, "Observability"): events that end failed or dead are alerted once per
+// event and status (again after a replay that ends so again), a burst as one digest, with no
+// secret, signature or sink URL path in the text; a failing or hanging alert channel changes
+// nothing; the webhook-silence alert is sent once per silence.
+
+import { createScheduledController } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { beforeEach, describe, expect, it, vi } from "vitest";
+import { alertEndedEvents } from "../../src/alerts/ended-events";
+import { checkWebhookSilence } from "../../src/alerts/silence";
+import type { CanonicalEvent } from "../../src/events/canonical";
+import worker from "../../src/index";
+import { replayEvent } from "../../src/ingest/requeue";
+import { recordDeadLetter } from "../../src/store/dead-letters";
+import { recordAccepted, setEventStatus } from "../../src/store/event-log";
+import statusDone from "../fixtures/status-change-done.json";
+import { maintainXDelivery } from "../helpers/deliveries";
+import { ERP_URL, reply, SLACK_URL, world, worldErp } from "../helpers/outbound";
+import { callWorker, testEnv } from "../helpers/worker";
+
+const ALERT_URL = "https://alerts.slack.test/services/T111/B222/alert-channel-token";
+const alertSink = world.sink(ALERT_URL);
+const withAlerts = testEnv({ ALERT_WEBHOOK_URL: ALERT_URL });
+
+const texts = () => alertSink.calls.map((c) => String((c.json as { text?: string } | undefined)?.text));
+
+let n = 0;
+function unique(prefix: string): string {
+  n += 1;
+  return `${prefix}-${Date.now()}-${n}`;
+}
+
+beforeEach(async () => {
+  alertSink.calls.length = 0;
+  alertSink.fallback = () => new Response("ok");
+  // Storage is shared by the tests of this file: each starts from no events and no silence.
+  await env.DB.batch(["events", "alert_state"].map((t) => env.DB.prepare(`DELETE FROM ${t}`)));
+});
+
+async function settled(id: string, statuses: string[]): Promise<string> {
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    const row = await env.DB.prepare("SELECT status FROM events WHERE id = ?1").bind(id).first<{ status: string }>();
+    if (row && statuses.includes(row.status)) return row.status;
+    if (Date.now() > deadline) throw new Error(`event ${id} still ${row?.status}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** A completion the ERP refuses with an answer that echoes its own URL, through the real queue. */
+async function failedCompletion(): Promise<string> {
+  const workOrderId = 6_000_000 + Math.floor(Math.random() * 1_000_000);
+  worldErp.plan(reply(400, `Cannot POST ${new URL(ERP_URL).pathname}`));
+  const body = { ...statusDone, workOrderId, occurredAt: new Date().toISOString() };
+  const response = await callWorker(await maintainXDelivery("WORK_ORDER_STATUS_CHANGE", body));
+  const { eventId } = (await response.json()) as { eventId: string };
+  expect(await settled(eventId, ["failed"])).toBe("failed");
+  return eventId;
+}
+
+async function logged(status: "failed" | "dead", lastError: string, overrides: Partial<CanonicalEvent> = {}) {
+  const event: CanonicalEvent = {
+    id: unique(status),
+    type: "workorder.completed",
+    sourceType: "WORK_ORDER_STATUS_CHANGE",
+    source: "webhook",
+    receivedAt: new Date().toISOString(),
+    data: {},
+    ...overrides,
+  };
+  await recordAccepted(env.DB, event);
+  await env.DB.prepare("UPDATE events SET attempts = 1 WHERE id = ?1").bind(event.id).run();
+  if (status === "dead") await recordDeadLetter(env.DB, { eventId: event.id, body: {}, attempts: 5, event });
+  else await setEventStatus(env.DB, event.id, "failed", lastError);
+  return event.id;
+}
+
+describe("alerts for failed and dead events", () => {
+  it("alerts once for an event that ends failed, naming it, its type, the handler and its error, and no secret or sink path", async () => {
+    const eventId = await failedCompletion();
+    expect(await alertEndedEvents(withAlerts)).toBe(1);
+    expect(alertSink.calls).toHaveLength(1);
+    const [text] = texts();
+    expect(text).toContain(eventId);
+    expect(text).toContain("workorder.status_changed");
+    expect(text).toContain("*failed*");
+    expect(text).toContain("erp-sync");
+    expect(text).toContain("HTTP 400");
+    for (const secret of [
+      new URL(ERP_URL).pathname,
+      "alert-channel-token",
+      new URL(SLACK_URL).pathname,
+      "test-secret-current",
+      "v1=",
+    ]) {
+      expect(text).not.toContain(secret);
+    }
+    expect(alertSink.calls[0]?.method).toBe("POST");
+    expect(alertSink.calls[0]?.headers["content-type"]).toMatch(/application\/json/);
+
+    expect(await alertEndedEvents(withAlerts)).toBe(0);
+    expect(alertSink.calls).toHaveLength(1);
+  });
+
+  it("alerts again when a replay ends the event failed again, and not when it succeeds", async () => {
+    const eventId = await failedCompletion();
+    await alertEndedEvents(withAlerts);
+    worldErp.plan(reply(400, "still refused"));
+    expect(await replayEvent(env, eventId)).toBe("queued");
+    await new Promise((r) => setTimeout(r, 300));
+    expect(await settled(eventId, ["failed"])).toBe("failed");
+    await alertEndedEvents(withAlerts);
+    expect(alertSink.calls).toHaveLength(2);
+    expect(texts()[1]).toContain("still refused");
+
+    expect(await replayEvent(env, eventId)).toBe("queued");
+    await new Promise((r) => setTimeout(r, 300));
+    expect(await settled(eventId, ["processed"])).toBe("processed");
+    expect(await alertEndedEvents(withAlerts)).toBe(0);
+    expect(alertSink.calls).toHaveLength(2);
+  });
+
+  it("alerts a dead event once, as dead", async () => {
+    const eventId = await logged("dead", "");
+    await alertEndedEvents(withAlerts);
+    await alertEndedEvents(withAlerts);
+    expect(texts()).toHaveLength(1);
+    expect(texts()[0]).toContain(eventId);
+    expect(texts()[0]).toContain("*dead*");
+  });
+
+  it("folds a burst of 25 into one digest that lists ten and counts the rest", async () => {
+    const ids: string[] = [];
+    for (let i = 0; i < 25; i++) ids.push(await logged("failed", `erp-sync: ERP: HTTP 503 outage ${i}`));
+    expect(await alertEndedEvents(withAlerts)).toBe(25);
+    expect(alertSink.calls).toHaveLength(1);
+    const [text] = texts();
+    expect(text).toContain("25 MaintainX events ended failed");
+    expect(text).toContain("…and 15 more.");
+    expect(text).toContain("events replay --status failed --dry-run");
+    expect(ids.filter((id) => text?.includes(id))).toHaveLength(10);
+    expect(await alertEndedEvents(withAlerts)).toBe(0);
+  });
+
+  it("never puts a URL from an error into the text, only its origin", async () => {
+    await logged("failed", "erp-sync: ERP: HTTP 404 see https://erp.example.com/hooks/abc123-secret?key=zzz");
+    await alertEndedEvents(withAlerts);
+    expect(texts()[0]).toContain("https://erp.example.com/…");
+    expect(texts()[0]).not.toContain("abc123-secret");
+    expect(texts()[0]).not.toContain("key=zzz");
+  });
+
+  it("changes nothing when the alert channel fails or hangs: statuses stay, nothing is retried, the run goes on", async () => {
+    const failing = await logged("failed", "erp-sync: ERP: HTTP 400");
+    alertSink.plan(reply(500, "slack down"));
+    await expect(alertEndedEvents(withAlerts)).resolves.toBe(1);
+    const hanging = await logged("dead", "");
+    alertSink.plan("hang");
+    const hangEnv = testEnv({ ALERT_WEBHOOK_URL: ALERT_URL, OUTBOUND_TIMEOUT_SECONDS: "1", POLL_MODE: "off" });
+    // Through the Cron Trigger: the run ends, and its other steps still run.
+    await worker.scheduled(createScheduledController({ scheduledTime: Date.now(), cron: "* * * * *" }), hangEnv);
+    expect(alertSink.calls).toHaveLength(2);
+
+    const statuses = await env.DB.prepare("SELECT id, status FROM events ORDER BY id").all<{
+      id: string;
+      status: string;
+    }>();
+    expect(Object.fromEntries(statuses.results.map((r) => [r.id, r.status]))).toEqual({
+      [failing]: "failed",
+      [hanging]: "dead",
+    });
+    // At most once per event: a failed delivery of the alert is logged, not repeated every minute.
+    await alertEndedEvents(withAlerts);
+    expect(alertSink.calls).toHaveLength(2);
+  });
+
+  it("writes the alert as a log line, and sends nothing, without ALERT_WEBHOOK_URL", async () => {
+    const warn = vi.spyOn(console, "warn");
+    const eventId = await logged("failed", "slack-alert: Slack: HTTP 404");
+    expect(await alertEndedEvents(testEnv({ ALERT_WEBHOOK_URL: "" }))).toBe(1);
+    expect(alertSink.calls).toHaveLength(0);
+    const lines = warn.mock.calls.map((c) => String(c[0])).filter((l) => l.includes('"Operator alert"'));
+    expect(lines.some((l) => l.includes(eventId) && l.includes("log only"))).toBe(true);
+    warn.mockRestore();
+  });
+});
+
+describe("the webhook-silence alert", () => {
+  const NOW = Date.parse("2026-12-01T12:00:00.000Z");
+  const at = (minutesAgo: number) => new Date(NOW - minutesAgo * 60_000).toISOString();
+
+  async function webhookAt(minutesAgo: number): Promise<void> {
+    await recordAccepted(env.DB, {
+      id: unique("webhook"),
+      type: "workorder.updated",
+      sourceType: "WORK_ORDER_CHANGE",
+      source: "webhook",
+      receivedAt: at(minutesAgo),
+      data: {},
+    });
+  }
+
+  async function polledChange(changedMinutesAgo: number, loggedMinutesAgo: number): Promise<void> {
+    await recordAccepted(env.DB, {
+      id: unique("poll"),
+      type: "workorder.updated",
+      sourceType: "WORK_ORDER",
+      source: "poll",
+      receivedAt: at(loggedMinutesAgo),
+      occurredAt: at(changedMinutesAgo),
+      data: {},
+    });
+  }
+
+  it("alerts once when webhooks stopped while the poller kept finding changes, and says when they resume", async () => {
+    await webhookAt(120);
+    await polledChange(90, 89);
+    expect(await checkWebhookSilence(withAlerts, NOW)).toBe("alerted");
+    expect(await checkWebhookSilence(withAlerts, NOW + 60_000)).toBe("already_alerted");
+    expect(texts()).toHaveLength(1);
+    expect(texts()[0]).toContain("No MaintainX webhook for 120 min");
+    expect(texts()[0]).toContain("subscriptions list");
+
+    await webhookAt(0);
+    expect(await checkWebhookSilence(withAlerts, NOW + 120_000)).toBe("resumed");
+    expect(texts()[1]).toContain("arriving again");
+    expect(await checkWebhookSilence(withAlerts, NOW + 180_000)).toBe("flowing");
+
+    // A second silence is a second alert.
+    await polledChange(-90, -91);
+    expect(await checkWebhookSilence(withAlerts, NOW + 120 * 60_000)).toBe("alerted");
+    expect(texts()).toHaveLength(3);
+  });
+
+  it("stays quiet while webhooks flow, before any webhook, without polled changes, and when turned off", async () => {
+    expect(await checkWebhookSilence(withAlerts, NOW)).toBe("no_webhooks_yet");
+    await webhookAt(30);
+    await polledChange(10, 9);
+    expect(await checkWebhookSilence(withAlerts, NOW)).toBe("flowing");
+    // Quiet for two hours, but the poller found nothing newer than the last webhook: no changes were missed.
+    await env.DB.prepare("DELETE FROM events").run();
+    await webhookAt(120);
+    await polledChange(120.5, 100);
+    expect(await checkWebhookSilence(withAlerts, NOW)).toBe("silent");
+    await polledChange(60, 59);
+    expect(await checkWebhookSilence(testEnv({ ALERT_WEBHOOK_URL: ALERT_URL, ALERT_SILENCE_MINUTES: "0" }), NOW)).toBe(
+      "off",
+    );
+    expect(texts()).toEqual([]);
+  });
+});
