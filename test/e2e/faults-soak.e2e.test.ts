@@ -14,19 +14,24 @@ describe("soak, short", () => {
       failShare: 0.25,
       dropShare: 0.3,
       pollEverySeconds: 1,
-      drainSeconds: 60,
+      // Generous: retries back off for tens of seconds, and CI runs other wrangler dev tests alongside.
+      drainSeconds: 150,
       progress: () => {},
     });
-    expect(result.line).toMatch(
-      /^soak: changes \d+, sent \d+, accepted \d+, dropped \d+, delivered \d+, lost 0, duplicates 0$/,
-    );
-    expect(result.reloaded).toBe(false);
-    expect(result.drained).toBe(true);
+    // One assertion for the three, so a failure shows whether the queue drained and whether
+    // wrangler dev reloaded (which drops its local queue) beside the counts.
+    expect({ line: result.line, drained: result.drained, reloaded: result.reloaded }).toEqual({
+      line: expect.stringMatching(
+        /^soak: changes \d+, sent \d+, accepted \d+, dropped \d+, delivered \d+, lost 0, duplicates 0$/,
+      ),
+      drained: true,
+      reloaded: false,
+    });
     expect(result.changes).toBeGreaterThanOrEqual(20);
     expect(result.accepted).toBeGreaterThanOrEqual(10);
     expect(result.delivered + result.dead).toBe(result.changes);
     expect(result.dropped).toBeGreaterThan(0);
     expect(result.polls).toBeGreaterThan(0);
     expect(result.sinkFailures).toBeGreaterThan(0);
-  }, 120_000);
+  }, 240_000);
 });
