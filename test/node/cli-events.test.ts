@@ -241,12 +241,14 @@ describe("events list", () => {
   }) => {
     if (!supports.filters) skip(NEEDS_FILTERS);
     const first = await cli(["events", "list", "--limit", "2"]);
-    const cursor = /--cursor (\S+)/.exec(first.stderr)?.[1];
+    const firstJson = await cli(["events", "list", "--limit", "2", "--json"]);
+    const cursor = (JSON.parse(firstJson.stdout) as { nextCursor: string | null }).nextCursor;
 
     expect(first.code).toBe(0);
     expect(first.stdout.split("\n")).toHaveLength(3);
-    expect(cursor).toBeDefined();
-    const second = await listedIds(["--limit", "2", "--cursor", (cursor as string).replace(/^'|'$/g, "")]);
+    expect(typeof cursor).toBe("string");
+    expect(first.stderr).toContain("More events; for the next page: npm run cli -- events list --limit 2 --cursor ");
+    const second = await listedIds(["--limit", "2", "--cursor", cursor as string]);
     const everything = await listedIds([]);
     expect(second).toEqual(everything.slice(2, 4));
     expect(await listedIds(["--all", "--limit", "2"])).toEqual(everything);
