@@ -13,6 +13,8 @@ const CONFIG_KEYS = [
   "MAINTAINX_API_BASE",
   "MAINTAINX_ORGANIZATION_ID",
   "MAINTAINX_WEBHOOK_SECRET",
+  /** The Worker's /admin token, for `events` and `status`. */
+  "ADMIN_TOKEN",
 ] as const;
 
 type ConfigKey = (typeof CONFIG_KEYS)[number];

@@ -25,6 +25,8 @@ export async function sendRequest(request: {
   headers?: Record<string, string>;
   body?: string | Uint8Array<ArrayBuffer>;
   timeoutMs?: number;
+  /** "manual" answers a redirect with the 3xx itself, so credentials are never carried elsewhere. */
+  redirect?: "follow" | "manual";
 }): Promise<HttpAnswer> {
   const timeoutMs = request.timeoutMs ?? OUTBOUND_TIMEOUT_MS;
   try {
@@ -33,6 +35,7 @@ export async function sendRequest(request: {
       method: request.method,
       headers: request.headers,
       body: request.body,
+      redirect: request.redirect ?? "follow",
       signal: AbortSignal.timeout(timeoutMs),
     });
     const text = await response.text();

@@ -23,6 +23,8 @@ export interface CliContext {
   output: OutputSink;
   /** Per outbound request; tests shorten it. */
   timeoutMs?: number;
+  /** The terminal's width, when output goes to one: tables fit their last column to it. */
+  columns?: number;
 }
 
 export function processOutput(): OutputSink {

@@ -1,6 +1,10 @@
 // The command line's top level: picks the command and prints the program's help.
 
+import { LOCAL_ADMIN_TOKEN_FILE } from "../src/local-dev";
+import { DEFAULT_ADMIN_URL } from "./admin-api";
+import { runEvents } from "./commands/events";
 import { runSend } from "./commands/send";
+import { runStatus } from "./commands/status";
 import { runSubscriptions } from "./commands/subscriptions";
 import { type CliContext, EXIT_OK, EXIT_USAGE, type ExitCode } from "./io";
 
@@ -18,9 +22,21 @@ Commands:
                      point a subscription at another base URL (or type)
   send <TYPE> [--url <Worker URL>] [--format maintainx|seed] [--secret <secret>] [--data <file>]
                      sign and post a sample delivery to a running Worker
+  events list [--status <S>] [--type <T>] [--work-order <id>] [--subject <kind:id>]
+              [--since <ISO>] [--until <ISO>] [--limit <n>] [--cursor <c>] [--all]
+                     the Worker's latest events, newest first
+  events show <id>   one event: its fields, handler outcomes and data
+  events replay <id> | events replay <filters> [--limit <n>] [--dry-run]
+                     run one event again, or every event that matches
+  status             events by status, last webhook, the poller, malformed settings
+
+The events and status commands call the Worker's /admin API: --url <Worker URL> (default
+${DEFAULT_ADMIN_URL}), --json for its answer as JSON.
 
 Configuration comes from the environment, then .dev.vars in the current directory:
-MAINTAINX_API_KEY, MAINTAINX_API_BASE, MAINTAINX_ORGANIZATION_ID, MAINTAINX_WEBHOOK_SECRET.
+MAINTAINX_API_KEY, MAINTAINX_API_BASE, MAINTAINX_ORGANIZATION_ID, MAINTAINX_WEBHOOK_SECRET,
+ADMIN_TOKEN (else, for a Worker on this machine, the token \`npm run dev\` writes to
+${LOCAL_ADMIN_TOKEN_FILE}).
 
 Exit codes: 0 success; 1 MaintainX, the Worker or the network failed;
 2 the command could not run as given (arguments or configuration).
@@ -30,6 +46,8 @@ Run \`npm run cli -- <command> --help\` for a command's options.`;
 const COMMANDS: Record<string, (argv: string[], ctx: CliContext) => Promise<ExitCode>> = {
   subscriptions: runSubscriptions,
   send: runSend,
+  events: runEvents,
+  status: runStatus,
 };
 
 export async function runCli(argv: string[], ctx: CliContext): Promise<ExitCode> {

@@ -2,7 +2,10 @@
 // deliveries signed exactly as MaintainX and the seed guide sign them.
 
 import { createHash, randomUUID } from "node:crypto";
+import { tmpdir } from "node:os";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { bufferOutput } from "../../cli/io";
+import { runCli } from "../../cli/program";
 import { signMaintainX, signSeed } from "../../src/webhooks/signature";
 import { startWranglerDev, type WranglerDev } from "../../tools/wrangler-dev";
 import newWorkOrder from "../fixtures/new-work-order.json";
@@ -166,4 +169,26 @@ describe("receiver under wrangler dev", () => {
     const next = await postMaintainX("NEW_WORK_ORDER", uniqueNewWorkOrderBody());
     expect(next.status).toBe(200);
   });
+});
+
+// This Worker has no ADMIN_TOKEN, so its /admin is off: the one place the CLI meets that for real.
+describe("the command line against a Worker without ADMIN_TOKEN", () => {
+  it.each([[["status"]], [["events", "list"]], [["events", "show", "poll:1:x"]]])(
+    "%j exits 1 saying /admin is off on that Worker (no ADMIN_TOKEN) or the URL is not the Worker",
+    async (argv) => {
+      const output = bufferOutput();
+      const code = await runCli([...argv, "--url", dev.url], {
+        env: { ADMIN_TOKEN: "any-token" },
+        cwd: tmpdir(),
+        output,
+      });
+
+      expect(code).toBe(1);
+      expect(output.lines.stderr.join("\n")).toContain(
+        `The Worker at ${dev.url} answered GET /admin/${argv[0] === "status" ? "status" : "events"}`,
+      );
+      expect(output.lines.stderr.join("\n")).toContain("/admin is off on that Worker (it has no ADMIN_TOKEN");
+      expect(output.text()).not.toContain("any-token");
+    },
+  );
 });

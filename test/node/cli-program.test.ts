@@ -38,6 +38,10 @@ describe("program", () => {
     expect(result.stdout.join("\n")).toContain("subscriptions create --url");
     expect(result.stdout.join("\n")).toContain("subscriptions update <id> --url");
     expect(result.stdout.join("\n")).toContain("send <TYPE>");
+    expect(result.stdout.join("\n")).toContain("events list [--status <S>]");
+    expect(result.stdout.join("\n")).toContain("events show <id>");
+    expect(result.stdout.join("\n")).toContain("events replay <id> | events replay <filters>");
+    expect(result.stdout.join("\n")).toContain("status             events by status");
   });
 
   it("exits 2 with the help when no command is given", async () => {
@@ -61,6 +65,27 @@ describe("program", () => {
     expect([send.code, subscriptions.code]).toEqual([0, 0]);
     expect(send.stdout.join("\n")).toMatch(/^Usage: npm run cli -- send/);
     expect(subscriptions.stdout.join("\n")).toMatch(/^Usage: npm run cli -- subscriptions create/);
+  });
+
+  it.each([
+    [["events", "--help"], /^Usage: npm run cli -- events <command>/],
+    [["events", "list", "--help"], /^Usage: npm run cli -- events list/],
+    [["events", "show", "--help"], /^Usage: npm run cli -- events show <id>/],
+    [["events", "replay", "--help"], /^Usage: npm run cli -- events replay <id>/],
+    [["status", "--help"], /^Usage: npm run cli -- status/],
+  ])("%j prints its help and exits 0, without a token or a request", async (argv, usage) => {
+    const result = await runInProcess(argv);
+
+    expect(result.code).toBe(0);
+    expect(result.stdout.join("\n")).toMatch(usage);
+    expect(result.stdout.join("\n")).toContain("ADMIN_TOKEN from the environment");
+  });
+
+  it("`events` without a command exits 2 with its help", async () => {
+    const result = await runInProcess(["events"]);
+
+    expect(result.code).toBe(2);
+    expect(result.stderr.join("\n")).toMatch(/^Usage: npm run cli -- events <command>/);
   });
 });
 

@@ -1,0 +1,136 @@
+// `status`: the Worker's health at a glance (GET /admin/status): events by status, the last
+// webhook, the poller's last run and cursor, and malformed settings, with what to do about each.
+
+import { z } from "zod";
+import {
+  ADMIN_OPTIONS,
+  ADMIN_OPTIONS_HELP,
+  ADMIN_TOKEN_HELP,
+  type AdminTarget,
+  adminJson,
+  cliCommand,
+  resolveAdminTarget,
+} from "../admin-api";
+import { parseCommandArgs, requireNoMorePositionals } from "../args";
+import { DEV_VARS_FILE } from "../env";
+import { runGuarded } from "../errors";
+import { type CliContext, EXIT_OK, type ExitCode } from "../io";
+import { formatTable, safeJson, sanitise } from "../terminal";
+
+const STATUS_HELP = `Usage: npm run cli -- status [--url <URL>] [--json]
+
+Shows the Worker's state (GET /admin/status): how many events are accepted (not yet run, or
+waiting for a retry), processed, failed and dead; when the last webhook arrived; the poller's
+last run, outcome and cursor; and settings the Worker found malformed, with the value it uses
+instead. Says what to do when events failed or died, or a setting is wrong.
+
+Options:
+${ADMIN_OPTIONS_HELP}
+
+${ADMIN_TOKEN_HELP}`;
+
+const count = z.number();
+const StatusSchema = z.looseObject({
+  poll: z.looseObject({
+    cursor: z.string().nullish(),
+    lastRunAt: z.string().nullish(),
+    outcome: z.string().nullish(),
+    pages: z.number().nullish(),
+    events: z.number().nullish(),
+    skippedUntil: z.string().nullish(),
+  }),
+  events: z.looseObject({ accepted: count, processed: count, failed: count, dead: count }),
+  lastWebhookAt: z.string().nullish(),
+  config: z.array(z.looseObject({ name: z.string(), value: z.string(), used: z.string() })),
+});
+type Status = z.infer<typeof StatusSchema>;
+
+export async function runStatus(argv: string[], ctx: CliContext): Promise<ExitCode> {
+  return runGuarded(ctx.output, "status", async () => {
+    const { values, positionals } = parseCommandArgs(argv, ADMIN_OPTIONS);
+    if (values.help) {
+      ctx.output.stdout(STATUS_HELP);
+      return EXIT_OK;
+    }
+    requireNoMorePositionals(positionals, 0);
+    const target = resolveAdminTarget(values, ctx);
+    const { answer, body } = await adminJson(target, { method: "GET", path: "/status" }, StatusSchema, ctx);
+    if (values.json) ctx.output.stdout(safeJson(answer.json));
+    else printStatus(body, target, ctx);
+    return EXIT_OK;
+  });
+}
+
+function plural(n: number, noun: string): string {
+  return `${n} ${noun}${n === 1 ? "" : "s"}`;
+}
+
+function printStatus(status: Status, target: AdminTarget, ctx: CliContext): void {
+  const { stdout, stderr } = ctx.output;
+  const { events, poll } = status;
+  const rows: string[][] = [
+    ["Worker", target.base],
+    [
+      "Events",
+      `${events.accepted} accepted, ${events.processed} processed, ${events.failed} failed, ${events.dead} dead`,
+    ],
+    ["Last webhook", status.lastWebhookAt ?? "none yet"],
+  ];
+  if (poll.lastRunAt) {
+    const outcome = poll.outcome ?? "unknown";
+    rows.push([
+      "Last poll",
+      `${poll.lastRunAt}: ${outcome}, ${plural(poll.pages ?? 0, "page")}, ${plural(poll.events ?? 0, "event")} queued`,
+    ]);
+  } else {
+    rows.push(["Last poll", "never"]);
+  }
+  rows.push(["Poll cursor", poll.cursor ?? "none yet (the first run looks back POLL_INITIAL_LOOKBACK_SECONDS)"]);
+  if (poll.skippedUntil) rows.push(["Polls paused", `until ${poll.skippedUntil} (MaintainX rate limit)`]);
+  rows.push([
+    "Config",
+    status.config.length === 0
+      ? "no malformed settings"
+      : `${plural(status.config.length, "malformed setting")}, each replaced by the value used:`,
+  ]);
+  for (const line of formatTable([{ header: "" }, { header: "" }], rows).slice(1)) stdout(line);
+  for (const problem of status.config) {
+    stdout(`  ${sanitise(problem.name)}=${JSON.stringify(sanitise(problem.value))}: using ${sanitise(problem.used)}`);
+  }
+
+  for (const which of ["failed", "dead"] as const) {
+    const n = events[which];
+    if (n === 0) continue;
+    const why = which === "failed" ? "a handler failed for good" : "their retries ran out";
+    stderr(`${plural(n, "event")} ${which === "failed" ? "failed" : "dead"} (${why}):`);
+    stderr(`  list them:  ${cliCommand(target, ["events", "list", "--status", which])}`);
+    stderr(`  see why:    ${cliCommand(target, ["events", "show", { placeholder: "<id>" }])}`);
+    stderr(
+      `  replay:     ${cliCommand(target, ["events", "replay", "--status", which, "--dry-run"])}, then without --dry-run`,
+    );
+  }
+  if (status.config.length > 0) {
+    stderr(
+      `Fix the malformed settings: in wrangler.toml [vars] (then deploy), in ${DEV_VARS_FILE} for \`npm run dev\` (then restart it), or with \`npx wrangler secret put <NAME>\`.`,
+    );
+  }
+  const hint = pollHint(poll.outcome ?? undefined, poll.lastRunAt ?? undefined, target);
+  if (hint) stderr(hint);
+}
+
+function pollHint(outcome: string | undefined, lastRunAt: string | undefined, target: AdminTarget): string | undefined {
+  if (!lastRunAt) {
+    return `The poller has not run yet: the Cron Trigger runs it every minute once deployed; under \`npm run dev\`, \`curl "${target.base}/__scheduled?cron=*+*+*+*+*"\` runs it.`;
+  }
+  switch (outcome) {
+    case "failed":
+      return "The last poll failed; the Worker's logs say why (the `npm run dev` console, or `npx wrangler tail`).";
+    case "skipped_no_api_key":
+      return "Polling is idle: the Worker has no MAINTAINX_API_KEY (`npx wrangler secret put MAINTAINX_API_KEY`).";
+    case "rate_limited":
+    case "skipped_rate_limited":
+      return "MaintainX rate-limited the poller; it goes on by itself after the pause.";
+    default:
+      return undefined;
+  }
+}
