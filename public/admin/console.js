@@ -67,9 +67,9 @@ function badge(/** @type {string} */ status) {
   return h("span", { class: `badge badge-${/^[a-z_]{1,32}$/.test(status) ? status : "other"}` }, status);
 }
 
-/** @param {string | null | undefined} iso */
-function timeText(iso) {
-  if (!iso) return h("span", { class: "muted" }, "never");
+/** @param {string | null | undefined} iso @param {string} [empty] what to say when there is none */
+function timeText(iso, empty = "never") {
+  if (!iso) return h("span", { class: "muted" }, empty);
   const date = new Date(iso);
   if (Number.isNaN(date.getTime())) return h("span", {}, iso);
   return h("time", { datetime: iso, title: iso }, `${date.toLocaleString()} (${ago(date)})`);
@@ -324,7 +324,7 @@ async function statusView() {
         poll.cursor ? h("span", { class: "mono" }, String(poll.cursor)) : h("span", { class: "muted" }, "none"),
       ],
       ["Pages / events", `${poll.pages ?? 0} / ${poll.events ?? 0}`],
-      ["Skipped until", timeText(poll.skippedUntil)],
+      ["Skipped until", timeText(poll.skippedUntil, "not skipped")],
     ]),
     h("h2", {}, "Configuration"),
     config.length === 0
@@ -389,7 +389,10 @@ function filterForm(filters, limit, submitText, onSubmit, /** @type {string[]} *
   const limitSelect = h(
     "select",
     { id: "f-limit", name: "limit" },
-    limits.map((n) => h("option", { value: n, selected: n === limit }, n)),
+    // A page size from the address that the list does not offer is kept, not replaced.
+    (limits.includes(limit) ? limits : [limit, ...limits]).map((n) =>
+      h("option", { value: n, selected: n === limit }, n),
+    ),
   );
   const form = /** @type {HTMLFormElement} */ (
     h(
