@@ -40,6 +40,7 @@ if (migrate.status !== 0) {
 const args = ["dev", "--test-scheduled", ...passThrough];
 const devVars = existsSync(".dev.vars") ? parseDevVars(readFileSync(".dev.vars", "utf8")) : undefined;
 const notes: string[] = [];
+const port = option("--port") ?? "8787";
 
 if (!devVars) {
   args.push("--var", `MAINTAINX_WEBHOOK_SECRET:${LOCAL_DEV_WEBHOOK_SECRET}`);
@@ -51,13 +52,20 @@ if (!devVars) {
   );
 }
 
-const port = option("--port") ?? "8787";
 let tokenFileWritten = false;
-if (!devVars?.ADMIN_TOKEN?.trim()) {
+// An ADMIN_TOKEN in the environment (which `npm run cli` reads first) configures the Worker too,
+// unless .dev.vars sets one; wrangler itself reads only .dev.vars.
+const environmentToken = process.env.ADMIN_TOKEN?.trim();
+if (!devVars?.ADMIN_TOKEN?.trim() && environmentToken) {
+  args.push("--var", `ADMIN_TOKEN:${environmentToken}`);
+  notes.push(`Operator console: http://localhost:${port}/admin (sign in with ADMIN_TOKEN from the environment).`);
+} else if (!devVars?.ADMIN_TOKEN?.trim()) {
   const token = `local-${randomBytes(24).toString("base64url")}`;
   const url = `http://localhost:${port}`;
   args.push("--var", `${LOCAL_ADMIN_TOKEN_VAR}:${token}`);
   mkdirSync(dirname(LOCAL_ADMIN_TOKEN_FILE), { recursive: true });
+  // Made afresh, so the file is readable by its owner only whatever an older one allowed.
+  rmSync(LOCAL_ADMIN_TOKEN_FILE, { force: true });
   writeFileSync(LOCAL_ADMIN_TOKEN_FILE, `${JSON.stringify({ token, url })}\n`, { mode: 0o600 });
   tokenFileWritten = true;
   notes.push(

@@ -44,9 +44,12 @@ describe.skipIf(configuredToken)("npm run dev without configuration", () => {
     const persist = mkdtempSync(join(tmpdir(), "local-console-state-"));
     const configHome = mkdtempSync(join(tmpdir(), "local-console-config-"));
     tempDirs.push(persist, configHome);
+    const env = wranglerEnv(configHome);
+    // An ADMIN_TOKEN in the environment would configure the Worker instead of the local token.
+    delete env.ADMIN_TOKEN;
     child = spawn("npm", ["run", "dev", "--", "--port", String(port), "--ip", "127.0.0.1", "--persist-to", persist], {
       cwd: REPO_ROOT,
-      env: wranglerEnv(configHome),
+      env,
       stdio: ["ignore", "pipe", "pipe"],
       detached: true,
     });
