@@ -73,12 +73,19 @@ function nestingExceeds(text: string, max: number): boolean {
   return false;
 }
 
-/** Reads and checks `x-maintainx-event-id` (seed format only): 1–200 printable ASCII characters, or absent. */
+/**
+ * Reads and checks `x-maintainx-event-id` (seed format only): 1–200 printable ASCII characters, or
+ * absent. `.` and `..` are refused: no URL can name them (URLs resolve dot segments), so such an
+ * event could never be shown or replayed under /admin/events/:id.
+ */
 function readEventIdHeader(delivery: Delivery): string | undefined {
   const value = honouredEventIdHeader(delivery);
   if (value === null) return undefined;
   if (!EVENT_ID_PATTERN.test(value)) {
     throw new InvalidDeliveryError("x-maintainx-event-id must be 1 to 200 printable ASCII characters");
+  }
+  if (value === "." || value === "..") {
+    throw new InvalidDeliveryError("x-maintainx-event-id must not be . or .. (no URL can name such an event)");
   }
   return value;
 }

@@ -259,8 +259,8 @@ describe("seed format", () => {
     }
   });
 
-  it("refuses an event-id header that is empty, too long or not printable ASCII", async () => {
-    for (const eventId of ["x".repeat(201), "caf\u00e9"]) {
+  it("refuses an event-id header that is empty, too long, not printable ASCII, or a dot segment no URL can name", async () => {
+    for (const eventId of ["x".repeat(201), "caf\u00e9", ".", ".."]) {
       const request = await seedDelivery(seedCreated, {});
       const headers = new Headers(request.headers);
       headers.set("x-maintainx-event-id", eventId);

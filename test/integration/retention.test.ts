@@ -8,8 +8,12 @@ import { beforeEach, describe, expect, it } from "vitest";
 import type { CanonicalEvent } from "../../src/events/canonical";
 import worker from "../../src/index";
 import { applyRetention } from "../../src/polling/scheduled";
-import { recordAccepted } from "../../src/store/event-log";
-import { testEnv } from "../helpers/worker";
+import { recordAccepted, setEventStatus } from "../../src/store/event-log";
+import { dedupeKey } from "../../src/store/keys";
+import statusDone from "../fixtures/status-change-done.json";
+import { maintainXDelivery } from "../helpers/deliveries";
+import { worldErp } from "../helpers/outbound";
+import { callWorker, testEnv } from "../helpers/worker";
 
 const NOW = Date.parse("2026-12-01T12:00:00.000Z");
 const DAY = 86_400_000;
@@ -25,7 +29,8 @@ beforeEach(async () => {
   );
 });
 
-async function logEvent(ageDays: number, n: number): Promise<string> {
+/** An event received `ageDays` ago, settled as `status` (`accepted`: still in flight). */
+async function logEvent(ageDays: number, n: number, status: "accepted" | "processed" = "processed"): Promise<string> {
   const id = `retention-${run}-${ageDays}d-${n}`;
   const event: CanonicalEvent = {
     id,
@@ -37,6 +42,7 @@ async function logEvent(ageDays: number, n: number): Promise<string> {
     data: { workOrderId: 1000 + n },
   };
   await recordAccepted(env.DB, event);
+  if (status !== "accepted") await setEventStatus(env.DB, id, status, null);
   await env.DB.prepare(
     "INSERT INTO side_effects (event_id, handler, status, attempts, updated_at) VALUES (?1, 'warehouse', 'done', 1, ?2)",
   )
@@ -58,7 +64,7 @@ const ids = async (sql: string) => (await env.DB.prepare(sql).all<{ id: string }
 const count = async (sql: string) => (await env.DB.prepare(sql).first<{ n: number }>())?.n ?? -1;
 
 describe("retention of the event log", () => {
-  it("deletes exactly the events older than RETENTION_DAYS, with their outcomes and resolved endings", async () => {
+  it("deletes exactly the settled events older than RETENTION_DAYS, with their per-event outcomes", async () => {
     const old = [await logEvent(31, 1), await logEvent(45, 2), await logEvent(400, 3)];
     const kept = [await logEvent(29, 4), await logEvent(0, 5), await logEvent(29.99, 6)];
 
@@ -66,10 +72,20 @@ describe("retention of the event log", () => {
 
     expect((await ids("SELECT id FROM events")).sort()).toEqual([...kept].sort());
     expect(await count("SELECT COUNT(*) AS n FROM side_effects")).toBe(kept.length);
-    expect(await count("SELECT COUNT(*) AS n FROM event_endings")).toBe(kept.length);
     for (const id of old) {
       expect(await count(`SELECT COUNT(*) AS n FROM side_effects WHERE event_id = '${id}'`)).toBe(0);
     }
+    // Which ending each event id resolved to stays: the same id seen again resolves the same way.
+    expect(await count("SELECT COUNT(*) AS n FROM event_endings")).toBe(old.length + kept.length);
+  });
+
+  it("keeps an old event that is still accepted (being retried or replayed) until it settles", async () => {
+    const pending = await logEvent(60, 1, "accepted");
+    await applyRetention(testEnv({ RETENTION_DAYS: "30" }), NOW);
+    expect(await ids("SELECT id FROM events")).toEqual([pending]);
+    await setEventStatus(env.DB, pending, "failed", "erp-sync: ERP: HTTP 400");
+    await applyRetention(testEnv({ RETENTION_DAYS: "30" }), NOW);
+    expect(await ids("SELECT id FROM events")).toEqual([]);
   });
 
   it("works through a backlog in batches, oldest first, one batch per run", async () => {
@@ -88,13 +104,19 @@ describe("retention of the event log", () => {
     expect(await ids("SELECT id FROM events")).toEqual([recent]);
   });
 
-  it("deletes dead letters older than the cutoff and keeps newer ones", async () => {
-    await deadLetter(90, "dead-old-1");
-    await deadLetter(31, "dead-old-2");
-    await deadLetter(2, "dead-new");
+  it("deletes an old event's dead letters with it, and old dead letters of events already gone", async () => {
+    const oldEvent = await logEvent(40, 1);
+    await deadLetter(29, oldEvent); // died after the cutoff, but its event goes: so does the letter
+    const recentEvent = await logEvent(2, 2);
+    await deadLetter(2, recentEvent);
+    await deadLetter(90, "never-logged-1");
+    await deadLetter(31, "never-logged-2");
+    await deadLetter(2, "never-logged-recent");
     await applyRetention(testEnv({ RETENTION_DAYS: "30" }), NOW);
-    const left = await env.DB.prepare("SELECT event_id FROM dead_letters").all<{ event_id: string }>();
-    expect(left.results.map((r) => r.event_id)).toEqual(["dead-new"]);
+    const left = await env.DB.prepare("SELECT event_id FROM dead_letters ORDER BY event_id").all<{
+      event_id: string;
+    }>();
+    expect(left.results.map((r) => r.event_id)).toEqual(["never-logged-recent", recentEvent].sort());
   });
 
   it("keeps the mirror, the reports and the claims keyed by a real change", async () => {
@@ -130,6 +152,43 @@ describe("retention of the event log", () => {
     }
     expect(await ids("SELECT id FROM events")).toEqual([kept]);
     expect(old).not.toBe(kept);
+  });
+
+  it("repeats no ERP post for a completion delivered again after retention deleted its event", async () => {
+    const workOrderId = 7_700_000 + Math.floor(Math.random() * 100_000);
+    const body = { ...statusDone, workOrderId, occurredAt: new Date().toISOString() };
+    const deliver = async () => {
+      const response = await callWorker(await maintainXDelivery("WORK_ORDER_STATUS_CHANGE", body));
+      return ((await response.json()) as { eventId: string }).eventId;
+    };
+    const settledStatus = async (id: string) => {
+      const deadline = Date.now() + 20_000;
+      for (;;) {
+        const row = await env.DB.prepare("SELECT status FROM events WHERE id = ?1")
+          .bind(id)
+          .first<{ status: string }>();
+        if (row && row.status !== "accepted") return row.status;
+        if (Date.now() > deadline) throw new Error(`event ${id} not settled`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    };
+    const erpPosts = () => worldErp.calls.filter((c) => (c.json as { eventId?: string })?.eventId === eventId);
+
+    const eventId = await deliver();
+    expect(await settledStatus(eventId)).toBe("processed");
+    expect(erpPosts()).toHaveLength(1);
+
+    // Forty days on: retention deletes the event, and its KV dedupe key has long expired.
+    await env.DB.prepare("UPDATE events SET received_at = ?2 WHERE id = ?1")
+      .bind(eventId, new Date(Date.now() - 40 * DAY).toISOString())
+      .run();
+    await applyRetention(testEnv({ RETENTION_DAYS: "30" }), Date.now());
+    expect(await count(`SELECT COUNT(*) AS n FROM events WHERE id = '${eventId}'`)).toBe(0);
+    await env.IDEMPOTENCY.delete(dedupeKey(eventId));
+
+    expect(await deliver()).toBe(eventId);
+    expect(await settledStatus(eventId)).toBe("processed");
+    expect(erpPosts()).toHaveLength(1);
   });
 
   it("keeps everything with RETENTION_DAYS=0", async () => {
