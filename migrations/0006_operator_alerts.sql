@@ -4,6 +4,10 @@
 ALTER TABLE events ADD COLUMN alerted TEXT;
 -- Events that ended failed or dead before alerts existed are not alerted when this is applied.
 UPDATE events SET alerted = status || ':' || attempts WHERE status IN ('failed', 'dead');
+-- The events still to alert, and only those (src/store/alerts.ts, UNALERTED): each run's
+-- query reads this small index instead of every failed and dead event kept.
+CREATE INDEX events_unalerted ON events (updated_at)
+  WHERE status IN ('failed', 'dead') AND alerted IS NOT (status || ':' || attempts);
 
 -- The webhook-silence alert: the last webhook's time an alert was sent for, so each silence is
 -- alerted once (one row at most).

@@ -29,15 +29,17 @@ function line(event: EndedEvent): string {
 
 export function endedEventsText(events: EndedEvent[], remaining: number): string {
   const statuses = [...new Set(events.map((e) => e.status))].join(" or ");
-  const total = events.length + remaining;
   const head =
-    total === 1
+    events.length === 1
       ? `:rotating_light: A MaintainX event ended ${statuses}.`
-      : `:rotating_light: ${total} MaintainX events ended ${statuses} since the last alert.`;
-  const more =
-    events.length > LISTED ? [`…and ${total - LISTED} more.`] : remaining > 0 ? [`…and ${remaining} more.`] : [];
+      : `:rotating_light: ${events.length} MaintainX events ended ${statuses} since the last alert.`;
+  const more = [
+    ...(events.length > LISTED ? [`…and ${events.length - LISTED} more in this alert.`] : []),
+    // Each run alerts a bounded number; the rest are the next run's (a minute later).
+    ...(remaining > 0 ? [`${remaining} more follow in the next alert.`] : []),
+  ];
   const replay =
-    total === 1
+    events.length === 1
       ? `Fix the cause, then replay it: \`npm run cli -- events replay ${escapeSlackText(events[0]?.id ?? "")}\` or the console (/admin).`
       : `Fix the cause, then preview and replay them: \`npm run cli -- events replay --status ${events[0]?.status ?? "failed"} --dry-run\` or the console's Bulk replay (/admin).`;
   return [head, ...events.slice(0, LISTED).map(line), ...more, replay].join("\n");

@@ -1,15 +1,16 @@
 // The webhook-silence alert (README, "Observability"): webhooks have arrived before, none has for
-// ALERT_SILENCE_MINUTES, and the poller meanwhile found work orders changed after the last one —
-// MaintainX disables a subscription whose deliveries keep failing. Once per silence; a webhook
-// arriving afterwards ends it (and says so).
+// ALERT_SILENCE_MINUTES, and the poller meanwhile found changes after the last one that a webhook
+// subscription this Worker has heard from would have delivered (a new work order, an ending) —
+// MaintainX disables a subscription whose deliveries keep failing. Once per silence, also when
+// scheduled runs overlap; a webhook arriving afterwards ends it (and says so).
 
 import { readConfig } from "../config";
 import { epochMs } from "../lib/time";
-import { polledChangesSince, readSilenceAlertedFor, saveSilenceAlertedFor } from "../store/alerts";
+import { missedChangesSince, readSilenceAlertedFor, swapSilenceAlertedFor } from "../store/alerts";
 import { lastWebhookAt } from "../store/event-log";
 import { sendOperatorAlert } from "./channel";
 
-/** REST's updatedAt and a webhook's arrival differ by a little: only changes later than this count. */
+/** REST's times and a webhook's arrival differ by a little: only changes later than this count. */
 const CHANGE_SKEW_MS = 60_000;
 
 export type SilenceOutcome =
@@ -28,11 +29,12 @@ export async function checkWebhookSilence(env: Env, nowMs: number): Promise<Sile
   if (last === undefined) return "no_webhooks_yet";
 
   if (alertedFor !== undefined && alertedFor !== last) {
-    await saveSilenceAlertedFor(env.DB, null);
+    // Only the run that clears the state says so.
+    if (!(await swapSilenceAlertedFor(env.DB, alertedFor, null))) return "already_alerted";
     await sendOperatorAlert(
       config,
       "webhooks_resumed",
-      `:white_check_mark: MaintainX webhooks are arriving again (the last at ${last}, after the silence alerted since ${alertedFor}).`,
+      `:white_check_mark: MaintainX webhooks are arriving again (the last at ${last}; silent since ${alertedFor}).`,
       { lastWebhookAt: last, silentSince: alertedFor },
     );
     return "resumed";
@@ -42,17 +44,18 @@ export async function checkWebhookSilence(env: Env, nowMs: number): Promise<Sile
   const silentMs = nowMs - lastMs;
   if (silentMs < config.alertSilenceMinutes * 60_000) return "flowing";
   if (alertedFor === last) return "already_alerted";
-  const missed = (await polledChangesSince(env.DB, last)).filter((at) => (epochMs(at) ?? 0) > lastMs + CHANGE_SKEW_MS);
+  const missed = (await missedChangesSince(env.DB, last)).filter((at) => (epochMs(at) ?? 0) > lastMs + CHANGE_SKEW_MS);
   if (missed.length === 0) return "silent";
 
-  // Recorded before sending: a channel that fails must not turn one silence into an alert a minute.
-  await saveSilenceAlertedFor(env.DB, last);
+  // Claimed before sending: a channel that fails must not turn one silence into an alert a
+  // minute, and of two overlapping runs only one sends.
+  if (!(await swapSilenceAlertedFor(env.DB, alertedFor, last))) return "already_alerted";
   const minutes = Math.floor(silentMs / 60_000);
   await sendOperatorAlert(
     config,
     "webhook_silence",
     [
-      `:warning: No MaintainX webhook for ${minutes} min (the last at ${last}), but the poller found ${missed.length}${missed.length === 50 ? "+" : ""} work-order change(s) since.`,
+      `:warning: No MaintainX webhook for ${minutes} min (the last at ${last}), but the poller found ${missed.length} new or ended work order(s) since that webhooks would have delivered.`,
       "MaintainX disables a webhook subscription whose deliveries keep failing: check them with `npm run cli -- subscriptions list`, and re-create or update any that is gone or disabled. The poller keeps the events flowing meanwhile.",
     ].join("\n"),
     { lastWebhookAt: last, silentMinutes: minutes, polledChanges: missed.length },

@@ -8,16 +8,19 @@ export interface EndedEvent {
   lastError: string | null;
 }
 
+/** Events that ended failed or dead and were not alerted in that status at that attempt. */
+export const UNALERTED = "status IN ('failed', 'dead') AND alerted IS NOT (status || ':' || attempts)";
+
 /**
- * Takes up to `limit` events that ended failed or dead and were not alerted in that status at
- * that attempt, oldest first, and marks them alerted, in one statement: two runs at once never
- * take the same event. `remaining` counts those left for the next run.
+ * Takes up to `limit` unalerted events, oldest first, and marks them alerted, in one statement:
+ * two runs at once never take the same event. `remaining` counts those left for the next run.
+ * Both read the partial index `events_unalerted` (migrations/0006), which holds only these rows;
+ * `INDEXED BY` holds SQLite to it (without statistics it would pick the status index and sort).
  */
 export async function takeUnalertedEndings(
   db: D1Database,
   limit: number,
 ): Promise<{ events: EndedEvent[]; remaining: number }> {
-  const unalerted = "status IN ('failed', 'dead') AND alerted IS NOT (status || ':' || attempts)";
   const [taken, left] = await db.batch<{
     id: string;
     type: string;
@@ -28,11 +31,11 @@ export async function takeUnalertedEndings(
     db
       .prepare(
         `UPDATE events SET alerted = status || ':' || attempts
-         WHERE id IN (SELECT id FROM events WHERE ${unalerted} ORDER BY updated_at, rowid LIMIT ?1)
+         WHERE id IN (SELECT id FROM events INDEXED BY events_unalerted WHERE ${UNALERTED} ORDER BY updated_at LIMIT ?1)
          RETURNING id, type, status, last_error`,
       )
       .bind(limit),
-    db.prepare(`SELECT COUNT(*) AS n FROM events WHERE ${unalerted}`),
+    db.prepare(`SELECT COUNT(*) AS n FROM events INDEXED BY events_unalerted WHERE ${UNALERTED}`),
   ]);
   const events = (taken?.results ?? []).map((r) => ({
     id: r.id,
@@ -51,20 +54,43 @@ export async function readSilenceAlertedFor(db: D1Database): Promise<string | un
   return row?.silence_for ?? undefined;
 }
 
-export async function saveSilenceAlertedFor(db: D1Database, lastWebhookAt: string | null): Promise<void> {
-  await db
-    .prepare(
-      "INSERT INTO alert_state (id, silence_for) VALUES (1, ?1) ON CONFLICT (id) DO UPDATE SET silence_for = excluded.silence_for",
-    )
-    .bind(lastWebhookAt)
-    .run();
+/**
+ * Moves the silence state from `expected` to `next` (a webhook time, or null) if nobody moved it
+ * first: true for the one run that did, so overlapping runs send each alert once.
+ */
+export async function swapSilenceAlertedFor(
+  db: D1Database,
+  expected: string | undefined,
+  next: string | null,
+): Promise<boolean> {
+  const [, swapped] = await db.batch([
+    db.prepare("INSERT OR IGNORE INTO alert_state (id, silence_for) VALUES (1, NULL)"),
+    db
+      .prepare("UPDATE alert_state SET silence_for = ?2 WHERE id = 1 AND silence_for IS ?1")
+      .bind(expected ?? null, next),
+  ]);
+  return (swapped?.meta.changes ?? 0) === 1;
 }
 
-/** When the work orders the poller logged after `sinceIso` changed (their REST `updatedAt`), newest logged first. */
-export async function polledChangesSince(db: D1Database, sinceIso: string, limit = 50): Promise<string[]> {
+/**
+ * When the changes the poller found after `sinceIso` happened (REST's `createdAt` of a new work
+ * order, `completedAt` of an ending), newest logged first: only those a webhook subscription this
+ * Worker has received before would also have delivered (a work order created, where
+ * NEW_WORK_ORDER webhooks have come; an ending, where WORK_ORDER_STATUS_CHANGE ones have). Plain
+ * updates are left out: not every edit that moves `updatedAt` makes MaintainX send a webhook.
+ */
+export async function missedChangesSince(db: D1Database, sinceIso: string, limit = 200): Promise<string[]> {
   const { results } = await db
     .prepare(
-      "SELECT occurred_at FROM events WHERE source = 'poll' AND received_at > ?1 AND occurred_at IS NOT NULL ORDER BY received_at DESC LIMIT ?2",
+      `SELECT p.occurred_at FROM events AS p
+       WHERE p.source = 'poll' AND p.received_at > ?1 AND p.occurred_at IS NOT NULL
+         AND p.type IN ('workorder.created', 'workorder.completed', 'workorder.canceled', 'workorder.skipped')
+         AND EXISTS (
+           SELECT 1 FROM events AS w
+           WHERE w.source = 'webhook'
+             AND w.type = CASE p.type WHEN 'workorder.created' THEN 'workorder.created' ELSE 'workorder.status_changed' END
+         )
+       ORDER BY p.received_at DESC LIMIT ?2`,
     )
     .bind(sinceIso, limit)
     .all<{ occurred_at: string }>();

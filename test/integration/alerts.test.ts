@@ -136,10 +136,33 @@ describe("alerts for failed and dead events", () => {
     expect(alertSink.calls).toHaveLength(1);
     const [text] = texts();
     expect(text).toContain("25 MaintainX events ended failed");
-    expect(text).toContain("…and 15 more.");
+    expect(text).toContain("…and 15 more in this alert.");
+    expect(text).not.toContain("follow");
     expect(text).toContain("events replay --status failed --dry-run");
     expect(ids.filter((id) => text?.includes(id))).toHaveLength(10);
     expect(await alertEndedEvents(withAlerts)).toBe(0);
+  });
+
+  it("counts each event in one digest only when a burst is larger than one run takes", async () => {
+    for (let i = 0; i < 230; i++) await logged("failed", `erp-sync: ERP: HTTP 503 outage ${i}`);
+    expect(await alertEndedEvents(withAlerts)).toBe(200);
+    expect(await alertEndedEvents(withAlerts)).toBe(30);
+    expect(await alertEndedEvents(withAlerts)).toBe(0);
+    expect(texts()).toHaveLength(2);
+    expect(texts()[0]).toContain("200 MaintainX events ended failed");
+    expect(texts()[0]).toContain("30 more follow in the next alert.");
+    expect(texts()[1]).toContain("30 MaintainX events ended failed");
+    expect(texts()[1]).not.toContain("follow");
+  });
+
+  it("finds the events to alert through their small partial index, not by sorting every failed event", async () => {
+    const { UNALERTED } = await import("../../src/store/alerts");
+    const plan = await env.DB.prepare(
+      `EXPLAIN QUERY PLAN SELECT id FROM events INDEXED BY events_unalerted WHERE ${UNALERTED} ORDER BY updated_at LIMIT 10`,
+    ).all<{ detail: string }>();
+    const details = plan.results.map((r) => r.detail).join(" | ");
+    expect(details).toContain("events_unalerted");
+    expect(details).not.toContain("TEMP B-TREE");
   });
 
   it("never puts a URL from an error into the text, only its origin", async () => {
@@ -157,9 +180,14 @@ describe("alerts for failed and dead events", () => {
     const hanging = await logged("dead", "");
     alertSink.plan("hang");
     const hangEnv = testEnv({ ALERT_WEBHOOK_URL: ALERT_URL, OUTBOUND_TIMEOUT_SECONDS: "1", POLL_MODE: "off" });
-    // Through the Cron Trigger: the run ends, and its other steps still run.
+    // Through the Cron Trigger: the run ends, and its other steps (retention) still run.
+    const ancient = await logged("failed", "erp-sync: ERP: HTTP 400", {
+      receivedAt: new Date(Date.now() - 400 * 86_400_000).toISOString(),
+    });
+    await env.DB.prepare("UPDATE events SET alerted = 'failed:1' WHERE id = ?1").bind(ancient).run();
     await worker.scheduled(createScheduledController({ scheduledTime: Date.now(), cron: "* * * * *" }), hangEnv);
     expect(alertSink.calls).toHaveLength(2);
+    expect(await env.DB.prepare("SELECT id FROM events WHERE id = ?1").bind(ancient).first()).toBeNull();
 
     const statuses = await env.DB.prepare("SELECT id, status FROM events ORDER BY id").all<{
       id: string;
@@ -189,21 +217,25 @@ describe("the webhook-silence alert", () => {
   const NOW = Date.parse("2026-12-01T12:00:00.000Z");
   const at = (minutesAgo: number) => new Date(NOW - minutesAgo * 60_000).toISOString();
 
-  async function webhookAt(minutesAgo: number): Promise<void> {
+  async function webhookAt(minutesAgo: number, type = "workorder.created"): Promise<void> {
     await recordAccepted(env.DB, {
       id: unique("webhook"),
-      type: "workorder.updated",
-      sourceType: "WORK_ORDER_CHANGE",
+      type,
+      sourceType: type === "workorder.created" ? "NEW_WORK_ORDER" : "WORK_ORDER_STATUS_CHANGE",
       source: "webhook",
       receivedAt: at(minutesAgo),
       data: {},
     });
   }
 
-  async function polledChange(changedMinutesAgo: number, loggedMinutesAgo: number): Promise<void> {
+  async function polledChange(
+    changedMinutesAgo: number,
+    loggedMinutesAgo: number,
+    type = "workorder.created",
+  ): Promise<void> {
     await recordAccepted(env.DB, {
       id: unique("poll"),
-      type: "workorder.updated",
+      type,
       sourceType: "WORK_ORDER",
       source: "poll",
       receivedAt: at(loggedMinutesAgo),
@@ -230,6 +262,30 @@ describe("the webhook-silence alert", () => {
     await polledChange(-90, -91);
     expect(await checkWebhookSilence(withAlerts, NOW + 120 * 60_000)).toBe("alerted");
     expect(texts()).toHaveLength(3);
+  });
+
+  it("sends one silence alert, and one resumed note, when two scheduled runs overlap", async () => {
+    await webhookAt(120);
+    await polledChange(90, 89);
+    const outcomes = await Promise.all([checkWebhookSilence(withAlerts, NOW), checkWebhookSilence(withAlerts, NOW)]);
+    expect(outcomes.sort()).toEqual(["alerted", "already_alerted"]);
+    await webhookAt(0);
+    const later = await Promise.all([
+      checkWebhookSilence(withAlerts, NOW + 60_000),
+      checkWebhookSilence(withAlerts, NOW + 60_000),
+    ]);
+    expect(later.sort()).toEqual(["already_alerted", "resumed"]);
+    expect(texts()).toHaveLength(2);
+  });
+
+  it("counts only changes a subscription it has heard from would have delivered: not plain updates, not endings without status webhooks", async () => {
+    await webhookAt(120, "workorder.created");
+    await polledChange(90, 89, "workorder.updated");
+    await polledChange(80, 79, "workorder.completed");
+    expect(await checkWebhookSilence(withAlerts, NOW)).toBe("silent");
+    await webhookAt(121, "workorder.status_changed");
+    expect(await checkWebhookSilence(withAlerts, NOW)).toBe("alerted");
+    expect(texts()[0]).toContain("found 1 new or ended work order(s)");
   });
 
   it("stays quiet while webhooks flow, before any webhook, without polled changes, and when turned off", async () => {
