@@ -1,14 +1,16 @@
 // `npm run dev`: applies the D1 migrations locally, then runs `wrangler dev --test-scheduled`.
-// Without a .dev.vars file it injects a local-only webhook secret (printed below) so that
-// `npm run cli -- send` works at once; without an ADMIN_TOKEN it makes a random local admin token
-// at each start, prints the console's link and leaves the token where `npm run cli` finds it.
-// The Worker honours both on loopback hosts only (src/local-dev.ts).
+// Where the local configuration (.dev.vars, else .env and .env.local, as wrangler reads them)
+// sets no webhook secret, it injects a local-only one (printed below) so that
+// `npm run cli -- send` works at once; where it sets no ADMIN_TOKEN, it makes a random local admin
+// token at each start, prints the console's link and leaves the token where `npm run cli` finds
+// it. The Worker honours both on loopback hosts only (src/local-dev.ts).
 // Extra arguments are passed to `wrangler dev` (`npm run dev -- --port 8788`).
 
 import { spawn, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { dirname } from "node:path";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
 import { parseDevVars } from "../cli/env";
 import { LOCAL_ADMIN_TOKEN_FILE, LOCAL_ADMIN_TOKEN_VAR, LOCAL_DEV_WEBHOOK_SECRET } from "../src/local-dev";
 
@@ -16,13 +18,16 @@ const passThrough = process.argv.slice(2);
 const env = { ...process.env, WRANGLER_SEND_METRICS: "false" };
 const wrangler = process.platform === "win32" ? "wrangler.cmd" : "wrangler";
 
-/** The value of `--name value` or `--name=value` among the pass-through arguments. */
-function option(name: string): string | undefined {
-  const at = passThrough.findIndex((a) => a === name || a.startsWith(`${name}=`));
-  if (at < 0) return undefined;
-  const arg = passThrough[at] as string;
-  return arg.includes("=") ? arg.slice(arg.indexOf("=") + 1) : passThrough[at + 1];
+/** Every value of `--name value` or `--name=value` among the pass-through arguments. */
+function options(name: string): string[] {
+  const values: string[] = [];
+  passThrough.forEach((arg, i) => {
+    if (arg === name && passThrough[i + 1] !== undefined) values.push(passThrough[i + 1] as string);
+    else if (arg.startsWith(`${name}=`)) values.push(arg.slice(name.length + 1));
+  });
+  return values;
 }
+const option = (name: string): string | undefined => options(name)[0];
 
 // Migrations go to the same local state as the dev server, also when --persist-to moves it.
 const persistTo = option("--persist-to");
@@ -37,15 +42,33 @@ if (migrate.status !== 0) {
   process.exit(migrate.status ?? 1);
 }
 
-const args = ["dev", "--test-scheduled", ...passThrough];
-const devVars = existsSync(".dev.vars") ? parseDevVars(readFileSync(".dev.vars", "utf8")) : undefined;
-const notes: string[] = [];
-const port = option("--port") ?? "8787";
+/**
+ * The files wrangler dev takes secrets from: the `--env-file`s given, else `.dev.vars`, else
+ * `.env` and `.env.local` (unless CLOUDFLARE_LOAD_DEV_VARS_FROM_DOT_ENV=false), later ones winning.
+ */
+function configurationFiles(): { files: string[]; dotEnv: boolean } {
+  const dotEnvAllowed = process.env.CLOUDFLARE_LOAD_DEV_VARS_FROM_DOT_ENV !== "false";
+  const given = options("--env-file");
+  if (given.length > 0) return { files: given, dotEnv: true };
+  if (existsSync(".dev.vars")) return { files: [".dev.vars"], dotEnv: false };
+  return { files: dotEnvAllowed ? [".env", ".env.local"].filter((f) => existsSync(f)) : [], dotEnv: dotEnvAllowed };
+}
 
-if (!devVars) {
-  args.push("--var", `MAINTAINX_WEBHOOK_SECRET:${LOCAL_DEV_WEBHOOK_SECRET}`);
+const sources = configurationFiles();
+const configured: Record<string, string> = {};
+for (const file of sources.files) {
+  if (existsSync(file)) Object.assign(configured, parseDevVars(readFileSync(file, "utf8")));
+}
+const isSet = (name: string) => Boolean(configured[name]?.trim());
+
+const port = option("--port") ?? "8787";
+const injected: Record<string, string> = {};
+const notes: string[] = [];
+
+if (!isSet("MAINTAINX_WEBHOOK_SECRET")) {
+  injected.MAINTAINX_WEBHOOK_SECRET = LOCAL_DEV_WEBHOOK_SECRET;
   notes.push(
-    "No .dev.vars found: using the local-only webhook secret",
+    "No webhook secret configured: using the local-only webhook secret",
     `  MAINTAINX_WEBHOOK_SECRET=${LOCAL_DEV_WEBHOOK_SECRET}`,
     "It is accepted only on localhost. Try: npm run cli -- send NEW_WORK_ORDER",
     "Copy .dev.vars.example to .dev.vars to configure secrets, Slack, the ERP and /admin.",
@@ -53,16 +76,10 @@ if (!devVars) {
 }
 
 let tokenFileWritten = false;
-// An ADMIN_TOKEN in the environment (which `npm run cli` reads first) configures the Worker too,
-// unless .dev.vars sets one; wrangler itself reads only .dev.vars.
-const environmentToken = process.env.ADMIN_TOKEN?.trim();
-if (!devVars?.ADMIN_TOKEN?.trim() && environmentToken) {
-  args.push("--var", `ADMIN_TOKEN:${environmentToken}`);
-  notes.push(`Operator console: http://localhost:${port}/admin (sign in with ADMIN_TOKEN from the environment).`);
-} else if (!devVars?.ADMIN_TOKEN?.trim()) {
+if (!isSet("ADMIN_TOKEN")) {
   const token = `local-${randomBytes(24).toString("base64url")}`;
   const url = `http://localhost:${port}`;
-  args.push("--var", `${LOCAL_ADMIN_TOKEN_VAR}:${token}`);
+  injected[LOCAL_ADMIN_TOKEN_VAR] = token;
   mkdirSync(dirname(LOCAL_ADMIN_TOKEN_FILE), { recursive: true });
   // Made afresh, so the file is readable by its owner only whatever an older one allowed.
   rmSync(LOCAL_ADMIN_TOKEN_FILE, { force: true });
@@ -73,11 +90,40 @@ if (!devVars?.ADMIN_TOKEN?.trim() && environmentToken) {
     `  ${url}/admin#token=${token}`,
     "`npm run cli -- status` and `npm run cli -- events list` use it without configuration.",
   );
+  if (process.env.ADMIN_TOKEN?.trim()) {
+    notes.push(
+      "ADMIN_TOKEN is set in this shell, and `npm run cli` sends it before the local token; this Worker",
+      "does not know it (wrangler reads .dev.vars, not the shell): unset it here, or put it in .dev.vars.",
+    );
+  }
 }
 
-function removeTokenFile(): void {
+// The injected values reach the Worker through an owner-only file rather than `--var`, so the
+// local admin token is not on the process list, wherever wrangler would read secrets from a
+// dotenv file anyway (no .dev.vars). With a .dev.vars, wrangler reads that file alone and parses
+// it without `$` expansion: passing it as an --env-file would change how its values read, so the
+// local values go as `--var` there.
+const args = ["dev", "--test-scheduled", ...passThrough];
+let injectedDir: string | undefined;
+if (Object.keys(injected).length > 0) {
+  if (sources.dotEnv) {
+    injectedDir = mkdtempSync(join(tmpdir(), "maintainx-dev-"));
+    const file = join(injectedDir, "local.env");
+    const lines = Object.entries(injected).map(([name, value]) => `${name}='${value}'`);
+    writeFileSync(file, `${lines.join("\n")}\n`, { mode: 0o600 });
+    const given = options("--env-file").length > 0;
+    for (const source of given ? [] : sources.files) args.push("--env-file", source);
+    args.push("--env-file", file);
+  } else {
+    for (const [name, value] of Object.entries(injected)) args.push("--var", `${name}:${value}`);
+  }
+}
+
+function cleanUp(): void {
   if (tokenFileWritten) rmSync(LOCAL_ADMIN_TOKEN_FILE, { force: true });
   tokenFileWritten = false;
+  if (injectedDir) rmSync(injectedDir, { recursive: true, force: true });
+  injectedDir = undefined;
 }
 
 const child = spawn(wrangler, args, { stdio: "inherit", env });
@@ -96,10 +142,11 @@ async function printNotesWhenReady(): Promise<void> {
   if (child.exitCode === null) console.log(["", ...notes, ""].join("\n"));
 }
 void printNotesWhenReady();
-for (const signal of ["SIGINT", "SIGTERM"] as const) {
+// A closed terminal (SIGHUP) ends the dev server too, and the token file with it.
+for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
   process.on(signal, () => child.kill(signal));
 }
 child.on("exit", (code, signal) => {
-  removeTokenFile();
+  cleanUp();
   process.exit(code ?? (signal ? 1 : 0));
 });

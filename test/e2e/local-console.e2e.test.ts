@@ -2,8 +2,8 @@
 // prints the console's link, leaves the token where `npm run cli` finds it, and the Worker honours
 // that token on loopback hosts only. Runs the real `npm run dev` (migrations, then wrangler dev).
 
-import { type ChildProcess, spawn } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -39,7 +39,11 @@ describe.skipIf(configuredToken)("npm run dev without configuration", () => {
   const tempDirs: string[] = [];
   const tokenFile = join(REPO_ROOT, LOCAL_ADMIN_TOKEN_FILE);
 
+  // A developer's own `npm run dev` may have left its token file: put it back afterwards.
+  let previousTokenFile: string | undefined;
+
   beforeAll(async () => {
+    previousTokenFile = existsSync(tokenFile) ? readFileSync(tokenFile, "utf8") : undefined;
     port = await freePort();
     const persist = mkdtempSync(join(tmpdir(), "local-console-state-"));
     const configHome = mkdtempSync(join(tmpdir(), "local-console-config-"));
@@ -83,6 +87,7 @@ describe.skipIf(configuredToken)("npm run dev without configuration", () => {
       await Promise.race([exited, new Promise((r) => setTimeout(r, 10_000))]);
     }
     for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
+    if (previousTokenFile !== undefined) writeFileSync(tokenFile, previousTokenFile, { mode: 0o600 });
   });
 
   const token = () => new URL(link).hash.replace("#token=", "");
@@ -92,6 +97,12 @@ describe.skipIf(configuredToken)("npm run dev without configuration", () => {
     expect(token().length).toBeGreaterThanOrEqual(32);
     const file = JSON.parse(readFileSync(tokenFile, "utf8")) as { token: string; url: string };
     expect(file).toEqual({ token: token(), url: `http://localhost:${port}` });
+  });
+
+  it("keeps the token off the process list: it reaches wrangler in an owner-only file", () => {
+    const processes = spawnSync("ps", ["-eo", "args"], { encoding: "utf8" }).stdout;
+    expect(processes).toContain("wrangler");
+    expect(processes).not.toContain(token());
   });
 
   it("opens /admin with the printed token on a loopback host", async () => {
