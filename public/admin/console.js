@@ -23,6 +23,7 @@ const COMMON_TYPES = [
 const main = /** @type {HTMLElement} */ (document.getElementById("main"));
 const nav = /** @type {HTMLElement} */ (document.getElementById("nav"));
 const signOutButton = /** @type {HTMLButtonElement} */ (document.getElementById("sign-out"));
+const loading = /** @type {HTMLElement} */ (document.getElementById("loading"));
 
 // ---------------------------------------------------------------------------------------------
 // Building the page: every value goes in as a text node or an attribute, never as markup.
@@ -197,19 +198,27 @@ async function api(path, options = {}) {
     headers["content-type"] = "application/json";
     init.body = JSON.stringify(options.body);
   }
+  // A newer view cancels this call (its answer must not replace that view), and no call waits
+  // for ever on a Worker that does not answer.
+  init.signal = AbortSignal.any([routeAbort.signal, AbortSignal.timeout(REQUEST_TIMEOUT_MS)]);
   let response;
+  let text;
   try {
     response = await fetch(path, init);
-  } catch {
+    text = await response.text();
+  } catch (error) {
+    if (routeAbort.signal.aborted) throw new Superseded();
+    if (error instanceof DOMException && error.name === "TimeoutError") {
+      throw new ApiError(0, `The Worker did not answer within ${REQUEST_TIMEOUT_MS / 1000} s. Try again.`, null);
+    }
     throw new ApiError(0, "The Worker could not be reached. Check that it is running, then try again.", null);
   }
-  const text = await response.text();
   /** @type {any} */
   let body = null;
   try {
     body = text ? JSON.parse(text) : null;
   } catch {
-    body = null;
+    body = undefined;
   }
   if (response.status === 401) {
     sessionStorage.removeItem(TOKEN_KEY);
@@ -220,12 +229,26 @@ async function api(path, options = {}) {
     const reason = body && typeof body.error === "string" ? body.error : `The Worker answered ${response.status}.`;
     throw new ApiError(response.status, reason, body);
   }
+  if (body === undefined || body === null || typeof body !== "object") {
+    throw new ApiError(
+      response.status,
+      "The answer was not the Worker's JSON: is this page served by the MaintainX webhooks Worker?",
+      null,
+    );
+  }
   return body;
 }
 
+/** Thrown into a view whose route was left before its answer came: nothing is shown for it. */
+class Superseded extends Error {}
+
+const REQUEST_TIMEOUT_MS = 20_000;
+/** Aborted when another route starts, so the calls of the one before cannot render over it. */
+let routeAbort = new AbortController();
+
 /** Shows what went wrong where the view would be; a 401 has already shown the sign-in form. */
 function showFailure(/** @type {unknown} */ error, /** @type {string} */ title) {
-  if (error instanceof ApiError && error.status === 401) return;
+  if (error instanceof Superseded || (error instanceof ApiError && error.status === 401)) return;
   const text = error instanceof Error ? error.message : String(error);
   render(
     title,
@@ -749,7 +772,10 @@ async function runPreview(filters, limit, into) {
       ),
     ),
   );
-  confirm.focus();
+  // The preview's heading, not the replay button: one stray key press must not replay them.
+  const heading = into.querySelector("h2");
+  heading?.setAttribute("tabindex", "-1");
+  heading?.focus();
 }
 
 /** @param {Record<string, unknown>} body @param {number} previewed @param {HTMLElement} into @param {HTMLButtonElement} button */
@@ -814,17 +840,33 @@ async function route() {
     if (link.dataset.view === current) link.setAttribute("aria-current", "page");
     else link.removeAttribute("aria-current");
   }
+  routeAbort.abort();
+  const mine = new AbortController();
+  routeAbort = mine;
   main.setAttribute("aria-busy", "true");
+  loading.hidden = false;
   try {
     if (view === "events") await eventsView(params);
     else if (view === "dead") await eventsView(params, { dead: true });
-    else if (view === "event") await eventView(decodeURIComponent(rest.join("/")));
+    else if (view === "event") await eventView(decodedId(rest.join("/")));
     else if (view === "replay") await replayView(params);
     else await statusView();
   } catch (error) {
-    showFailure(error, "Something went wrong");
+    if (routeAbort === mine) showFailure(error, "Something went wrong");
   } finally {
-    main.removeAttribute("aria-busy");
+    if (routeAbort === mine) {
+      main.removeAttribute("aria-busy");
+      loading.hidden = true;
+    }
+  }
+}
+
+/** The event id in `#/event/<id>`; an address that does not decode names none. */
+function decodedId(/** @type {string} */ encoded) {
+  try {
+    return decodeURIComponent(encoded);
+  } catch {
+    throw new Error("This address names no event (its id is not valid percent-encoding). Open the event from a list.");
   }
 }
 

@@ -354,6 +354,36 @@ describe.skipIf(!chromiumPath)("operator console in Chromium", () => {
     await context.close();
   });
 
+  it("never lets a slow answer for a view that was left replace the view that is open", async () => {
+    const { context, page } = await signedIn();
+    // Hold the events list's answer back, leave for Status meanwhile, then let it through.
+    let release: () => void = () => {};
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    await page.route("**/admin/events?*", async (route) => {
+      await held;
+      await route.continue().catch(() => {});
+    });
+    await page.goto(`${dev.url}/admin#/events`);
+    await page.goto(`${dev.url}/admin#/status`);
+    await page.getByRole("heading", { level: 1, name: "Status" }).waitFor();
+    release();
+    await new Promise((r) => setTimeout(r, 1000));
+    expect(await page.getByRole("heading", { level: 1 }).textContent()).toBe("Status");
+    expect(await page.locator("nav a[aria-current='page']").textContent()).toBe("Status");
+    await context.close();
+  });
+
+  it("shows neither the navigation nor Sign out while signed out", async () => {
+    const { context, page } = await openTab();
+    await page.goto(`${dev.url}/admin`);
+    await page.getByRole("heading", { level: 1, name: "Sign in" }).waitFor();
+    expect(await page.locator("#nav").isVisible()).toBe(false);
+    expect(await page.getByRole("button", { name: "Sign out" }).isVisible()).toBe(false);
+    await context.close();
+  });
+
   it("works from the keyboard: tab to a view's link, open it, and focus lands on its heading", async () => {
     const { context, page } = await signedIn();
     // Tab from the top of the page until the Dead link has focus, then follow it with Enter.
