@@ -2,45 +2,29 @@
 
 import { zValidator } from "@hono/zod-validator";
 import { Hono } from "hono";
-import { z } from "zod";
+import type { z } from "zod";
 import { readConfig } from "../config";
-import { EVENT_TYPE_PATTERN } from "../events/canonical";
 import { replayEvent } from "../ingest/requeue";
 import { EnqueueError } from "../ingest/send";
 import { httpError } from "../lib/http-error";
-import {
-  countEventsByStatus,
-  EVENT_STATUSES,
-  getEventSummary,
-  lastWebhookAt,
-  listEvents,
-  loadEvent,
-} from "../store/event-log";
+import { countEventsByStatus, getEventSummary, lastWebhookAt, listEvents, loadEvent } from "../store/event-log";
 import { reportKey } from "../store/keys";
 import { readCursor, readPollState } from "../store/poll-state";
 import { listSideEffects } from "../store/side-effects";
 import { getMirroredWorkOrder } from "../store/work-orders";
 import { requireAdminToken } from "./auth";
+import {
+  CURSOR_FILTERS_MESSAGE,
+  CURSOR_MESSAGE,
+  decodeCursor,
+  EventListQuery,
+  encodeCursor,
+  filterOf,
+  filtersHash,
+} from "./event-query";
 
 export const admin = new Hono<{ Bindings: Env }>();
 admin.use("*", requireAdminToken());
-
-const MAX_LIMIT = 1000;
-
-const limitMessage = `limit must be a whole number from 1 to ${MAX_LIMIT}`;
-const EventListQuery = z.object({
-  limit: z
-    .string({ error: limitMessage })
-    .regex(/^\d+$/, limitMessage)
-    .transform(Number)
-    .pipe(z.number().min(1, limitMessage).max(MAX_LIMIT, limitMessage))
-    .default(50),
-  status: z.enum(EVENT_STATUSES, { error: `status must be one of ${EVENT_STATUSES.join(", ")}` }).optional(),
-  type: z
-    .string({ error: "type must be a canonical event type such as workorder.created" })
-    .regex(EVENT_TYPE_PATTERN, "type must be a canonical event type such as workorder.created")
-    .optional(),
-});
 
 /** A query that fails its schema is a 400 naming the first problem. */
 const validQuery = <T extends z.ZodType>(schema: T) =>
@@ -48,9 +32,20 @@ const validQuery = <T extends z.ZodType>(schema: T) =>
     if (!result.success) throw httpError(400, result.error.issues[0]?.message ?? "Malformed query");
   });
 
+/** Newest first, filtered, one page at a time (README, "Operator API"; ARCHITECTURE.md, "Listing events"). */
 admin.get("/events", validQuery(EventListQuery), async (c) => {
-  const events = await listEvents(c.env.DB, c.req.valid("query"));
-  return c.json({ events });
+  const query = c.req.valid("query");
+  const filter = filterOf(query);
+  const hash = await filtersHash(filter);
+  let after: { receivedAt: string; rowid: number } | undefined;
+  if (query.cursor !== undefined) {
+    const cursor = decodeCursor(query.cursor);
+    if (!cursor) throw httpError(400, CURSOR_MESSAGE);
+    if (cursor.hash !== hash) throw httpError(400, CURSOR_FILTERS_MESSAGE);
+    after = cursor.position;
+  }
+  const page = await listEvents(c.env.DB, filter, { limit: query.limit, after });
+  return c.json({ events: page.events, nextCursor: page.next ? encodeCursor(page.next, hash) : null });
 });
 
 admin.get("/events/:id", async (c) => {

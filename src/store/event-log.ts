@@ -2,6 +2,7 @@
 
 import { type CanonicalEvent, subjectOf } from "../events/canonical";
 import { type DataJson, dataJson, dataJsonText, parseDataJson } from "../events/data-json";
+import { subjectKey, subjectOfEvent, summaryOf } from "../events/summary";
 
 type EventStatus = "accepted" | "processed" | "failed" | "dead";
 export const EVENT_STATUSES: readonly EventStatus[] = ["accepted", "processed", "failed", "dead"];
@@ -15,11 +16,13 @@ export async function recordAccepted(db: D1Database, event: CanonicalEvent, stor
   await insertStatement(db, event, stored).run();
 }
 
+/** The row's insert; its subject and summary are written with it, once (ARCHITECTURE.md, "Listing events"). */
 export function insertStatement(db: D1Database, event: CanonicalEvent, stored?: DataJson): D1PreparedStatement {
+  const subject = subjectOfEvent(event);
   return db
     .prepare(
-      `INSERT INTO events (id, type, source_type, source, work_order_id, occurred_at, received_at, status, attempts, data, data_field, updated_at)
-       VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'accepted', 0, ?8, ?9, ?10)
+      `INSERT INTO events (id, type, source_type, source, work_order_id, occurred_at, received_at, status, attempts, data, data_field, updated_at, subject, summary)
+       VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'accepted', 0, ?8, ?9, ?10, ?11, ?12)
        ON CONFLICT (id) DO NOTHING`,
     )
     .bind(
@@ -33,6 +36,8 @@ export function insertStatement(db: D1Database, event: CanonicalEvent, stored?: 
       stored ? dataJsonText(stored) : JSON.stringify(event.data),
       stored?.field ?? null,
       new Date().toISOString(),
+      subject ? subjectKey(subject) : null,
+      summaryOf(event) ?? null,
     );
 }
 
@@ -52,7 +57,10 @@ export async function loadStoredEvent(
     )
     .bind(id)
     .first<EventRow>();
-  if (!row) return undefined;
+  return row ? storedEventOf(row) : undefined;
+}
+
+function storedEventOf(row: EventRow): { event: CanonicalEvent; stored: DataJson } {
   const stored = dataJson(row.data, row.data_field);
   return { event: rowToEvent(row, parseDataJson(stored) ?? {}), stored };
 }
@@ -162,7 +170,7 @@ export async function setEventError(db: D1Database, id: string, lastError: strin
     .run();
 }
 
-interface EventSummary {
+export interface EventSummary {
   id: string;
   type: string;
   sourceType: string;
@@ -171,6 +179,8 @@ interface EventSummary {
   attempts: number;
   receivedAt: string;
   lastError?: string;
+  /** One line about the event from its data, written with the row (events/summary.ts). */
+  summary?: string;
 }
 
 interface SummaryRow {
@@ -182,6 +192,7 @@ interface SummaryRow {
   attempts: number;
   received_at: string;
   last_error: string | null;
+  summary: string | null;
 }
 
 function rowToSummary(row: SummaryRow): EventSummary {
@@ -195,34 +206,85 @@ function rowToSummary(row: SummaryRow): EventSummary {
     receivedAt: row.received_at,
   };
   if (row.last_error !== null) out.lastError = row.last_error;
+  if (row.summary !== null) out.summary = row.summary;
   return out;
 }
 
-const SUMMARY_COLUMNS = "id, type, source_type, source, status, attempts, received_at, last_error";
+/** Never `data`: a listing reads only these columns, whatever the size of the events' data. */
+const SUMMARY_COLUMNS = "id, type, source_type, source, status, attempts, received_at, last_error, summary";
 
-/** Newest first, optionally filtered by status and canonical type. */
-export async function listEvents(
-  db: D1Database,
-  filter: { limit: number; status?: EventStatus | undefined; type?: string | undefined },
-): Promise<EventSummary[]> {
+/** What a listing matches; every field is ANDed, every time is a `toISOString()` text (both bounds inclusive). */
+export interface EventFilter {
+  status?: EventStatus | undefined;
+  type?: string | undefined;
+  workOrderId?: string | undefined;
+  /** `<kind>:<id>`, e.g. `workorder:4821337`. */
+  subject?: string | undefined;
+  since?: string | undefined;
+  until?: string | undefined;
+}
+
+/** Where a page ended in the listing's order (`received_at DESC, rowid DESC`); the next starts after it. */
+export interface EventPosition {
+  receivedAt: string;
+  rowid: number;
+}
+
+export interface EventPage {
+  events: EventSummary[];
+  /** The last event's position when more events match after it, else null. */
+  next: EventPosition | null;
+}
+
+/**
+ * The listing's SQL: newest first, keyset-paged on (received_at, rowid), so a page never skips or
+ * repeats a row however many rows are inserted meanwhile. Each filter's column leads an index
+ * (migrations/0005_event_search.sql); ARCHITECTURE.md, "Listing events", has the query plans.
+ * One row more than the limit is read to know whether another page follows.
+ */
+export function listEventsQuery(
+  filter: EventFilter,
+  page: { limit: number; after?: EventPosition | undefined },
+): { sql: string; params: unknown[] } {
   const where: string[] = [];
   const params: unknown[] = [];
-  if (filter.status) {
-    params.push(filter.status);
-    where.push(`status = ?${params.length}`);
+  const add = (clause: (n: number) => string, value: unknown) => {
+    params.push(value);
+    where.push(clause(params.length));
+  };
+  if (filter.status !== undefined) add((n) => `status = ?${n}`, filter.status);
+  if (filter.type !== undefined) add((n) => `type = ?${n}`, filter.type);
+  if (filter.workOrderId !== undefined) add((n) => `work_order_id = ?${n}`, filter.workOrderId);
+  if (filter.subject !== undefined) add((n) => `subject = ?${n}`, filter.subject);
+  if (filter.since !== undefined) add((n) => `received_at >= ?${n}`, filter.since);
+  if (filter.until !== undefined) add((n) => `received_at <= ?${n}`, filter.until);
+  if (page.after !== undefined) {
+    params.push(page.after.receivedAt, page.after.rowid);
+    where.push(`(received_at, rowid) < (?${params.length - 1}, ?${params.length})`);
   }
-  if (filter.type) {
-    params.push(filter.type);
-    where.push(`type = ?${params.length}`);
-  }
-  params.push(filter.limit);
-  const sql = `SELECT ${SUMMARY_COLUMNS} FROM events ${where.length ? `WHERE ${where.join(" AND ")}` : ""}
+  params.push(page.limit + 1);
+  const sql = `SELECT rowid AS seq, ${SUMMARY_COLUMNS} FROM events${where.length ? ` WHERE ${where.join(" AND ")}` : ""}
     ORDER BY received_at DESC, rowid DESC LIMIT ?${params.length}`;
+  return { sql, params };
+}
+
+/** One page of the events that match, newest first. */
+export async function listEvents(
+  db: D1Database,
+  filter: EventFilter,
+  page: { limit: number; after?: EventPosition | undefined },
+): Promise<EventPage> {
+  const { sql, params } = listEventsQuery(filter, page);
   const { results } = await db
     .prepare(sql)
     .bind(...params)
-    .all<SummaryRow>();
-  return results.map(rowToSummary);
+    .all<SummaryRow & { seq: number }>();
+  const rows = results.slice(0, page.limit);
+  const last = rows.at(-1);
+  return {
+    events: rows.map(rowToSummary),
+    next: results.length > page.limit && last ? { receivedAt: last.received_at, rowid: last.seq } : null,
+  };
 }
 
 export async function getEventSummary(db: D1Database, id: string): Promise<EventSummary | undefined> {
