@@ -1,5 +1,7 @@
-// The filters of the event listing (README, "Operator API"), one schema per field, and the opaque
-// cursor of a listing's next page.
+// The filters of the event listing and of the bulk replay (README, "Operator API"): one schema per
+// field, shared by the query string of `GET /admin/events` and the JSON body of
+// `POST /admin/events/replay`, so both take the same values and refuse them with the same words;
+// and the opaque cursor of a listing's next page.
 
 import { z } from "zod";
 import { EVENT_TYPE_PATTERN } from "../events/canonical";
@@ -71,6 +73,42 @@ export const EventListQuery = z
     cursor: z.string({ error: "cursor must be the nextCursor of an earlier page" }).optional(),
   })
   .refine(boundsInOrder, boundsMessage);
+
+const knownFields = [...FILTER_NAMES, "limit", "dryRun"];
+
+/**
+ * `POST /admin/events/replay`: the same filters as JSON strings (`workOrderId` may also be a
+ * number, as MaintainX writes it), `limit` a number, `dryRun` a boolean. An unknown field is
+ * refused rather than ignored: a misspelt filter would otherwise replay more than was meant.
+ */
+export const BulkReplayBody = z
+  .strictObject(
+    {
+      ...filterFields,
+      workOrderId: z
+        .preprocess(
+          (value) => (typeof value === "number" && Number.isSafeInteger(value) && value >= 0 ? String(value) : value),
+          filterFields.workOrderId,
+        )
+        .optional(),
+      limit: z
+        .number({ error: limitMessage })
+        .int(limitMessage)
+        .min(1, limitMessage)
+        .max(MAX_LIMIT, limitMessage)
+        .default(100),
+      dryRun: z.boolean({ error: "dryRun must be true or false" }).optional(),
+    },
+    {
+      error: (issue) =>
+        issue.code === "unrecognized_keys"
+          ? `Unknown field ${issue.keys.join(", ")}: the body takes ${knownFields.join(", ")}`
+          : undefined,
+    },
+  )
+  .refine(boundsInOrder, boundsMessage);
+
+export const NO_FILTER_MESSAGE = `A bulk replay needs at least one filter: ${FILTER_NAMES.join(", ")}`;
 
 /** The filters a parsed query or body sets, and no others. */
 export function filterOf(value: EventFilter): EventFilter {

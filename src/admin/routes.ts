@@ -4,7 +4,7 @@ import { zValidator } from "@hono/zod-validator";
 import { Hono } from "hono";
 import type { z } from "zod";
 import { readConfig } from "../config";
-import { replayEvent } from "../ingest/requeue";
+import { replayEvent, replayEvents } from "../ingest/requeue";
 import { EnqueueError } from "../ingest/send";
 import { httpError } from "../lib/http-error";
 import { countEventsByStatus, getEventSummary, lastWebhookAt, listEvents, loadEvent } from "../store/event-log";
@@ -14,6 +14,7 @@ import { listSideEffects } from "../store/side-effects";
 import { getMirroredWorkOrder } from "../store/work-orders";
 import { requireAdminToken } from "./auth";
 import {
+  BulkReplayBody,
   CURSOR_FILTERS_MESSAGE,
   CURSOR_MESSAGE,
   decodeCursor,
@@ -21,6 +22,7 @@ import {
   encodeCursor,
   filterOf,
   filtersHash,
+  NO_FILTER_MESSAGE,
 } from "./event-query";
 
 export const admin = new Hono<{ Bindings: Env }>();
@@ -46,6 +48,47 @@ admin.get("/events", validQuery(EventListQuery), async (c) => {
   }
   const page = await listEvents(c.env.DB, filter, { limit: query.limit, after });
   return c.json({ events: page.events, nextCursor: page.next ? encodeCursor(page.next, hash) : null });
+});
+
+/**
+ * Replays the events that match, newest first, up to `limit`, each as the single replay route
+ * does; a dry run only lists them. What was queued before a refusal is in the 503's answer.
+ */
+admin.post("/events/replay", async (c) => {
+  let body: unknown;
+  try {
+    body = JSON.parse(await c.req.text());
+  } catch {
+    body = undefined;
+  }
+  if (typeof body !== "object" || body === null || Array.isArray(body)) {
+    throw httpError(400, 'Body must be a JSON object of filters, e.g. {"status":"failed"}');
+  }
+  const parsed = BulkReplayBody.safeParse(body);
+  if (!parsed.success) throw httpError(400, parsed.error.issues[0]?.message ?? "Malformed body");
+  const filter = filterOf(parsed.data);
+  if (Object.keys(filter).length === 0) throw httpError(400, NO_FILTER_MESSAGE);
+
+  const { events } = await listEvents(c.env.DB, filter, { limit: parsed.data.limit });
+  const ids = events.map((event) => event.id);
+  if (parsed.data.dryRun === true) return c.json({ dryRun: true, matched: ids.length, ids });
+
+  const { replayed, stopped } = await replayEvents(c.env, ids);
+  if (stopped !== undefined) {
+    const why =
+      stopped === "budget"
+        ? "the rest did not fit in one request's subrequests"
+        : "the queue or storage refused the rest";
+    return c.json(
+      {
+        error: `Replayed ${replayed.length} of ${ids.length} events: ${why}; the others are unchanged, try again`,
+        replayed: replayed.length,
+        ids: replayed,
+      },
+      503,
+    );
+  }
+  return c.json({ replayed: replayed.length, ids: replayed }, 202);
 });
 
 admin.get("/events/:id", async (c) => {

@@ -65,6 +65,47 @@ function storedEventOf(row: EventRow): { event: CanonicalEvent; stored: DataJson
   return { event: rowToEvent(row, parseDataJson(stored) ?? {}), stored };
 }
 
+/** D1 binds at most 100 parameters per query: the most ids one of the batch reads below takes. */
+export const MAX_IDS_PER_QUERY = 90;
+/** Rows whose data is up to this many characters come back with the batch; larger ones are read alone. */
+const BATCH_DATA_CHARS = 16 * 1024;
+
+/**
+ * The events with these ids as loadStoredEvent gives them, in one D1 call: each row with its data
+ * when that is small (a batch of rows of up to 1 MB each could outgrow the Worker's memory);
+ * `large` lists the ids whose data is to be read with loadStoredEvent. Unknown ids are left out.
+ */
+export async function loadStoredEvents(
+  db: D1Database,
+  ids: readonly string[],
+): Promise<{ found: Map<string, { event: CanonicalEvent; stored: DataJson }>; large: string[] }> {
+  const found = new Map<string, { event: CanonicalEvent; stored: DataJson }>();
+  const large: string[] = [];
+  if (ids.length === 0) return { found, large };
+  const { results } = await db
+    .prepare(
+      `SELECT id, type, source_type, source, work_order_id, occurred_at, received_at,
+         CASE WHEN length(data) <= ${BATCH_DATA_CHARS} THEN data END AS data, data_field
+       FROM events WHERE id IN (${placeholders(ids.length)})`,
+    )
+    .bind(...checkedIds(ids))
+    .all<Omit<EventRow, "data"> & { data: string | null }>();
+  for (const row of results) {
+    if (row.data === null) large.push(row.id);
+    else found.set(row.id, storedEventOf({ ...row, data: row.data }));
+  }
+  return { found, large };
+}
+
+function placeholders(count: number, from = 1): string {
+  return Array.from({ length: count }, (_, i) => `?${from + i}`).join(", ");
+}
+
+function checkedIds(ids: readonly string[]): readonly string[] {
+  if (ids.length > MAX_IDS_PER_QUERY) throw new RangeError(`At most ${MAX_IDS_PER_QUERY} ids per query`);
+  return ids;
+}
+
 interface EventRow {
   id: string;
   type: string;
@@ -153,13 +194,40 @@ export async function reopenEvent(db: D1Database, id: string): Promise<StatusSna
   return row ? { status: row.status, lastError: row.last_error } : undefined;
 }
 
+/** reopenEvent for several events in one D1 call (at most MAX_IDS_PER_QUERY): what each was. */
+export async function reopenEvents(db: D1Database, ids: readonly string[]): Promise<Map<string, StatusSnapshot>> {
+  const before = new Map<string, StatusSnapshot>();
+  if (ids.length === 0) return before;
+  const [rows] = await db.batch<{ id: string; status: EventStatus; last_error: string | null }>([
+    db
+      .prepare(`SELECT id, status, last_error FROM events WHERE id IN (${placeholders(ids.length)})`)
+      .bind(...checkedIds(ids)),
+    db
+      .prepare(
+        `UPDATE events SET status = 'accepted', last_error = NULL, updated_at = ?1 WHERE id IN (${placeholders(ids.length, 2)})`,
+      )
+      .bind(new Date().toISOString(), ...ids),
+  ]);
+  for (const row of rows?.results ?? []) before.set(row.id, { status: row.status, lastError: row.last_error });
+  return before;
+}
+
 /** Undoes reopenEvent after a replay that could not be sent, unless the event has moved on since. */
 export async function restoreEventStatus(db: D1Database, id: string, previous: StatusSnapshot | undefined) {
   if (!previous) return;
-  await db
+  await restoreStatement(db, id, previous).run();
+}
+
+/** restoreEventStatus for several events, in one D1 call. */
+export async function restoreEventStatuses(db: D1Database, previous: ReadonlyMap<string, StatusSnapshot>) {
+  if (previous.size === 0) return;
+  await db.batch([...previous].map(([id, snapshot]) => restoreStatement(db, id, snapshot)));
+}
+
+function restoreStatement(db: D1Database, id: string, previous: StatusSnapshot): D1PreparedStatement {
+  return db
     .prepare("UPDATE events SET status = ?2, last_error = ?3 WHERE id = ?1 AND status = 'accepted'")
-    .bind(id, previous.status, previous.lastError)
-    .run();
+    .bind(id, previous.status, previous.lastError);
 }
 
 /** Records a pending retry's error without closing the event (it stays `accepted`). */

@@ -1,4 +1,4 @@
-// Listing, filters and paging of the operator API (README, "Operator API"), through
+// Listing, filters, paging and bulk replay of the operator API (README, "Operator API"), through
 // the Worker's own routes with the real local D1, KV and Queue. Storage is shared by the tests of
 // this file, so each seeds its own events: in a time window of its own, or under work orders and
 // subjects of its own.
@@ -6,14 +6,17 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import type { CanonicalEvent } from "../../src/events/canonical";
+import type { EventMessage } from "../../src/events/message";
 import { createDelivery } from "../../src/ingest/delivery";
 import { normaliseDelivery } from "../../src/ingest/normalise";
 import { utf8 } from "../../src/lib/bytes";
+import { consumeDeadLetters } from "../../src/routing/dead-letter";
 import { recordAccepted, setEventStatus } from "../../src/store/event-log";
 import statusDone from "../fixtures/status-change-done.json";
-import { BASE, uniqueEventId, uniqueNewWorkOrder } from "../helpers/deliveries";
-import { maintainXEvent } from "../helpers/events";
-import { callWorker, type EnvOverrides } from "../helpers/worker";
+import { BASE, maintainXDelivery, uniqueEventId, uniqueNewWorkOrder } from "../helpers/deliveries";
+import { batchOf, maintainXEvent, settle } from "../helpers/events";
+import { reply, worldErp, worldSlack } from "../helpers/outbound";
+import { callWorker, type EnvOverrides, failingQueue, recordingQueue } from "../helpers/worker";
 
 const TOKEN = "admin-search-token";
 
@@ -57,6 +60,33 @@ async function allPages(query: string): Promise<string[]> {
   throw new Error(`${query}: more than 100 pages`);
 }
 
+async function bulkReplay(body: unknown, overrides: EnvOverrides = {}): Promise<Response> {
+  return admin(
+    "/events/replay",
+    {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: typeof body === "string" ? body : JSON.stringify(body),
+    },
+    overrides,
+  );
+}
+
+async function statusOf(id: string): Promise<string | undefined> {
+  const row = await env.DB.prepare("SELECT status FROM events WHERE id = ?1").bind(id).first<{ status: string }>();
+  return row?.status;
+}
+
+async function settled(id: string, statuses = ["processed", "failed", "dead"]): Promise<string> {
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    const status = await statusOf(id);
+    if (status !== undefined && statuses.includes(status)) return status;
+    if (Date.now() > deadline) throw new Error(`event ${id} still ${status}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
 let serial = 0;
 function uniqueNumber(): number {
   serial += 1;
@@ -86,6 +116,12 @@ async function loggedSeed(body: Record<string, unknown>, receivedAt: string): Pr
   });
   const { event } = await normaliseDelivery(delivery);
   return logged(event, receivedAt);
+}
+
+async function deliver(type: string, body: Record<string, unknown>, overrides: EnvOverrides = {}): Promise<string> {
+  const response = await callWorker(await maintainXDelivery(type, body), overrides);
+  expect(response.status).toBe(200);
+  return ((await response.json()) as { eventId: string }).eventId;
 }
 
 describe("filters", () => {
@@ -364,5 +400,187 @@ describe("paging", () => {
       );
     }
     expect((await list(`workOrderId=${wo}&limit=5&cursor=${encodeURIComponent(cursor)}`)).events).toHaveLength(2);
+  });
+});
+
+describe("bulk replay", () => {
+  /** A completion delivered while the ERP refuses it for good: its erp-sync fails, the rest succeeds. */
+  async function failedCompletion(): Promise<{ eventId: string; workOrderId: number }> {
+    const workOrderId = uniqueNumber();
+    worldErp.plan(reply(400, "rejected"));
+    const body = {
+      ...statusDone,
+      workOrderId,
+      occurredAt: new Date().toISOString(),
+      newWorkOrder: { ...statusDone.newWorkOrder, id: workOrderId },
+    };
+    const eventId = await deliver("WORK_ORDER_STATUS_CHANGE", body);
+    expect(await settled(eventId)).toBe("failed");
+    return { eventId, workOrderId };
+  }
+
+  const erpCalls = (eventId: string) => worldErp.calls.filter((c) => c.headers["idempotency-key"] === eventId);
+
+  async function outcomes(eventId: string) {
+    const { event } = (await (await admin(`/events/${encodeURIComponent(eventId)}`)).json()) as {
+      event: { outcomes: Array<{ handler: string; status: string; attempts: number }> };
+    };
+    return Object.fromEntries(event.outcomes.map((o) => [o.handler, { status: o.status, attempts: o.attempts }]));
+  }
+
+  it("refuses a body without a filter, naming the filters there are", async () => {
+    for (const body of [{}, { limit: 5 }, { dryRun: true }, { limit: 5, dryRun: false }]) {
+      const response = await bulkReplay(body);
+      expect(response.status, JSON.stringify(body)).toBe(400);
+      expect(((await response.json()) as { error: string }).error).toBe(
+        "A bulk replay needs at least one filter: status, type, workOrderId, subject, since, until",
+      );
+    }
+  });
+
+  it("refuses a body that is not a JSON object, an unknown field, and bad values as the listing does", async () => {
+    for (const body of ["", "not json", "[]", '"failed"', "null", "42"]) {
+      const response = await bulkReplay(body);
+      expect(response.status, body).toBe(400);
+      expect(((await response.json()) as { error: string }).error).toMatch(/^Body must be a JSON object/);
+    }
+    const unknown = await bulkReplay({ status: "failed", workorderId: "12" });
+    expect(unknown.status).toBe(400);
+    expect(((await unknown.json()) as { error: string }).error).toMatch(/^Unknown field workorderId/);
+
+    const bad: Array<[Record<string, unknown>, string]> = [
+      [{ status: "weird" }, "status must be one of accepted, processed, failed, dead"],
+      [{ type: "bad type" }, "type must be a canonical event type such as workorder.created"],
+      [{ since: "2026-12-01T10:00:00" }, "since must be an ISO 8601 date-time, e.g. 2026-12-01T10:00:00Z"],
+      [{ until: 20261201 }, "until must be an ISO 8601 date-time, e.g. 2026-12-01T10:00:00Z"],
+      [{ subject: "robot:1" }, "subject must be"],
+      [{ workOrderId: "" }, "workOrderId must be"],
+      [{ workOrderId: 1.5 }, "workOrderId must be"],
+      [{ status: "failed", limit: 0 }, "limit must be a whole number from 1 to 1000"],
+      [{ status: "failed", limit: 1001 }, "limit must be a whole number from 1 to 1000"],
+      [{ status: "failed", limit: "10" }, "limit must be a whole number from 1 to 1000"],
+      [{ status: "failed", dryRun: "yes" }, "dryRun must be true or false"],
+    ];
+    for (const [body, message] of bad) {
+      const response = await bulkReplay(body);
+      expect(response.status, JSON.stringify(body)).toBe(400);
+      expect(((await response.json()) as { error: string }).error.startsWith(message), JSON.stringify(body)).toBe(true);
+    }
+    // The listing says the same of the same values.
+    const listed = await admin("/events?status=weird");
+    expect(((await listed.json()) as { error: string }).error).toBe(
+      "status must be one of accepted, processed, failed, dead",
+    );
+  });
+
+  it("lists on a dry run what it would replay, and queues nothing", async () => {
+    const { eventId, workOrderId } = await failedCompletion();
+    const before = erpCalls(eventId).length;
+    const queue = recordingQueue();
+    const response = await bulkReplay({ workOrderId, dryRun: true }, { EVENTS_QUEUE: queue });
+    expect(response.status).toBe(200);
+    expect(await response.json()).toEqual({ dryRun: true, matched: 1, ids: [eventId] });
+    expect(queue.sent).toEqual([]);
+    await new Promise((r) => setTimeout(r, 500));
+    expect(await statusOf(eventId)).toBe("failed");
+    expect(erpCalls(eventId)).toHaveLength(before);
+  });
+
+  it("re-queues the failed events that match, newest first up to limit: their failed handler runs again and reaches the ERP once, done ones do not run again", async () => {
+    const since = new Date().toISOString();
+    const first = await failedCompletion();
+    const second = await failedCompletion();
+    const third = await failedCompletion();
+    // This test's window: the other tests of this file log events at other times.
+    const until = new Date().toISOString();
+    for (const { eventId } of [first, second, third]) expect(erpCalls(eventId)).toHaveLength(1);
+
+    const queue = recordingQueue();
+    const limited = await bulkReplay({ status: "failed", since, until, limit: 2 }, { EVENTS_QUEUE: queue });
+    expect(limited.status).toBe(202);
+    expect(await limited.json()).toEqual({ replayed: 2, ids: [third.eventId, second.eventId] });
+    expect((queue.sent as EventMessage[]).map((m) => [m.event.id, m.replay])).toEqual([
+      [third.eventId, true],
+      [second.eventId, true],
+    ]);
+    for (const { eventId } of [third, second]) {
+      expect(await settled(eventId, ["processed"])).toBe("processed");
+      // The ERP got it once more, and this time took it; the handlers that had succeeded stayed done.
+      expect(erpCalls(eventId)).toHaveLength(2);
+      expect(await outcomes(eventId)).toEqual({
+        "erp-sync": { status: "done", attempts: 2 },
+        "completion-report": { status: "done", attempts: 1 },
+        warehouse: { status: "done", attempts: 1 },
+      });
+    }
+    expect(await statusOf(first.eventId)).toBe("failed");
+    expect(erpCalls(first.eventId)).toHaveLength(1);
+
+    // The rest: only the one still failed matches now.
+    const rest = await bulkReplay({ status: "failed", since, until });
+    expect(await rest.json()).toEqual({ replayed: 1, ids: [first.eventId] });
+    expect(await settled(first.eventId, ["processed"])).toBe("processed");
+    expect(erpCalls(first.eventId)).toHaveLength(2);
+    await new Promise((r) => setTimeout(r, 300));
+    for (const { eventId } of [first, second, third]) expect(erpCalls(eventId)).toHaveLength(2);
+  });
+
+  it("answers 503 with what it replayed when the queue refuses, and leaves the events as they were", async () => {
+    const { eventId, workOrderId } = await failedCompletion();
+    const response = await bulkReplay({ workOrderId }, { EVENTS_QUEUE: failingQueue() });
+    expect(response.status).toBe(503);
+    const body = (await response.json()) as { error: string; replayed: number; ids: string[] };
+    expect(body).toMatchObject({ replayed: 0, ids: [] });
+    expect(body.error).toMatch(/try again$/);
+    expect(await statusOf(eventId)).toBe("failed");
+  });
+
+  it("replays an event whose data is large through a claim check of its own", async () => {
+    const created = uniqueNewWorkOrder({
+      newWorkOrder: { title: "Large", priority: "LOW", description: "x".repeat(150_000) },
+    });
+    const eventId = await deliver("NEW_WORK_ORDER", created);
+    expect(await settled(eventId)).toBe("processed");
+    const queue = recordingQueue();
+    const response = await bulkReplay({ subject: `workorder:${created.workOrderId}` }, { EVENTS_QUEUE: queue });
+    expect(await response.json()).toEqual({ replayed: 1, ids: [eventId] });
+    const message = queue.sent[0] as EventMessage;
+    expect(message.payloadKey).toMatch(new RegExp(`^payload:${eventId}:replay:`));
+    expect(message.event.data).toEqual({});
+    expect(await env.IDEMPOTENCY.get(message.payloadKey as string)).toContain("x".repeat(1000));
+    expect(await settled(eventId, ["processed"])).toBe("processed");
+  });
+
+  it("replays an event whose only record is a dead letter carrying a claim check, from that claim check", async () => {
+    const body = uniqueNewWorkOrder();
+    const eventId = `dead-claim-${uniqueEventId()}`;
+    await env.IDEMPOTENCY.put(`payload:${eventId}`, JSON.stringify(body));
+    const message: EventMessage = {
+      v: 1,
+      event: {
+        id: eventId,
+        type: "workorder.created",
+        sourceType: "NEW_WORK_ORDER",
+        source: "webhook",
+        receivedAt: new Date().toISOString(),
+        data: {},
+        subject: { kind: "workorder", id: String(body.workOrderId) },
+        workOrderId: String(body.workOrderId),
+      },
+      payloadKey: `payload:${eventId}`,
+    };
+    await settle(batchOf([message], 6, "maintainx-events-dlq"), (batch) => consumeDeadLetters(batch, env));
+    expect(await statusOf(eventId)).toBe("dead");
+    const queue = recordingQueue();
+    const response = await bulkReplay(
+      { workOrderId: String(body.workOrderId), status: "dead" },
+      { EVENTS_QUEUE: queue },
+    );
+    expect(await response.json()).toEqual({ replayed: 1, ids: [eventId] });
+    expect(queue.sent[0]).toMatchObject({ payloadKey: `payload:${eventId}`, replay: true });
+    expect(await settled(eventId, ["processed"])).toBe("processed");
+    expect(
+      worldSlack.calls.some((c) => (c.json as { text?: string } | undefined)?.text?.includes(`#${body.workOrderId}:`)),
+    ).toBe(true);
   });
 });
