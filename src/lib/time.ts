@@ -8,12 +8,13 @@ export function epochMs(value: string | null | undefined): number | undefined {
 }
 
 const ISO_DATE_TIME =
-  /^(\d{4})-(\d{2})-(\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?(Z|[+-]\d{2}:?\d{2}))?$/i;
+  /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?(Z|[+-]\d{2}:?\d{2}))?$/i;
 
 /**
  * An ISO 8601 date-time as `toISOString()` writes it (`2026-12-01T10:00:00.000Z`), the form every
  * stored time has, so the two compare as text. Takes `Z` or an offset (`+02:00`, `-0500`), seconds
- * and fractions optional; a date alone is midnight UTC. A time without `Z` or an offset is
+ * and fractions optional, `T` or (as RFC 3339 allows) a space between date and time; a date alone
+ * is midnight UTC. A time without `Z` or an offset is
  * ambiguous and refused, as are impossible dates (`2026-02-30`) and years outside 0000–9999.
  * `round` says which way to go when the text is finer than a millisecond: "down" for a bound that
  * is at most, "up" for one that is at least, so an inclusive bound never takes in a time outside it.

@@ -247,6 +247,8 @@ describe("filters", () => {
       e.createdB,
     ]);
     expect(await ids("since=2031-03-03&until=2031-03-03T23:59:59.999Z")).toEqual([e.polled, e.seed, e.part]);
+    // RFC 3339's space between date and time.
+    expect(await ids("since=2031-03-03%2009:00:00Z&until=2031-03-03%2009:00:00.000Z")).toEqual([e.seed]);
     expect(await ids("since=2031-03-01&until=2031-03-01")).toEqual([]);
     // Finer than a millisecond: since is rounded up, until down, so both stay inclusive of only what they name.
     expect(await ids("since=2031-03-01T10:00:00.0001Z&until=2031-03-01T11:00:00Z")).toEqual([e.doneA]);
