@@ -2,45 +2,31 @@
 
 import { zValidator } from "@hono/zod-validator";
 import { Hono } from "hono";
-import { z } from "zod";
+import type { z } from "zod";
 import { readConfig } from "../config";
-import { EVENT_TYPE_PATTERN } from "../events/canonical";
-import { replayEvent } from "../ingest/requeue";
+import { replayEvent, replayEvents } from "../ingest/requeue";
 import { EnqueueError } from "../ingest/send";
 import { httpError } from "../lib/http-error";
-import {
-  countEventsByStatus,
-  EVENT_STATUSES,
-  getEventSummary,
-  lastWebhookAt,
-  listEvents,
-  loadEvent,
-} from "../store/event-log";
+import { countEventsByStatus, getEventSummary, lastWebhookAt, listEvents, loadEvent } from "../store/event-log";
 import { reportKey } from "../store/keys";
 import { readCursor, readPollState } from "../store/poll-state";
 import { listSideEffects } from "../store/side-effects";
 import { getMirroredWorkOrder } from "../store/work-orders";
 import { requireAdminToken } from "./auth";
+import {
+  BulkReplayBody,
+  CURSOR_FILTERS_MESSAGE,
+  CURSOR_MESSAGE,
+  decodeCursor,
+  EventListQuery,
+  encodeCursor,
+  filterOf,
+  filtersHash,
+  NO_FILTER_MESSAGE,
+} from "./event-query";
 
 export const admin = new Hono<{ Bindings: Env }>();
 admin.use("*", requireAdminToken());
-
-const MAX_LIMIT = 1000;
-
-const limitMessage = `limit must be a whole number from 1 to ${MAX_LIMIT}`;
-const EventListQuery = z.object({
-  limit: z
-    .string({ error: limitMessage })
-    .regex(/^\d+$/, limitMessage)
-    .transform(Number)
-    .pipe(z.number().min(1, limitMessage).max(MAX_LIMIT, limitMessage))
-    .default(50),
-  status: z.enum(EVENT_STATUSES, { error: `status must be one of ${EVENT_STATUSES.join(", ")}` }).optional(),
-  type: z
-    .string({ error: "type must be a canonical event type such as workorder.created" })
-    .regex(EVENT_TYPE_PATTERN, "type must be a canonical event type such as workorder.created")
-    .optional(),
-});
 
 /** A query that fails its schema is a 400 naming the first problem. */
 const validQuery = <T extends z.ZodType>(schema: T) =>
@@ -48,9 +34,61 @@ const validQuery = <T extends z.ZodType>(schema: T) =>
     if (!result.success) throw httpError(400, result.error.issues[0]?.message ?? "Malformed query");
   });
 
+/** Newest first, filtered, one page at a time (README, "Operator API"; ARCHITECTURE.md, "Listing events"). */
 admin.get("/events", validQuery(EventListQuery), async (c) => {
-  const events = await listEvents(c.env.DB, c.req.valid("query"));
-  return c.json({ events });
+  const query = c.req.valid("query");
+  const filter = filterOf(query);
+  const hash = await filtersHash(filter);
+  let after: { receivedAt: string; rowid: number } | undefined;
+  if (query.cursor !== undefined) {
+    const cursor = decodeCursor(query.cursor);
+    if (!cursor) throw httpError(400, CURSOR_MESSAGE);
+    if (cursor.hash !== hash) throw httpError(400, CURSOR_FILTERS_MESSAGE);
+    after = cursor.position;
+  }
+  const page = await listEvents(c.env.DB, filter, { limit: query.limit, after });
+  return c.json({ events: page.events, nextCursor: page.next ? encodeCursor(page.next, hash) : null });
+});
+
+/**
+ * Replays the events that match, newest first, up to `limit`, each as the single replay route
+ * does; a dry run only lists them. What was queued before a refusal is in the 503's answer.
+ */
+admin.post("/events/replay", async (c) => {
+  let body: unknown;
+  try {
+    body = JSON.parse(await c.req.text());
+  } catch {
+    body = undefined;
+  }
+  if (typeof body !== "object" || body === null || Array.isArray(body)) {
+    throw httpError(400, 'Body must be a JSON object of filters, e.g. {"status":"failed"}');
+  }
+  const parsed = BulkReplayBody.safeParse(body);
+  if (!parsed.success) throw httpError(400, parsed.error.issues[0]?.message ?? "Malformed body");
+  const filter = filterOf(parsed.data);
+  if (Object.keys(filter).length === 0) throw httpError(400, NO_FILTER_MESSAGE);
+
+  const { events } = await listEvents(c.env.DB, filter, { limit: parsed.data.limit });
+  const ids = events.map((event) => event.id);
+  if (parsed.data.dryRun === true) return c.json({ dryRun: true, matched: ids.length, ids });
+
+  const { replayed, stopped } = await replayEvents(c.env, ids);
+  if (stopped !== undefined) {
+    const why =
+      stopped === "budget"
+        ? "the rest did not fit in one request's subrequests"
+        : "the queue or storage refused the rest";
+    return c.json(
+      {
+        error: `Replayed ${replayed.length} of ${ids.length} events: ${why}; the others are unchanged, try again`,
+        replayed: replayed.length,
+        ids: replayed,
+      },
+      503,
+    );
+  }
+  return c.json({ replayed: replayed.length, ids: replayed }, 202);
 });
 
 admin.get("/events/:id", async (c) => {

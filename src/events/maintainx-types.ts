@@ -73,6 +73,11 @@ const TYPES: Readonly<Record<string, MaintainXTypeInfo>> = {
   ...Object.fromEntries(AUDIT_TYPES.map((type) => [type, { canonical: `audit.${type.toLowerCase()}` }])),
 };
 
+/** Every kind of subject an event can name (`<kind>:<id>` in the event log), in alphabetical order. */
+export const SUBJECT_KINDS: readonly string[] = [
+  ...new Set(["workorder", ...Object.values(TYPES).flatMap((info) => (info.subject ? [info.subject.kind] : []))]),
+].sort();
+
 /** The 46 MaintainX event types, in alphabetical order. */
 export const MAINTAINX_EVENT_TYPES: readonly string[] = Object.keys(TYPES).sort();
 

@@ -1,7 +1,7 @@
 // The D1 dead letters: every message that exhausted its retries, kept whole for replay.
 
 import type { CanonicalEvent } from "../events/canonical";
-import { insertStatement } from "./event-log";
+import { insertStatement, MAX_IDS_PER_QUERY } from "./event-log";
 
 /**
  * Keeps the message and marks its event `dead` (logging the event first if it never was), unless
@@ -35,4 +35,21 @@ export async function lastDeadLetter(db: D1Database, eventId: string): Promise<u
     .bind(eventId)
     .first<{ message: string }>();
   return row ? JSON.parse(row.message) : undefined;
+}
+
+/** lastDeadLetter for several events (at most MAX_IDS_PER_QUERY) in one D1 call; events without one are left out. */
+export async function lastDeadLetters(db: D1Database, eventIds: readonly string[]): Promise<Map<string, unknown>> {
+  const letters = new Map<string, unknown>();
+  if (eventIds.length === 0) return letters;
+  if (eventIds.length > MAX_IDS_PER_QUERY) throw new RangeError(`At most ${MAX_IDS_PER_QUERY} ids per query`);
+  const { results } = await db
+    .prepare(
+      `SELECT d.event_id, d.message FROM dead_letters AS d
+       JOIN (SELECT max(seq) AS seq FROM dead_letters WHERE event_id IN (${eventIds.map((_, i) => `?${i + 1}`).join(", ")})
+             GROUP BY event_id) AS last ON d.seq = last.seq`,
+    )
+    .bind(...eventIds)
+    .all<{ event_id: string; message: string }>();
+  for (const row of results) letters.set(row.event_id, JSON.parse(row.message));
+  return letters;
 }

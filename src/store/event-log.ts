@@ -2,6 +2,7 @@
 
 import { type CanonicalEvent, subjectOf } from "../events/canonical";
 import { type DataJson, dataJson, dataJsonText, parseDataJson } from "../events/data-json";
+import { subjectKey, subjectOfEvent, summaryOf } from "../events/summary";
 
 type EventStatus = "accepted" | "processed" | "failed" | "dead";
 export const EVENT_STATUSES: readonly EventStatus[] = ["accepted", "processed", "failed", "dead"];
@@ -15,11 +16,13 @@ export async function recordAccepted(db: D1Database, event: CanonicalEvent, stor
   await insertStatement(db, event, stored).run();
 }
 
+/** The row's insert; its subject and summary are written with it, once (ARCHITECTURE.md, "Listing events"). */
 export function insertStatement(db: D1Database, event: CanonicalEvent, stored?: DataJson): D1PreparedStatement {
+  const subject = subjectOfEvent(event);
   return db
     .prepare(
-      `INSERT INTO events (id, type, source_type, source, work_order_id, occurred_at, received_at, status, attempts, data, data_field, updated_at)
-       VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'accepted', 0, ?8, ?9, ?10)
+      `INSERT INTO events (id, type, source_type, source, work_order_id, occurred_at, received_at, status, attempts, data, data_field, updated_at, subject, summary)
+       VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'accepted', 0, ?8, ?9, ?10, ?11, ?12)
        ON CONFLICT (id) DO NOTHING`,
     )
     .bind(
@@ -33,6 +36,8 @@ export function insertStatement(db: D1Database, event: CanonicalEvent, stored?: 
       stored ? dataJsonText(stored) : JSON.stringify(event.data),
       stored?.field ?? null,
       new Date().toISOString(),
+      subject ? subjectKey(subject) : null,
+      summaryOf(event) ?? null,
     );
 }
 
@@ -52,9 +57,53 @@ export async function loadStoredEvent(
     )
     .bind(id)
     .first<EventRow>();
-  if (!row) return undefined;
+  return row ? storedEventOf(row) : undefined;
+}
+
+function storedEventOf(row: EventRow): { event: CanonicalEvent; stored: DataJson } {
   const stored = dataJson(row.data, row.data_field);
   return { event: rowToEvent(row, parseDataJson(stored) ?? {}), stored };
+}
+
+/** D1 binds at most 100 parameters per query: the most ids one of the batch reads below takes. */
+export const MAX_IDS_PER_QUERY = 90;
+/** Rows whose data is up to this many characters come back with the batch; larger ones are read alone. */
+const BATCH_DATA_CHARS = 16 * 1024;
+
+/**
+ * The events with these ids as loadStoredEvent gives them, in one D1 call: each row with its data
+ * when that is small (a batch of rows of up to 1 MB each could outgrow the Worker's memory);
+ * `large` lists the ids whose data is to be read with loadStoredEvent. Unknown ids are left out.
+ */
+export async function loadStoredEvents(
+  db: D1Database,
+  ids: readonly string[],
+): Promise<{ found: Map<string, { event: CanonicalEvent; stored: DataJson }>; large: string[] }> {
+  const found = new Map<string, { event: CanonicalEvent; stored: DataJson }>();
+  const large: string[] = [];
+  if (ids.length === 0) return { found, large };
+  const { results } = await db
+    .prepare(
+      `SELECT id, type, source_type, source, work_order_id, occurred_at, received_at,
+         CASE WHEN length(data) <= ${BATCH_DATA_CHARS} THEN data END AS data, data_field
+       FROM events WHERE id IN (${placeholders(ids.length)})`,
+    )
+    .bind(...checkedIds(ids))
+    .all<Omit<EventRow, "data"> & { data: string | null }>();
+  for (const row of results) {
+    if (row.data === null) large.push(row.id);
+    else found.set(row.id, storedEventOf({ ...row, data: row.data }));
+  }
+  return { found, large };
+}
+
+function placeholders(count: number, from = 1): string {
+  return Array.from({ length: count }, (_, i) => `?${from + i}`).join(", ");
+}
+
+function checkedIds(ids: readonly string[]): readonly string[] {
+  if (ids.length > MAX_IDS_PER_QUERY) throw new RangeError(`At most ${MAX_IDS_PER_QUERY} ids per query`);
+  return ids;
 }
 
 interface EventRow {
@@ -145,13 +194,40 @@ export async function reopenEvent(db: D1Database, id: string): Promise<StatusSna
   return row ? { status: row.status, lastError: row.last_error } : undefined;
 }
 
+/** reopenEvent for several events in one D1 call (at most MAX_IDS_PER_QUERY): what each was. */
+export async function reopenEvents(db: D1Database, ids: readonly string[]): Promise<Map<string, StatusSnapshot>> {
+  const before = new Map<string, StatusSnapshot>();
+  if (ids.length === 0) return before;
+  const [rows] = await db.batch<{ id: string; status: EventStatus; last_error: string | null }>([
+    db
+      .prepare(`SELECT id, status, last_error FROM events WHERE id IN (${placeholders(ids.length)})`)
+      .bind(...checkedIds(ids)),
+    db
+      .prepare(
+        `UPDATE events SET status = 'accepted', last_error = NULL, updated_at = ?1 WHERE id IN (${placeholders(ids.length, 2)})`,
+      )
+      .bind(new Date().toISOString(), ...ids),
+  ]);
+  for (const row of rows?.results ?? []) before.set(row.id, { status: row.status, lastError: row.last_error });
+  return before;
+}
+
 /** Undoes reopenEvent after a replay that could not be sent, unless the event has moved on since. */
 export async function restoreEventStatus(db: D1Database, id: string, previous: StatusSnapshot | undefined) {
   if (!previous) return;
-  await db
+  await restoreStatement(db, id, previous).run();
+}
+
+/** restoreEventStatus for several events, in one D1 call. */
+export async function restoreEventStatuses(db: D1Database, previous: ReadonlyMap<string, StatusSnapshot>) {
+  if (previous.size === 0) return;
+  await db.batch([...previous].map(([id, snapshot]) => restoreStatement(db, id, snapshot)));
+}
+
+function restoreStatement(db: D1Database, id: string, previous: StatusSnapshot): D1PreparedStatement {
+  return db
     .prepare("UPDATE events SET status = ?2, last_error = ?3 WHERE id = ?1 AND status = 'accepted'")
-    .bind(id, previous.status, previous.lastError)
-    .run();
+    .bind(id, previous.status, previous.lastError);
 }
 
 /** Records a pending retry's error without closing the event (it stays `accepted`). */
@@ -162,7 +238,7 @@ export async function setEventError(db: D1Database, id: string, lastError: strin
     .run();
 }
 
-interface EventSummary {
+export interface EventSummary {
   id: string;
   type: string;
   sourceType: string;
@@ -171,6 +247,8 @@ interface EventSummary {
   attempts: number;
   receivedAt: string;
   lastError?: string;
+  /** One line about the event from its data, written with the row (events/summary.ts). */
+  summary?: string;
 }
 
 interface SummaryRow {
@@ -182,6 +260,7 @@ interface SummaryRow {
   attempts: number;
   received_at: string;
   last_error: string | null;
+  summary: string | null;
 }
 
 function rowToSummary(row: SummaryRow): EventSummary {
@@ -195,34 +274,85 @@ function rowToSummary(row: SummaryRow): EventSummary {
     receivedAt: row.received_at,
   };
   if (row.last_error !== null) out.lastError = row.last_error;
+  if (row.summary !== null) out.summary = row.summary;
   return out;
 }
 
-const SUMMARY_COLUMNS = "id, type, source_type, source, status, attempts, received_at, last_error";
+/** Never `data`: a listing reads only these columns, whatever the size of the events' data. */
+const SUMMARY_COLUMNS = "id, type, source_type, source, status, attempts, received_at, last_error, summary";
 
-/** Newest first, optionally filtered by status and canonical type. */
-export async function listEvents(
-  db: D1Database,
-  filter: { limit: number; status?: EventStatus | undefined; type?: string | undefined },
-): Promise<EventSummary[]> {
+/** What a listing matches; every field is ANDed, every time is a `toISOString()` text (both bounds inclusive). */
+export interface EventFilter {
+  status?: EventStatus | undefined;
+  type?: string | undefined;
+  workOrderId?: string | undefined;
+  /** `<kind>:<id>`, e.g. `workorder:4821337`. */
+  subject?: string | undefined;
+  since?: string | undefined;
+  until?: string | undefined;
+}
+
+/** Where a page ended in the listing's order (`received_at DESC, rowid DESC`); the next starts after it. */
+export interface EventPosition {
+  receivedAt: string;
+  rowid: number;
+}
+
+export interface EventPage {
+  events: EventSummary[];
+  /** The last event's position when more events match after it, else null. */
+  next: EventPosition | null;
+}
+
+/**
+ * The listing's SQL: newest first, keyset-paged on (received_at, rowid), so a page never skips or
+ * repeats a row however many rows are inserted meanwhile. Each filter's column leads an index
+ * (migrations/0005_event_search.sql); ARCHITECTURE.md, "Listing events", has the query plans.
+ * One row more than the limit is read to know whether another page follows.
+ */
+export function listEventsQuery(
+  filter: EventFilter,
+  page: { limit: number; after?: EventPosition | undefined },
+): { sql: string; params: unknown[] } {
   const where: string[] = [];
   const params: unknown[] = [];
-  if (filter.status) {
-    params.push(filter.status);
-    where.push(`status = ?${params.length}`);
+  const add = (clause: (n: number) => string, value: unknown) => {
+    params.push(value);
+    where.push(clause(params.length));
+  };
+  if (filter.status !== undefined) add((n) => `status = ?${n}`, filter.status);
+  if (filter.type !== undefined) add((n) => `type = ?${n}`, filter.type);
+  if (filter.workOrderId !== undefined) add((n) => `work_order_id = ?${n}`, filter.workOrderId);
+  if (filter.subject !== undefined) add((n) => `subject = ?${n}`, filter.subject);
+  if (filter.since !== undefined) add((n) => `received_at >= ?${n}`, filter.since);
+  if (filter.until !== undefined) add((n) => `received_at <= ?${n}`, filter.until);
+  if (page.after !== undefined) {
+    params.push(page.after.receivedAt, page.after.rowid);
+    where.push(`(received_at, rowid) < (?${params.length - 1}, ?${params.length})`);
   }
-  if (filter.type) {
-    params.push(filter.type);
-    where.push(`type = ?${params.length}`);
-  }
-  params.push(filter.limit);
-  const sql = `SELECT ${SUMMARY_COLUMNS} FROM events ${where.length ? `WHERE ${where.join(" AND ")}` : ""}
+  params.push(page.limit + 1);
+  const sql = `SELECT rowid AS seq, ${SUMMARY_COLUMNS} FROM events${where.length ? ` WHERE ${where.join(" AND ")}` : ""}
     ORDER BY received_at DESC, rowid DESC LIMIT ?${params.length}`;
+  return { sql, params };
+}
+
+/** One page of the events that match, newest first. */
+export async function listEvents(
+  db: D1Database,
+  filter: EventFilter,
+  page: { limit: number; after?: EventPosition | undefined },
+): Promise<EventPage> {
+  const { sql, params } = listEventsQuery(filter, page);
   const { results } = await db
     .prepare(sql)
     .bind(...params)
-    .all<SummaryRow>();
-  return results.map(rowToSummary);
+    .all<SummaryRow & { seq: number }>();
+  const rows = results.slice(0, page.limit);
+  const last = rows.at(-1);
+  return {
+    events: rows.map(rowToSummary),
+    next: results.length > page.limit && last ? { receivedAt: last.received_at, rowid: last.seq } : null,
+  };
 }
 
 export async function getEventSummary(db: D1Database, id: string): Promise<EventSummary | undefined> {

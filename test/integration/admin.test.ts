@@ -84,10 +84,13 @@ describe("routes", () => {
     await settled(doneId);
   });
 
-  it("lists events newest first with the list fields", async () => {
+  it("lists events newest first with the list fields and a cursor for the next page", async () => {
     const response = await admin("/events?limit=2");
     expect(response.status).toBe(200);
-    const { events } = (await response.json()) as { events: Array<Record<string, unknown>> };
+    const { events, nextCursor } = (await response.json()) as {
+      events: Array<Record<string, unknown>>;
+      nextCursor: string | null;
+    };
     expect(events).toHaveLength(2);
     expect(events[0]).toMatchObject({
       id: doneId,
@@ -96,6 +99,7 @@ describe("routes", () => {
       source: "webhook",
       status: "processed",
       attempts: 1,
+      summary: `#${workOrderId} ${statusDone.newWorkOrder.title}`,
     });
     expect(Object.keys(events[0] ?? {}).sort()).toEqual([
       "attempts",
@@ -104,9 +108,11 @@ describe("routes", () => {
       "source",
       "sourceType",
       "status",
+      "summary",
       "type",
     ]);
     expect(events[1]?.id).toBe(createdId);
+    expect(typeof nextCursor === "string" || nextCursor === null).toBe(true);
   });
 
   it("filters by status and type and refuses bad filters", async () => {
