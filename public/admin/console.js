@@ -641,7 +641,7 @@ async function eventView(id) {
 /** The work order an event is about, from its answer's fields or its data. @param {any} event */
 function workOrderOf(event) {
   if (typeof event.workOrderId === "string" && event.workOrderId) return event.workOrderId;
-  if (event.subject && event.subject.kind === "workorder" && event.subject.id) return String(event.subject.id);
+  if (typeof event.subject === "string" && event.subject.startsWith("workorder:")) return event.subject.slice(10);
   const data = event.data ?? {};
   const id = data.workOrderId ?? (String(event.type ?? "").startsWith("workorder.") ? data.id : undefined);
   return id === undefined || id === null || id === "" ? "" : String(id);

@@ -96,7 +96,12 @@ admin.get("/events/:id", async (c) => {
   const [summary, event] = await Promise.all([getEventSummary(c.env.DB, id), loadEvent(c.env.DB, id)]);
   if (!summary || !event) throw httpError(404, "Event not found");
   const outcomes = (await listSideEffects(c.env.DB, id)).map(({ detail: _detail, ...outcome }) => outcome);
-  return c.json({ event: { ...summary, data: event.data, outcomes } });
+  // The work order and subject the event is about, so the console can link its mirror row and report.
+  const about = {
+    ...(event.workOrderId !== undefined ? { workOrderId: event.workOrderId } : {}),
+    ...(event.subject !== undefined ? { subject: `${event.subject.kind}:${event.subject.id}` } : {}),
+  };
+  return c.json({ event: { ...summary, ...about, data: event.data, outcomes } });
 });
 
 admin.post("/events/:id/replay", async (c) => {

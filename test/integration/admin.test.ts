@@ -131,10 +131,16 @@ describe("routes", () => {
     expect((await admin("/events?limit=1000")).status).toBe(200);
   });
 
-  it("shows one event with its data and per-handler outcomes", async () => {
+  it("shows one event with its data, the work order and subject it is about, and per-handler outcomes", async () => {
     const response = await admin(`/events/${doneId}`);
     const { event } = (await response.json()) as { event: Record<string, unknown> & { outcomes: unknown[] } };
-    expect(event).toMatchObject({ id: doneId, status: "processed", data: { newStatus: "DONE", workOrderId } });
+    expect(event).toMatchObject({
+      id: doneId,
+      status: "processed",
+      workOrderId: String(workOrderId),
+      subject: `workorder:${workOrderId}`,
+      data: { newStatus: "DONE", workOrderId },
+    });
     expect(event.outcomes).toEqual(
       expect.arrayContaining([
         { handler: "erp-sync", status: "done", attempts: 1 },

@@ -1,11 +1,7 @@
 // `events` and `status` against a real Worker under `wrangler dev` (one start for the file), with
 // stub Slack and ERP servers on 127.0.0.1: signed deliveries go in, the commands read, show and
 // replay them through /admin, and the ERP stub sees the replay.
-//
-// Some tests need routes another branch adds to the Worker: the list filters --work-order,
-// --subject, --since, --until and paging (--cursor, --all), and bulk replay. They probe the Worker
-// first and are skipped, saying why, while it lacks them; once it has them they run as they are.
-// cli-admin-requests.test.ts checks the requests those commands send against the contract now.
+// cli-admin-requests.test.ts checks the exact requests each command sends.
 
 import { execFile } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -27,17 +23,12 @@ const ESC = "\u001b";
 const HOSTILE_TITLE = `${ESC}[31mRED${ESC}[0m ${ESC}]0;pwned\u0007 over\rwrite\b \u009b2J\u202eevil\u202c\nnext line`;
 // biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is the point.
 const RAW_CONTROLS = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/;
-const NEEDS_FILTERS =
-  "needs GET /admin/events with workOrderId, subject, since, until and cursor (nextCursor in the answer)";
-const NEEDS_BULK = "needs POST /admin/events/replay";
 const repoRoot = fileURLToPath(new URL("../..", import.meta.url));
 
 let dev: WranglerDev;
 let slack: StubServer;
 let erp: StubServer;
 let cwd: string;
-/** What the Worker supports, probed once it runs. */
-const supports = { filters: false, bulk: false };
 
 const runId = Math.floor(Math.random() * 1_000_000);
 const workOrders = { created: 61_000_000 + runId, failedOne: 62_000_000 + runId, failedTwo: 63_000_000 + runId };
@@ -141,14 +132,6 @@ beforeAll(async () => {
     waitForStatus(ids.failedTwo, ["failed"]),
     ...[ids.created, ids.updated, ids.hostile, ids.colons, ids.urlish].map((id) => waitForStatus(id, ["processed"])),
   ]);
-
-  const list = await admin("/events?limit=1");
-  supports.filters = Object.hasOwn(list.json as object, "nextCursor");
-  const bulk = await admin("/events/replay", {
-    method: "POST",
-    body: JSON.stringify({ status: "dead", dryRun: true }),
-  });
-  supports.bulk = bulk.status !== 404;
 });
 
 afterAll(async () => {
@@ -215,20 +198,17 @@ describe("events list", () => {
     expect(listed.sort()).toEqual([ids.created, ids.hostile].sort());
   });
 
-  it(`--work-order lists one work order's events (${NEEDS_FILTERS})`, async ({ skip }) => {
-    if (!supports.filters) skip(NEEDS_FILTERS);
+  it(`--work-order lists one work order's events`, async () => {
     expect((await listedIds(["--work-order", String(workOrders.created)])).sort()).toEqual(
       [ids.created, ids.updated].sort(),
     );
   });
 
-  it(`--subject lists the events about one entity (${NEEDS_FILTERS})`, async ({ skip }) => {
-    if (!supports.filters) skip(NEEDS_FILTERS);
+  it(`--subject lists the events about one entity`, async () => {
     expect(await listedIds(["--subject", `workorder:${workOrders.failedOne}`])).toEqual([ids.failedOne]);
   });
 
-  it(`--since and --until narrow by the time received (${NEEDS_FILTERS})`, async ({ skip }) => {
-    if (!supports.filters) skip(NEEDS_FILTERS);
+  it(`--since and --until narrow by the time received`, async () => {
     const later = new Date(Date.now() + 3_600_000).toISOString();
 
     expect(await listedIds(["--since", later])).toEqual([]);
@@ -236,10 +216,7 @@ describe("events list", () => {
     expect(await listedIds(["--since", startedAt, "--until", later])).toEqual(expect.arrayContaining(allIds()));
   });
 
-  it(`pages with --limit, prints the --cursor of the next page, and --all reads them all (${NEEDS_FILTERS})`, async ({
-    skip,
-  }) => {
-    if (!supports.filters) skip(NEEDS_FILTERS);
+  it(`pages with --limit, prints the --cursor of the next page, and --all reads them all`, async () => {
     const first = await cli(["events", "list", "--limit", "2"]);
     const firstJson = await cli(["events", "list", "--limit", "2", "--json"]);
     const cursor = (JSON.parse(firstJson.stdout) as { nextCursor: string | null }).nextCursor;
@@ -368,10 +345,7 @@ describe("events replay", () => {
     expect(result.stderr).toContain("Error: No event nope:1");
   });
 
-  it(`bulk: --dry-run lists the failed completion and replays nothing; then the replay reaches the ERP (${NEEDS_BULK})`, async ({
-    skip,
-  }) => {
-    if (!supports.bulk) skip(NEEDS_BULK);
+  it(`bulk: --dry-run lists the failed completion and replays nothing; then the replay reaches the ERP`, async () => {
     const erpPosts = () => erp.requests.filter((r) => r.headers["idempotency-key"] === ids.failedTwo);
     const filters = ["--status", "failed", "--type", "workorder.status_changed"];
 
