@@ -260,7 +260,9 @@ describe.skipIf(!chromiumPath)("operator console in Chromium", () => {
     await expect.poll(() => page.locator("tbody").textContent()).toContain(HOSTILE_TITLE);
     await page.locator("tbody td[data-label='Event'] a").first().click();
     await page.getByRole("heading", { level: 2, name: "Outcomes" }).waitFor();
-    await expect.poll(() => page.locator("pre.data").textContent()).toContain(HOSTILE_TITLE);
+    // Literally in the summary, and as JSON text (quotes escaped) in the data.
+    await expect.poll(() => page.locator("main dl").first().textContent()).toContain(HOSTILE_TITLE);
+    await expect.poll(() => page.locator("pre.data").textContent()).toContain(JSON.stringify(HOSTILE_TITLE));
     expect(await page.locator("main img").count()).toBe(0);
     await new Promise((r) => setTimeout(r, 300));
     expect(await page.title()).not.toBe("pwned");
