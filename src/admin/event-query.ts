@@ -60,18 +60,31 @@ const boundsInOrder = (value: { since?: string | undefined; until?: string | und
   value.since === undefined || value.until === undefined || value.since <= value.until;
 const boundsMessage = { message: "since must not be after until" };
 
-/** `GET /admin/events`: every value is query-string text. Other parameters are ignored. */
+const listParameters = [...FILTER_NAMES, "limit", "cursor"];
+
+/**
+ * `GET /admin/events`: every value is query-string text. An unknown parameter is refused rather
+ * than ignored: a misspelt filter (`workorderId=`) would otherwise list every event as if it matched.
+ */
 export const EventListQuery = z
-  .object({
-    ...filterFields,
-    limit: z
-      .string({ error: limitMessage })
-      .regex(/^\d+$/, limitMessage)
-      .transform(Number)
-      .pipe(z.number().min(1, limitMessage).max(MAX_LIMIT, limitMessage))
-      .default(50),
-    cursor: z.string({ error: "cursor must be the nextCursor of an earlier page" }).optional(),
-  })
+  .strictObject(
+    {
+      ...filterFields,
+      limit: z
+        .string({ error: limitMessage })
+        .regex(/^\d+$/, limitMessage)
+        .transform(Number)
+        .pipe(z.number().min(1, limitMessage).max(MAX_LIMIT, limitMessage))
+        .default(50),
+      cursor: z.string({ error: "cursor must be the nextCursor of an earlier page" }).optional(),
+    },
+    {
+      error: (issue) =>
+        issue.code === "unrecognized_keys"
+          ? `Unknown parameter ${issue.keys.join(", ")}: the listing takes ${listParameters.join(", ")}`
+          : undefined,
+    },
+  )
   .refine(boundsInOrder, boundsMessage);
 
 const knownFields = [...FILTER_NAMES, "limit", "dryRun"];

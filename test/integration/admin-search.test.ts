@@ -293,6 +293,15 @@ describe("filters", () => {
     const since = (await (await admin("/events?since=2026-12-01T10:00:00")).json()) as { error: string };
     expect(since.error).toBe("since must be an ISO 8601 date-time, e.g. 2026-12-01T10:00:00Z");
   });
+
+  it("refuses an unknown parameter rather than listing every event as if a misspelt filter matched", async () => {
+    for (const query of ["workorderId=123", "work_order_id=123", "status=failed&sujbect=asset:9"]) {
+      const response = await admin(`/events?${query}`);
+      expect(response.status, query).toBe(400);
+      const { error } = (await response.json()) as { error: string };
+      expect(error, query).toMatch(/^Unknown parameter \S+: the listing takes status, type, workOrderId, subject/);
+    }
+  });
 });
 
 describe("paging", () => {
