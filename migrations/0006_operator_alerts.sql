@@ -9,9 +9,11 @@ UPDATE events SET alerted = status || ':' || attempts WHERE status IN ('failed',
 CREATE INDEX events_unalerted ON events (updated_at)
   WHERE status IN ('failed', 'dead') AND alerted IS NOT (status || ':' || attempts);
 
--- The webhook-silence alert: the last webhook's time an alert was sent for, so each silence is
--- alerted once (one row at most).
+-- One row at most: `silence_for`, the last webhook's time a silence alert was sent for (each
+-- silence is alerted once); `ended_sent_ms`, when the last alert of failed or dead events went,
+-- so that a burst of failures becomes a digest every few seconds, not a message each.
 CREATE TABLE alert_state (
-  id           INTEGER PRIMARY KEY CHECK (id = 1),
-  silence_for  TEXT
+  id             INTEGER PRIMARY KEY CHECK (id = 1),
+  silence_for    TEXT,
+  ended_sent_ms  INTEGER NOT NULL DEFAULT 0
 );

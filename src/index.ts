@@ -9,6 +9,6 @@ import { handleQueue } from "./routing/queues";
 
 export default {
   fetch: app.fetch,
-  queue: (batch, env) => handleQueue(batch, env, registry),
+  queue: (batch, env, ctx) => handleQueue(batch, env, registry, ctx),
   scheduled: handleScheduled,
 } satisfies ExportedHandler<Env, unknown>;

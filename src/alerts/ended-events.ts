@@ -1,14 +1,17 @@
 // Alerts for events that ended `failed` or `dead` (README, "Observability"): once per event and
-// status (again after a replay that ends so again), sent by the scheduled run each minute, so a
-// burst is folded into one digest instead of a message per event.
+// status (again after a replay that ends so again). The consumer asks for one as soon as a batch
+// ends events so (`alertEndedEventsSoon`), and the scheduled run sweeps up each minute; at most one
+// alert goes per DIGEST_WINDOW_MS, so a burst is folded into a few digests, not a message per event.
 
 import { readConfig } from "../config";
 import { escapeSlackText } from "../lib/slack-text";
-import { type EndedEvent, takeUnalertedEndings } from "../store/alerts";
+import { claimEndedAlertSlot, type EndedEvent, takeUnalertedEndings } from "../store/alerts";
 import { sendOperatorAlert } from "./channel";
 
 /** Events taken per run: one digest names the first few and counts the rest. */
 const PER_RUN = 200;
+/** At most one alert of ended events this often; what ends meanwhile waits for the next. */
+export const DIGEST_WINDOW_MS = 10_000;
 const LISTED = 10;
 
 /** URLs never reach an alert, whatever an error text carries (a sink's path can hold its token). */
@@ -45,7 +48,7 @@ export function endedEventsText(events: EndedEvent[], remaining: number): string
   return [head, ...events.slice(0, LISTED).map(line), ...more, replay].join("\n");
 }
 
-/** Sends one alert (or digest) for what ended failed or dead since the last run; never throws on a channel failure. */
+/** Sends one alert (or digest) for what ended failed or dead and is not alerted yet; never throws on a channel failure. */
 export async function alertEndedEvents(env: Env): Promise<number> {
   const { events, remaining } = await takeUnalertedEndings(env.DB, PER_RUN);
   if (events.length === 0) return 0;
@@ -55,4 +58,22 @@ export async function alertEndedEvents(env: Env): Promise<number> {
     eventIds: events.slice(0, LISTED).map((e) => e.id),
   });
   return events.length;
+}
+
+/**
+ * From the consumer, when a batch ended events failed or dead: alerts now if no alert went in the
+ * last DIGEST_WINDOW_MS, else waits for the window to end and tries once more (one of the waiting
+ * consumers wins the slot and sends everything pending; the scheduled run catches any rest).
+ */
+export async function alertEndedEventsSoon(
+  env: Env,
+  now: () => number = Date.now,
+  sleep: (ms: number) => Promise<void> = (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+): Promise<number> {
+  // Without a channel an alert is a log line: nothing to fold, no reason to wait.
+  if (!readConfig(env).alertWebhookUrl) return alertEndedEvents(env);
+  if (await claimEndedAlertSlot(env.DB, now(), DIGEST_WINDOW_MS)) return alertEndedEvents(env);
+  await sleep(DIGEST_WINDOW_MS);
+  if (await claimEndedAlertSlot(env.DB, now(), DIGEST_WINDOW_MS)) return alertEndedEvents(env);
+  return 0;
 }

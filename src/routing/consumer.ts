@@ -27,9 +27,11 @@ interface ConsumerDeps {
   random?: () => number;
 }
 
-type Verdict = { ack: true } | { ack: false; delaySeconds: number; reason: string };
+/** `ended: true` when the event settled as `failed` (an operator alert is due). */
+type Verdict = { ack: true; ended?: boolean } | { ack: false; delaySeconds: number; reason: string };
 
-export async function consumeEvents(batch: MessageBatch<unknown>, env: Env, deps: ConsumerDeps): Promise<void> {
+/** Processes the batch; resolves with how many of its events settled as `failed`. */
+export async function consumeEvents(batch: MessageBatch<unknown>, env: Env, deps: ConsumerDeps): Promise<number> {
   // Copies of one event in the same batch ride on the first copy: whatever its verdict (done,
   // or retried), that copy carries the event forward, so the others are acked after it.
   // A replay leads its group: it may re-run handlers that an ordinary copy would leave as they are.
@@ -43,6 +45,7 @@ export async function consumeEvents(batch: MessageBatch<unknown>, env: Env, deps
   }
 
   // Events are independent: one slow or failing event must not hold up the others.
+  let failed = 0;
   await Promise.all(
     [...groups.values()].map(async ([first, ...copies]) => {
       if (!first) return;
@@ -57,6 +60,7 @@ export async function consumeEvents(batch: MessageBatch<unknown>, env: Env, deps
         return { ack: false, delaySeconds, reason: describeError(error) };
       });
       if (verdict.ack) {
+        if (verdict.ended) failed += 1;
         first.ack();
       } else {
         log.warn("Event retry scheduled", {
@@ -70,6 +74,7 @@ export async function consumeEvents(batch: MessageBatch<unknown>, env: Env, deps
       for (const copy of copies) copy.ack();
     }),
   );
+  return failed;
 }
 
 /** resolve → run the handlers under claims → settle the event's status. */
@@ -111,8 +116,8 @@ async function processMessage(message: Message<unknown>, env: Env, deps: Consume
     await setEventError(env.DB, event.id, reason);
     return backoff(reason, run.retryAfter);
   }
-  await settleStatus(env.DB, event, claims);
-  return { ack: true };
+  const status = await settleStatus(env.DB, event, claims);
+  return { ack: true, ended: status === "failed" };
 }
 
 type Resolution =
@@ -237,15 +242,16 @@ async function settleSharers(db: D1Database, claimKey: string, eventId: string):
 }
 
 /** Step 3: the event's status from its handlers' outcomes: `failed` if any failed, else `processed`. */
-async function settleStatus(db: D1Database, event: CanonicalEvent, claims: Claim[]): Promise<void> {
+async function settleStatus(db: D1Database, event: CanonicalEvent, claims: Claim[]): Promise<"failed" | "processed"> {
   const outcomes = await listSideEffects(db, event.id);
   const failed = outcomes.filter((o) => o.status === "failed" && claims.some((c) => c.handler.name === o.handler));
   if (failed.length > 0) {
     const reason = failed.map((o) => `${o.handler}: ${o.lastError ?? "failed"}`).join("; ");
     await setEventStatus(db, event.id, "failed", reason);
-  } else {
-    await setEventStatus(db, event.id, "processed", null);
+    return "failed";
   }
+  await setEventStatus(db, event.id, "processed", null);
+  return "processed";
 }
 
 /** How a handler that ran to its end is recorded. */

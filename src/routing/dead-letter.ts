@@ -7,10 +7,13 @@ import { describeError, log } from "../lib/log";
 import { recordDeadLetter } from "../store/dead-letters";
 import { deadLetterRetryDelaySeconds } from "./retry-policy";
 
-export async function consumeDeadLetters(batch: MessageBatch<unknown>, env: Env): Promise<void> {
+/** Keeps each dead letter; resolves with how many were recorded (an operator alert is due). */
+export async function consumeDeadLetters(batch: MessageBatch<unknown>, env: Env): Promise<number> {
+  let recorded = 0;
   for (const message of batch.messages) {
     try {
       await keepDeadLetter(env.DB, message);
+      recorded += 1;
       message.ack();
     } catch (error) {
       // With backoff long enough to outlast an hour of D1 outage: this queue has nothing behind it.
@@ -25,6 +28,7 @@ export async function consumeDeadLetters(batch: MessageBatch<unknown>, env: Env)
       message.retry({ delaySeconds });
     }
   }
+  return recorded;
 }
 
 async function keepDeadLetter(db: D1Database, message: Message<unknown>): Promise<void> {

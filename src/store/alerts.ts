@@ -46,6 +46,20 @@ export async function takeUnalertedEndings(
   return { events, remaining: left?.results[0]?.n ?? 0 };
 }
 
+/**
+ * Takes the next slot for an alert of ended events: true for the one caller that finds the last
+ * one at least `windowMs` old, and the slot is stamped `nowMs` for it; false for everyone else.
+ */
+export async function claimEndedAlertSlot(db: D1Database, nowMs: number, windowMs: number): Promise<boolean> {
+  const [, claimed] = await db.batch([
+    db.prepare("INSERT OR IGNORE INTO alert_state (id, silence_for, ended_sent_ms) VALUES (1, NULL, 0)"),
+    db
+      .prepare("UPDATE alert_state SET ended_sent_ms = ?1 WHERE id = 1 AND ended_sent_ms <= ?2")
+      .bind(nowMs, nowMs - windowMs),
+  ]);
+  return (claimed?.meta.changes ?? 0) === 1;
+}
+
 /** The last webhook's time the silence alert was sent for, if any. */
 export async function readSilenceAlertedFor(db: D1Database): Promise<string | undefined> {
   const row = await db

@@ -56,7 +56,7 @@ export interface Settled {
  */
 export async function settle(
   batch: MessageBatch<unknown>,
-  consume: (batch: MessageBatch<unknown>) => Promise<void>,
+  consume: (batch: MessageBatch<unknown>) => Promise<unknown>,
 ): Promise<Settled> {
   const delays = new Map<string, number | undefined>();
   for (const message of batch.messages) {

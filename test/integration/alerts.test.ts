@@ -3,20 +3,21 @@
 // secret, signature or sink URL path in the text; a failing or hanging alert channel changes
 // nothing; the webhook-silence alert is sent once per silence.
 
-import { createScheduledController } from "cloudflare:test";
+import { createExecutionContext, createScheduledController, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { beforeEach, describe, expect, it, vi } from "vitest";
-import { alertEndedEvents } from "../../src/alerts/ended-events";
+import { alertEndedEvents, DIGEST_WINDOW_MS } from "../../src/alerts/ended-events";
 import { checkWebhookSilence } from "../../src/alerts/silence";
 import type { CanonicalEvent } from "../../src/events/canonical";
+import { registry } from "../../src/handlers";
 import worker from "../../src/index";
-import { replayEvent } from "../../src/ingest/requeue";
+import { handleQueue } from "../../src/routing/queues";
 import { recordDeadLetter } from "../../src/store/dead-letters";
 import { recordAccepted, setEventStatus } from "../../src/store/event-log";
 import statusDone from "../fixtures/status-change-done.json";
-import { maintainXDelivery } from "../helpers/deliveries";
+import { batchOf, maintainXEvent, messageFor } from "../helpers/events";
 import { ERP_URL, reply, SLACK_URL, world, worldErp } from "../helpers/outbound";
-import { callWorker, testEnv } from "../helpers/worker";
+import { testEnv } from "../helpers/worker";
 
 const ALERT_URL = "https://alerts.slack.test/services/T111/B222/alert-channel-token";
 const alertSink = world.sink(ALERT_URL);
@@ -37,25 +38,32 @@ beforeEach(async () => {
   await env.DB.batch(["events", "alert_state"].map((t) => env.DB.prepare(`DELETE FROM ${t}`)));
 });
 
-async function settled(id: string, statuses: string[]): Promise<string> {
-  const deadline = Date.now() + 20_000;
-  for (;;) {
-    const row = await env.DB.prepare("SELECT status FROM events WHERE id = ?1").bind(id).first<{ status: string }>();
-    if (row && statuses.includes(row.status)) return row.status;
-    if (Date.now() > deadline) throw new Error(`event ${id} still ${row?.status}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
+function failingCompletionEvent(): Promise<CanonicalEvent> {
+  const workOrderId = 6_000_000 + Math.floor(Math.random() * 1_000_000);
+  return maintainXEvent("WORK_ORDER_STATUS_CHANGE", {
+    ...statusDone,
+    workOrderId,
+    occurredAt: new Date().toISOString(),
+  });
 }
 
-/** A completion the ERP refuses with an answer that echoes its own URL, through the real queue. */
-async function failedCompletion(): Promise<string> {
-  const workOrderId = 6_000_000 + Math.floor(Math.random() * 1_000_000);
+/**
+ * A completion the ERP refuses (with an answer that echoes its own URL), run through the queue
+ * handler with the alert channel configured, as the Worker runs it; resolves once the handler's
+ * waitUntil work (the alert) is done.
+ */
+async function consumeFailingCompletion(options: { event?: CanonicalEvent; replayOf?: CanonicalEvent } = {}) {
+  const event = options.replayOf ?? options.event ?? (await failingCompletionEvent());
   worldErp.plan(reply(400, `Cannot POST ${new URL(ERP_URL).pathname}`));
-  const body = { ...statusDone, workOrderId, occurredAt: new Date().toISOString() };
-  const response = await callWorker(await maintainXDelivery("WORK_ORDER_STATUS_CHANGE", body));
-  const { eventId } = (await response.json()) as { eventId: string };
-  expect(await settled(eventId, ["failed"])).toBe("failed");
-  return eventId;
+  const ctx = createExecutionContext();
+  const message = messageFor(event, options.replayOf ? { replay: true } : {});
+  await handleQueue(batchOf([message]), withAlerts, registry, ctx);
+  await waitOnExecutionContext(ctx);
+  const row = await env.DB.prepare("SELECT status FROM events WHERE id = ?1")
+    .bind(event.id)
+    .first<{ status: string }>();
+  expect(row?.status).toBe("failed");
+  return event;
 }
 
 async function logged(status: "failed" | "dead", lastError: string, overrides: Partial<CanonicalEvent> = {}) {
@@ -76,9 +84,8 @@ async function logged(status: "failed" | "dead", lastError: string, overrides: P
 }
 
 describe("alerts for failed and dead events", () => {
-  it("alerts once for an event that ends failed, naming it, its type, the handler and its error, and no secret or sink path", async () => {
-    const eventId = await failedCompletion();
-    expect(await alertEndedEvents(withAlerts)).toBe(1);
+  it("alerts at once, from the consumer, for an event that ends failed, naming it, its type, the handler and its error, and no secret or sink path", async () => {
+    const { id: eventId } = await consumeFailingCompletion();
     expect(alertSink.calls).toHaveLength(1);
     const [text] = texts();
     expect(text).toContain(eventId);
@@ -98,27 +105,33 @@ describe("alerts for failed and dead events", () => {
     expect(alertSink.calls[0]?.method).toBe("POST");
     expect(alertSink.calls[0]?.headers["content-type"]).toMatch(/application\/json/);
 
+    // Once: the scheduled run's sweep finds nothing left to alert.
     expect(await alertEndedEvents(withAlerts)).toBe(0);
     expect(alertSink.calls).toHaveLength(1);
   });
 
-  it("alerts again when a replay ends the event failed again, and not when it succeeds", async () => {
-    const eventId = await failedCompletion();
-    await alertEndedEvents(withAlerts);
-    worldErp.plan(reply(400, "still refused"));
-    expect(await replayEvent(env, eventId)).toBe("queued");
-    await new Promise((r) => setTimeout(r, 300));
-    expect(await settled(eventId, ["failed"])).toBe("failed");
-    await alertEndedEvents(withAlerts);
+  it("alerts again when a replay ends the event failed again: within the digest window, when the window ends", async () => {
+    const event = await consumeFailingCompletion();
+    expect(alertSink.calls).toHaveLength(1);
+    const started = Date.now();
+    await consumeFailingCompletion({ replayOf: event });
+    // The first alert went less than DIGEST_WINDOW_MS ago: the second waited for the window's end.
+    expect(Date.now() - started).toBeGreaterThanOrEqual(DIGEST_WINDOW_MS - 500);
     expect(alertSink.calls).toHaveLength(2);
-    expect(texts()[1]).toContain("still refused");
-
-    expect(await replayEvent(env, eventId)).toBe("queued");
-    await new Promise((r) => setTimeout(r, 300));
-    expect(await settled(eventId, ["processed"])).toBe("processed");
+    expect(texts()[1]).toContain(event.id);
     expect(await alertEndedEvents(withAlerts)).toBe(0);
+  }, 40_000);
+
+  it("folds failures that end within one digest window into one alert after the first", async () => {
+    const first = await consumeFailingCompletion();
+    // Built one after another (each gets its own id), then consumed at once.
+    const events = [await failingCompletionEvent(), await failingCompletionEvent(), await failingCompletionEvent()];
+    const others = await Promise.all(events.map((event) => consumeFailingCompletion({ event })));
     expect(alertSink.calls).toHaveLength(2);
-  });
+    expect(texts()[0]).toContain(first.id);
+    expect(texts()[1]).toContain("3 MaintainX events ended failed");
+    for (const event of others) expect(texts()[1]).toContain(event.id);
+  }, 40_000);
 
   it("alerts a dead event once, as dead", async () => {
     const eventId = await logged("dead", "");

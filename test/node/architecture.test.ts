@@ -20,7 +20,7 @@ const ALLOWED: Record<string, string[]> = {
   ingest: ["lib", "config", "events", "store", "maintainx"],
   alerts: ["lib", "config", "events", "store"],
   handlers: ["lib", "config", "events", "store", "maintainx", "contract"],
-  routing: ["lib", "config", "events", "store", "maintainx", "contract"],
+  routing: ["lib", "config", "events", "store", "maintainx", "contract", "alerts"],
   polling: ["lib", "config", "events", "store", "maintainx", "ingest", "alerts"],
   webhooks: ["lib", "config", "events", "ingest", "local-dev"],
   admin: ["lib", "config", "events", "store", "ingest", "local-dev"],
