@@ -133,6 +133,16 @@ describe("alerts for failed and dead events", () => {
     for (const event of others) expect(texts()[1]).toContain(event.id);
   }, 40_000);
 
+  it("alerts at once, from the dead-letter consumer, for an event whose retries ran out", async () => {
+    const event = await failingCompletionEvent();
+    const ctx = createExecutionContext();
+    await handleQueue(batchOf([messageFor(event)], 6, "maintainx-events-dlq"), withAlerts, registry, ctx);
+    await waitOnExecutionContext(ctx);
+    expect(texts()).toHaveLength(1);
+    expect(texts()[0]).toContain(event.id);
+    expect(texts()[0]).toContain("*dead*");
+  });
+
   it("alerts a dead event once, as dead", async () => {
     const eventId = await logged("dead", "");
     await alertEndedEvents(withAlerts);
