@@ -21,11 +21,17 @@ const ADMIN_TOKEN = "e2e-admin-token";
 let dev: WranglerDev;
 let slack: StubServer;
 let erp: StubServer;
+let alerts: StubServer;
 let maintainx: FakeMaintainX;
 const fakeWorkOrders: Array<{ id: number; title: string; status: string; priority: string; updatedAt: string }> = [];
 
 beforeAll(async () => {
-  [slack, erp, maintainx] = await Promise.all([startStubServer("slack"), startStubServer("erp"), startFakeMaintainX()]);
+  [slack, erp, alerts, maintainx] = await Promise.all([
+    startStubServer("slack"),
+    startStubServer("erp"),
+    startStubServer("alerts"),
+    startFakeMaintainX(),
+  ]);
   maintainx.route("GET", "/v1/workorders", (req) => {
     const since = String(req.query["updatedAt[gte]"] ?? "");
     const limit = Number(req.query.limit ?? 100);
@@ -42,6 +48,7 @@ beforeAll(async () => {
       MAINTAINX_WEBHOOK_SECRET: SECRET,
       SLACK_WEBHOOK_URL: `${slack.url}/services/T0/B0/slack-secret-path`,
       ERP_WEBHOOK_URL: `${erp.url}/maintainx/completed`,
+      ALERT_WEBHOOK_URL: `${alerts.url}/services/T9/B9/alert-secret-path`,
       MAINTAINX_API_BASE: maintainx.url,
       MAINTAINX_API_KEY: "e2e-api-key",
       ADMIN_TOKEN,
@@ -53,7 +60,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await dev?.stop();
-  await Promise.all([slack?.close(), erp?.close(), maintainx?.close()]);
+  await Promise.all([slack?.close(), erp?.close(), alerts?.close(), maintainx?.close()]);
 });
 
 beforeEach(({ onTestFailed }) => {
@@ -159,7 +166,7 @@ describe("webhooks to sinks", () => {
     expect(event.outcomes).toContainEqual(expect.objectContaining({ handler: "slack-alert", status: "done" }));
   });
 
-  it("leaves an event failed, without endless retries, when the ERP answers 400", async () => {
+  it("leaves an event failed, without endless retries, when the ERP answers 400, and tells the operator once", async () => {
     const id = uniqueId();
     erp.respondWith([{ status: 400, body: { error: "unknown work order" } }]);
     const body = { ...statusDone, workOrderId: id, newWorkOrder: { ...statusDone.newWorkOrder, id } };
@@ -168,6 +175,13 @@ describe("webhooks to sinks", () => {
     expect(event.status).toBe("failed");
     await new Promise((r) => setTimeout(r, 2500));
     expect(erpPostsFor(eventId)).toHaveLength(1);
+    // The operator is told, once, without waiting for the Cron Trigger.
+    const [alert] = await alerts.waitForRequests(1, 15_000);
+    const text = String((alert?.json as { text?: string } | undefined)?.text);
+    expect(text).toContain(eventId);
+    expect(text).toContain("erp-sync");
+    expect(text).not.toContain("/maintainx/completed");
+    expect(alerts.requests).toHaveLength(1);
   });
 });
 
