@@ -18,8 +18,9 @@ import {
   resolveAdminTarget,
 } from "../admin-api";
 import { parseCommandArgs, requireNoMorePositionals } from "../args";
-import { CommandFailure, runGuarded, UsageError } from "../errors";
-import { type CliContext, EXIT_OK, EXIT_USAGE, type ExitCode } from "../io";
+import { printHelp, runCommandGroup } from "../command-group";
+import { CommandFailure, UsageError } from "../errors";
+import { type CliContext, EXIT_OK, type ExitCode } from "../io";
 import { type Column, formatTable, safeJson, sanitise, truncate, widthBeforeLast } from "../terminal";
 
 /** The event log's statuses (src/store/event-log.ts, which the CLI cannot import: it needs D1's types). */
@@ -259,19 +260,13 @@ const DryRunSchema = z.looseObject({ dryRun: z.literal(true), matched: z.number(
 const PartialReplaySchema = ReplayedSchema.extend({ error: z.string() });
 
 export async function runEvents(argv: string[], ctx: CliContext): Promise<ExitCode> {
-  const [command, ...rest] = argv;
-  if (command === undefined || command === "--help" || command === "-h" || command === "help") {
-    const asked = command !== undefined;
-    (asked ? ctx.output.stdout : ctx.output.stderr)(EVENTS_HELP);
-    return asked ? EXIT_OK : EXIT_USAGE;
-  }
-  const help = Object.hasOwn(COMMAND_HELP, command) ? COMMAND_HELP[command] : undefined;
-  if (help === undefined) {
-    return runGuarded(ctx.output, "events", async () => {
-      throw new UsageError(`Unknown events command "${sanitise(command)}": use list, show or replay.`);
-    });
-  }
-  return runGuarded(ctx.output, `events ${command}`, async () => {
+  const group = {
+    name: "events",
+    help: EVENTS_HELP,
+    commands: COMMAND_HELP,
+    unknown: (command: string) => `Unknown events command "${sanitise(command)}": use list, show or replay.`,
+  };
+  return runCommandGroup(group, argv, ctx, async (command, rest, help) => {
     if (command === "list") {
       const { values, positionals } = parseCommandArgs(rest, LIST_OPTIONS);
       if (values.help) return printHelp(help, ctx);
@@ -313,11 +308,6 @@ export async function runEvents(argv: string[], ctx: CliContext): Promise<ExitCo
     const bulk = { filter, limit, dryRun: values["dry-run"] === true, json };
     return replayMany(bulk, resolveAdminTarget(values, ctx), ctx);
   });
-}
-
-function printHelp(help: string, ctx: CliContext): ExitCode {
-  ctx.output.stdout(help);
-  return EXIT_OK;
 }
 
 interface ListRequest {

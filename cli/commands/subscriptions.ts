@@ -6,9 +6,10 @@
 import { DEFAULT_MAINTAINX_API_BASE, MAINTAINX_TYPE_PATTERN } from "../../src/config";
 import { closestMaintainXType, MAINTAINX_EVENT_TYPES } from "../../src/events/maintainx-types";
 import { HELP_OPTION, parseCommandArgs, requireNoMorePositionals } from "../args";
+import { printHelp, runCommandGroup } from "../command-group";
 import { DEV_VARS_FILE, loadCliConfig } from "../env";
-import { CommandFailure, ConfigError, runGuarded, UsageError } from "../errors";
-import { type CliContext, EXIT_FAILURE, EXIT_OK, EXIT_USAGE, type ExitCode } from "../io";
+import { CommandFailure, ConfigError, UsageError } from "../errors";
+import { type CliContext, EXIT_FAILURE, EXIT_OK, type ExitCode } from "../io";
 import {
   type CreatedSubscription,
   createSubscriptionsClient,
@@ -116,22 +117,14 @@ ${CONFIG_HELP}`,
 };
 
 export async function runSubscriptions(argv: string[], ctx: CliContext): Promise<ExitCode> {
-  const [command, ...rest] = argv;
-  if (command === undefined || command === "--help" || command === "-h" || command === "help") {
-    const asked = command !== undefined;
-    (asked ? ctx.output.stdout : ctx.output.stderr)(SUBSCRIPTIONS_HELP);
-    return asked ? EXIT_OK : EXIT_USAGE;
-  }
-  // hasOwn: a command named like an Object.prototype member ("constructor") is unknown too.
-  const help = Object.hasOwn(COMMAND_HELP, command) ? COMMAND_HELP[command] : undefined;
-  if (help === undefined) {
-    return runGuarded(ctx.output, "subscriptions", async () => {
-      throw new UsageError(
-        `Unknown subscriptions command "${command}": use create, list, get, update, delete or secret.`,
-      );
-    });
-  }
-  return runGuarded(ctx.output, `subscriptions ${command}`, async () => {
+  const group = {
+    name: "subscriptions",
+    help: SUBSCRIPTIONS_HELP,
+    commands: COMMAND_HELP,
+    unknown: (command: string) =>
+      `Unknown subscriptions command "${command}": use create, list, get, update, delete or secret.`,
+  };
+  return runCommandGroup(group, argv, ctx, async (command, rest, help) => {
     if (command === "create") {
       const { values, positionals } = parseCommandArgs(rest, CREATE_OPTIONS);
       if (values.help) return printHelp(help, ctx);
@@ -154,11 +147,6 @@ export async function runSubscriptions(argv: string[], ctx: CliContext): Promise
     if (command === "delete") return deleteSubscription(id, client, ctx);
     return printSecret(id, client, ctx);
   });
-}
-
-function printHelp(help: string, ctx: CliContext): ExitCode {
-  ctx.output.stdout(help);
-  return EXIT_OK;
 }
 
 const CREATE_OPTIONS = {
