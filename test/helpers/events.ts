@@ -1,11 +1,13 @@
 // Canonical events and queue messages built the way the receiver builds them.
 
 import { createExecutionContext, createMessageBatch, getQueueResult } from "cloudflare:test";
+import { env } from "cloudflare:workers";
 import type { CanonicalEvent } from "../../src/events/canonical";
 import type { EventMessage } from "../../src/events/message";
 import { createDelivery } from "../../src/ingest/delivery";
 import { normaliseDelivery } from "../../src/ingest/normalise";
 import { utf8 } from "../../src/lib/bytes";
+import { consumeDeadLetters } from "../../src/routing/dead-letter";
 
 let sequence = 0;
 
@@ -78,3 +80,27 @@ export async function settle(
 }
 
 export { createExecutionContext, getQueueResult };
+
+/**
+ * A NEW_WORK_ORDER event whose only record is a dead letter carrying a claim check: its data is
+ * in KV under the message's `payloadKey`, never in the event log. Returns the event's id.
+ */
+export async function deadLetterWithClaimCheck(body: Record<string, unknown>, eventId: string): Promise<string> {
+  await env.IDEMPOTENCY.put(`payload:${eventId}`, JSON.stringify(body));
+  const message: EventMessage = {
+    v: 1,
+    event: {
+      id: eventId,
+      type: "workorder.created",
+      sourceType: "NEW_WORK_ORDER",
+      source: "webhook",
+      receivedAt: new Date().toISOString(),
+      data: {},
+      subject: { kind: "workorder", id: String(body.workOrderId) },
+      workOrderId: String(body.workOrderId),
+    },
+    payloadKey: `payload:${eventId}`,
+  };
+  await settle(batchOf([message], 6, "maintainx-events-dlq"), (batch) => consumeDeadLetters(batch, env));
+  return eventId;
+}

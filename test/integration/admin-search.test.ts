@@ -10,11 +10,11 @@ import type { EventMessage } from "../../src/events/message";
 import { createDelivery } from "../../src/ingest/delivery";
 import { normaliseDelivery } from "../../src/ingest/normalise";
 import { utf8 } from "../../src/lib/bytes";
-import { consumeDeadLetters } from "../../src/routing/dead-letter";
 import { recordAccepted, setEventStatus } from "../../src/store/event-log";
 import statusDone from "../fixtures/status-change-done.json";
 import { BASE, maintainXDelivery, uniqueEventId, uniqueNewWorkOrder } from "../helpers/deliveries";
-import { batchOf, maintainXEvent, settle } from "../helpers/events";
+import { eventStatus, settled } from "../helpers/event-status";
+import { deadLetterWithClaimCheck, maintainXEvent } from "../helpers/events";
 import { reply, worldErp, worldSlack } from "../helpers/outbound";
 import { callWorker, type EnvOverrides, failingQueue, recordingQueue } from "../helpers/worker";
 
@@ -70,21 +70,6 @@ async function bulkReplay(body: unknown, overrides: EnvOverrides = {}): Promise<
     },
     overrides,
   );
-}
-
-async function statusOf(id: string): Promise<string | undefined> {
-  const row = await env.DB.prepare("SELECT status FROM events WHERE id = ?1").bind(id).first<{ status: string }>();
-  return row?.status;
-}
-
-async function settled(id: string, statuses = ["processed", "failed", "dead"]): Promise<string> {
-  const deadline = Date.now() + 20_000;
-  for (;;) {
-    const status = await statusOf(id);
-    if (status !== undefined && statuses.includes(status)) return status;
-    if (Date.now() > deadline) throw new Error(`event ${id} still ${status}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 let serial = 0;
@@ -493,7 +478,7 @@ describe("bulk replay", () => {
     expect(await response.json()).toEqual({ dryRun: true, matched: 1, ids: [eventId] });
     expect(queue.sent).toEqual([]);
     await new Promise((r) => setTimeout(r, 500));
-    expect(await statusOf(eventId)).toBe("failed");
+    expect(await eventStatus(eventId)).toBe("failed");
     expect(erpCalls(eventId)).toHaveLength(before);
   });
 
@@ -524,7 +509,7 @@ describe("bulk replay", () => {
         warehouse: { status: "done", attempts: 1 },
       });
     }
-    expect(await statusOf(first.eventId)).toBe("failed");
+    expect(await eventStatus(first.eventId)).toBe("failed");
     expect(erpCalls(first.eventId)).toHaveLength(1);
 
     // The rest: only the one still failed matches now.
@@ -543,7 +528,7 @@ describe("bulk replay", () => {
     const body = (await response.json()) as { error: string; replayed: number; ids: string[] };
     expect(body).toMatchObject({ replayed: 0, ids: [] });
     expect(body.error).toMatch(/try again$/);
-    expect(await statusOf(eventId)).toBe("failed");
+    expect(await eventStatus(eventId)).toBe("failed");
   });
 
   it("replays an event whose data is large through a claim check of its own", async () => {
@@ -565,23 +550,8 @@ describe("bulk replay", () => {
   it("replays an event whose only record is a dead letter carrying a claim check, from that claim check", async () => {
     const body = uniqueNewWorkOrder();
     const eventId = `dead-claim-${uniqueEventId()}`;
-    await env.IDEMPOTENCY.put(`payload:${eventId}`, JSON.stringify(body));
-    const message: EventMessage = {
-      v: 1,
-      event: {
-        id: eventId,
-        type: "workorder.created",
-        sourceType: "NEW_WORK_ORDER",
-        source: "webhook",
-        receivedAt: new Date().toISOString(),
-        data: {},
-        subject: { kind: "workorder", id: String(body.workOrderId) },
-        workOrderId: String(body.workOrderId),
-      },
-      payloadKey: `payload:${eventId}`,
-    };
-    await settle(batchOf([message], 6, "maintainx-events-dlq"), (batch) => consumeDeadLetters(batch, env));
-    expect(await statusOf(eventId)).toBe("dead");
+    await deadLetterWithClaimCheck(body, eventId);
+    expect(await eventStatus(eventId)).toBe("dead");
     const queue = recordingQueue();
     const response = await bulkReplay(
       { workOrderId: String(body.workOrderId), status: "dead" },

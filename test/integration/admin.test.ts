@@ -2,11 +2,10 @@
 
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
-import type { EventMessage } from "../../src/events/message";
-import { consumeDeadLetters } from "../../src/routing/dead-letter";
 import statusDone from "../fixtures/status-change-done.json";
 import { BASE, maintainXDelivery, uniqueNewWorkOrder } from "../helpers/deliveries";
-import { batchOf, settle } from "../helpers/events";
+import { settled } from "../helpers/event-status";
+import { deadLetterWithClaimCheck } from "../helpers/events";
 import { reply, worldErp, worldSlack } from "../helpers/outbound";
 import { callWorker, recordingQueue } from "../helpers/worker";
 
@@ -18,16 +17,6 @@ function admin(path: string, init: RequestInit & { token?: string | null } = {})
   const token = init.token === undefined ? TOKEN : init.token;
   if (token !== null) headers.set("authorization", `Bearer ${token}`);
   return callWorker(new Request(`${BASE}/admin${path}`, { ...init, headers }), withAdmin);
-}
-
-async function settled(id: string, statuses = ["processed", "failed", "dead"]): Promise<string> {
-  const deadline = Date.now() + 20_000;
-  for (;;) {
-    const row = await env.DB.prepare("SELECT status FROM events WHERE id = ?1").bind(id).first<{ status: string }>();
-    if (row && statuses.includes(row.status)) return row.status;
-    if (Date.now() > deadline) throw new Error(`event ${id} still ${row?.status}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 async function deliver(type: string, body: Record<string, unknown>): Promise<string> {
@@ -234,21 +223,7 @@ describe("replay", () => {
   it("replays an event whose only record is a dead letter carrying a claim check", async () => {
     const body = uniqueNewWorkOrder();
     const eventId = `dead-claim-${Math.random()}`;
-    await env.IDEMPOTENCY.put(`payload:${eventId}`, JSON.stringify(body));
-    const message: EventMessage = {
-      v: 1,
-      event: {
-        id: eventId,
-        type: "workorder.created",
-        sourceType: "NEW_WORK_ORDER",
-        source: "webhook",
-        receivedAt: new Date().toISOString(),
-        data: {},
-        workOrderId: String(body.workOrderId),
-      },
-      payloadKey: `payload:${eventId}`,
-    };
-    await settle(batchOf([message], 6, "maintainx-events-dlq"), (batch) => consumeDeadLetters(batch, env));
+    await deadLetterWithClaimCheck(body, eventId);
     const queue = recordingQueue();
     const response = await callWorker(
       new Request(`${BASE}/admin/events/${eventId}/replay`, {

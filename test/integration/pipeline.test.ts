@@ -6,24 +6,9 @@ import { describe, expect, it } from "vitest";
 import { sha256Hex, utf8 } from "../../src/lib/bytes";
 import statusDone from "../fixtures/status-change-done.json";
 import { maintainXDelivery, uniqueNewWorkOrder } from "../helpers/deliveries";
+import { settled } from "../helpers/event-status";
 import { reply, worldErp, worldSlack } from "../helpers/outbound";
 import { callWorker } from "../helpers/worker";
-
-async function eventStatus(id: string): Promise<string | undefined> {
-  const row = await env.DB.prepare("SELECT status FROM events WHERE id = ?1").bind(id).first<{ status: string }>();
-  return row?.status;
-}
-
-/** Polls until the consumer has settled the event (the local queue delivers in about a second). */
-async function settled(id: string, statuses: string[] = ["processed", "failed", "dead"]): Promise<string> {
-  const deadline = Date.now() + 20_000;
-  for (;;) {
-    const status = await eventStatus(id);
-    if (status !== undefined && statuses.includes(status)) return status;
-    if (Date.now() > deadline) throw new Error(`event ${id} still ${status ?? "unknown"}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 const slackCallsFor = (workOrderId: unknown) =>
   worldSlack.calls.filter((c) => (c.json as { text?: string } | undefined)?.text?.includes(`#${workOrderId}:`));

@@ -12,6 +12,7 @@ import { recordAccepted, setEventStatus } from "../../src/store/event-log";
 import { dedupeKey } from "../../src/store/keys";
 import statusDone from "../fixtures/status-change-done.json";
 import { maintainXDelivery } from "../helpers/deliveries";
+import { settled } from "../helpers/event-status";
 import { worldErp } from "../helpers/outbound";
 import { callWorker, testEnv } from "../helpers/worker";
 
@@ -161,21 +162,10 @@ describe("retention of the event log", () => {
       const response = await callWorker(await maintainXDelivery("WORK_ORDER_STATUS_CHANGE", body));
       return ((await response.json()) as { eventId: string }).eventId;
     };
-    const settledStatus = async (id: string) => {
-      const deadline = Date.now() + 20_000;
-      for (;;) {
-        const row = await env.DB.prepare("SELECT status FROM events WHERE id = ?1")
-          .bind(id)
-          .first<{ status: string }>();
-        if (row && row.status !== "accepted") return row.status;
-        if (Date.now() > deadline) throw new Error(`event ${id} not settled`);
-        await new Promise((r) => setTimeout(r, 100));
-      }
-    };
     const erpPosts = () => worldErp.calls.filter((c) => (c.json as { eventId?: string })?.eventId === eventId);
 
     const eventId = await deliver();
-    expect(await settledStatus(eventId)).toBe("processed");
+    expect(await settled(eventId)).toBe("processed");
     expect(erpPosts()).toHaveLength(1);
 
     // Forty days on: retention deletes the event, and its KV dedupe key has long expired.
@@ -187,7 +177,7 @@ describe("retention of the event log", () => {
     await env.IDEMPOTENCY.delete(dedupeKey(eventId));
 
     expect(await deliver()).toBe(eventId);
-    expect(await settledStatus(eventId)).toBe("processed");
+    expect(await settled(eventId)).toBe("processed");
     expect(erpPosts()).toHaveLength(1);
   });
 
