@@ -16,6 +16,7 @@ import {
   signSeed,
 } from "../../src/webhooks/signature";
 import { HELP_OPTION, parseCommandArgs, requireNoMorePositionals } from "../args";
+import { printHelp } from "../command-group";
 import { DEV_VARS_FILE, loadCliConfig } from "../env";
 import { ConfigError, runGuarded, UsageError } from "../errors";
 import { type HttpAnswer, NoAnswerError, parseJson, sendRequest } from "../http";
@@ -79,10 +80,7 @@ interface SendRequest {
 export async function runSend(argv: string[], ctx: CliContext): Promise<ExitCode> {
   return runGuarded(ctx.output, "send", async () => {
     const { values, positionals } = parseCommandArgs(argv, SEND_OPTIONS);
-    if (values.help) {
-      ctx.output.stdout(SEND_HELP);
-      return EXIT_OK;
-    }
+    if (values.help) return printHelp(SEND_HELP, ctx);
     const request = readSendRequest(values, positionals, ctx);
     const signing = resolveSecret(values.secret, request, ctx);
     return deliver(request, signing, ctx);

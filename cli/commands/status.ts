@@ -12,6 +12,7 @@ import {
   resolveAdminTarget,
 } from "../admin-api";
 import { parseCommandArgs, requireNoMorePositionals } from "../args";
+import { printHelp } from "../command-group";
 import { DEV_VARS_FILE } from "../env";
 import { runGuarded } from "../errors";
 import { type CliContext, EXIT_OK, type ExitCode } from "../io";
@@ -48,10 +49,7 @@ type Status = z.infer<typeof StatusSchema>;
 export async function runStatus(argv: string[], ctx: CliContext): Promise<ExitCode> {
   return runGuarded(ctx.output, "status", async () => {
     const { values, positionals } = parseCommandArgs(argv, ADMIN_OPTIONS);
-    if (values.help) {
-      ctx.output.stdout(STATUS_HELP);
-      return EXIT_OK;
-    }
+    if (values.help) return printHelp(STATUS_HELP, ctx);
     requireNoMorePositionals(positionals, 0);
     const target = resolveAdminTarget(values, ctx);
     const { answer, body } = await adminJson(target, { method: "GET", path: "/status" }, StatusSchema, ctx);

@@ -60,6 +60,16 @@ const boundsInOrder = (value: { since?: string | undefined; until?: string | und
   value.since === undefined || value.until === undefined || value.since <= value.until;
 const boundsMessage = { message: "since must not be after until" };
 
+/** The message of a strict object for a key it does not take: which key, and the ones it takes. */
+function unknownKeys(noun: string, holder: string, known: readonly string[]): Parameters<typeof z.strictObject>[1] {
+  return {
+    error: (issue) =>
+      issue.code === "unrecognized_keys"
+        ? `Unknown ${noun} ${issue.keys.join(", ")}: ${holder} takes ${known.join(", ")}`
+        : undefined,
+  };
+}
+
 const listParameters = [...FILTER_NAMES, "limit", "cursor"];
 
 /**
@@ -78,12 +88,7 @@ export const EventListQuery = z
         .default(50),
       cursor: z.string({ error: "cursor must be the nextCursor of an earlier page" }).optional(),
     },
-    {
-      error: (issue) =>
-        issue.code === "unrecognized_keys"
-          ? `Unknown parameter ${issue.keys.join(", ")}: the listing takes ${listParameters.join(", ")}`
-          : undefined,
-    },
+    unknownKeys("parameter", "the listing", listParameters),
   )
   .refine(boundsInOrder, boundsMessage);
 
@@ -112,12 +117,7 @@ export const BulkReplayBody = z
         .default(100),
       dryRun: z.boolean({ error: "dryRun must be true or false" }).optional(),
     },
-    {
-      error: (issue) =>
-        issue.code === "unrecognized_keys"
-          ? `Unknown field ${issue.keys.join(", ")}: the body takes ${knownFields.join(", ")}`
-          : undefined,
-    },
+    unknownKeys("field", "the body", knownFields),
   )
   .refine(boundsInOrder, boundsMessage);
 
