@@ -21,7 +21,7 @@ export const LOCAL_ADMIN_TOKEN_VAR = "LOCAL_DEV_ADMIN_TOKEN";
  */
 export const LOCAL_ADMIN_TOKEN_FILE = ".wrangler/local-admin-token.json";
 
-export const LOOPBACK_HOSTS: ReadonlySet<string> = new Set(["localhost", "127.0.0.1", "[::1]"]);
+const LOOPBACK_HOSTS: ReadonlySet<string> = new Set(["localhost", "127.0.0.1", "[::1]"]);
 
 /** Whether a request URL is addressed to this machine. */
 export function isLoopbackUrl(url: string): boolean {

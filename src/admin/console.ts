@@ -7,7 +7,7 @@ import { httpError } from "../lib/http-error";
 import { adminTokenFor } from "./auth";
 
 /** Scripts, styles and calls from the Worker alone; no inline script, no eval, no framing. */
-export const CONSOLE_CSP = [
+const CONSOLE_CSP = [
   "default-src 'none'",
   "script-src 'self'",
   "style-src 'self'",

@@ -65,15 +65,11 @@ export async function alertEndedEvents(env: Env): Promise<number> {
  * last DIGEST_WINDOW_MS, else waits for the window to end and tries once more (one of the waiting
  * consumers wins the slot and sends everything pending; the scheduled run catches any rest).
  */
-export async function alertEndedEventsSoon(
-  env: Env,
-  now: () => number = Date.now,
-  sleep: (ms: number) => Promise<void> = (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
-): Promise<number> {
+export async function alertEndedEventsSoon(env: Env): Promise<number> {
   // Without a channel an alert is a log line: nothing to fold, no reason to wait.
   if (!readConfig(env).alertWebhookUrl) return alertEndedEvents(env);
-  if (await claimEndedAlertSlot(env.DB, now(), DIGEST_WINDOW_MS)) return alertEndedEvents(env);
-  await sleep(DIGEST_WINDOW_MS);
-  if (await claimEndedAlertSlot(env.DB, now(), DIGEST_WINDOW_MS)) return alertEndedEvents(env);
+  if (await claimEndedAlertSlot(env.DB, Date.now(), DIGEST_WINDOW_MS)) return alertEndedEvents(env);
+  await new Promise((resolve) => setTimeout(resolve, DIGEST_WINDOW_MS));
+  if (await claimEndedAlertSlot(env.DB, Date.now(), DIGEST_WINDOW_MS)) return alertEndedEvents(env);
   return 0;
 }

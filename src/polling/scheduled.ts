@@ -10,7 +10,7 @@ import { deleteExpired } from "../store/retention";
 import { pollWorkOrders } from "./poller";
 
 /** Events (and, separately, dead letters) deleted per run at most: 1,440 runs a day. */
-export const RETENTION_BATCH = 500;
+const RETENTION_BATCH = 500;
 
 export async function handleScheduled(controller: ScheduledController, env: Env): Promise<void> {
   await step("Scheduled poll crashed", () => pollWorkOrders(env));
