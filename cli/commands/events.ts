@@ -357,6 +357,8 @@ async function listEvents(request: ListRequest, target: AdminTarget, ctx: CliCon
     }
     seenCursors.add(nextCursor);
     cursor = nextCursor;
+    // Progress on stderr while --all reads on (stdout stays the table, or the JSON).
+    if (!request.json) stderr(`Read ${events.length.toLocaleString("en")} events; reading the next page…`);
   }
 
   const ignored = NEWER_FILTERS.filter(([key]) => request.filter[key] !== undefined).map(([, flag]) => flag);

@@ -385,6 +385,25 @@ describe("events list output", () => {
     expect(result.stderr).toBe("");
   });
 
+  it("--all shows its progress on stderr, page by page, and keeps the table on stdout", async () => {
+    const pages: Record<string, { events: unknown[]; nextCursor: string | null }> = {
+      "": { events: [summary({ id: "evt-progress-one" }), summary({ id: "evt-progress-two" })], nextCursor: "c1" },
+      c1: { events: [summary({ id: "evt-progress-three" })], nextCursor: null },
+    };
+    answer({
+      "GET /admin/events": (request) => ({
+        body: pages[new URL(request.path, worker.url).searchParams.get("cursor") ?? ""],
+      }),
+    });
+    const result = await run(["events", "list", "--all", "--status", "processed"]);
+
+    expect(result.code).toBe(0);
+    expect(result.stderr).toContain("Read 2 events; reading the next page…");
+    expect(result.stdout).not.toContain("reading the next page");
+    for (const id of ["evt-progress-one", "evt-progress-two", "evt-progress-three"])
+      expect(result.stdout).toContain(id);
+  });
+
   it(`--all stops at ${MAX_ALL_EVENTS} events, says so, and prints how to go on`, async () => {
     let page = 0;
     answer({
