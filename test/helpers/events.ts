@@ -17,7 +17,9 @@ export async function maintainXEvent(
   body: Record<string, unknown>,
   id?: string,
 ): Promise<CanonicalEvent> {
+  // Taken before the first await, so events built concurrently get different ids.
   sequence += 1;
+  const n = sequence;
   const delivery = await createDelivery({
     body: utf8.encode(JSON.stringify(body)),
     pathType: sourceType,
@@ -26,7 +28,7 @@ export async function maintainXEvent(
     receivedAt: new Date(),
   });
   const { event } = await normaliseDelivery(delivery);
-  return { ...event, id: id ?? `test-${sourceType}-${Date.now()}-${sequence}` };
+  return { ...event, id: id ?? `test-${sourceType}-${Date.now()}-${n}` };
 }
 
 export function messageFor(event: CanonicalEvent, extra: Partial<EventMessage> = {}): EventMessage {
