@@ -4,7 +4,7 @@
 
 import type { Config } from "../config";
 import { describeError, log } from "../lib/log";
-import { discardResponseBody, ensureOk, type FetchLike, fetchWithDeadline } from "../lib/outbound";
+import { type FetchLike, postJson } from "../lib/outbound";
 
 /** Log fields that say what the alert is about (ids and counts, never a secret). */
 type AlertFields = Record<string, unknown>;
@@ -20,15 +20,10 @@ export async function sendOperatorAlert(
   const url = config.alertWebhookUrl;
   if (!url) return false;
   try {
-    const response = await fetchWithDeadline(
-      "Alert channel",
-      url,
-      { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ text }) },
-      config.outboundTimeoutMs,
-      fetchImpl,
-    );
-    await ensureOk("Alert channel", response, url);
-    await discardResponseBody(response);
+    await postJson("Alert channel", url, JSON.stringify({ text }), {
+      timeoutMs: config.outboundTimeoutMs,
+      fetch: fetchImpl,
+    });
     return true;
   } catch (error) {
     log.error("Operator alert could not be delivered; check ALERT_WEBHOOK_URL", {

@@ -1,9 +1,8 @@
-// ERP sync for completed work orders: one POST per completion, carrying `Idempotency-Key: <event id>`
-// (the event that first claimed the completion, on every attempt) so the ERP can drop a repeat
-// should a retry ever cross a success it did not see.
+// ERP sync for completed work orders: one POST `{"eventId","workOrder"}` per completion, under the
+// id of the event that first claimed the completion (its `Idempotency-Key`).
 
 import { done, type EventHandler, skipped } from "../contract/handler";
-import { discardResponseBody, ensureOk, fetchWithDeadline } from "../lib/outbound";
+import { postToErp } from "./sinks";
 
 export const erpSync: EventHandler = {
   name: "erp-sync",
@@ -13,19 +12,7 @@ export const erpSync: EventHandler = {
     const wo = await ctx.workOrder(["title"]);
     if (!wo) return skipped("event names no work order");
 
-    const workOrder = { ...wo.fields, id: wo.id, status: wo.status ?? "DONE" };
-    const response = await fetchWithDeadline(
-      "ERP",
-      url,
-      {
-        method: "POST",
-        headers: { "content-type": "application/json", "idempotency-key": ctx.effectId },
-        body: JSON.stringify({ eventId: ctx.effectId, workOrder }),
-      },
-      ctx.config.outboundTimeoutMs,
-      ctx.fetch,
-    );
-    await discardResponseBody(await ensureOk("ERP", response, url));
+    await postToErp(ctx, url, { workOrder: { ...wo.fields, id: wo.id, status: wo.status ?? "DONE" } });
     return done(`work order ${wo.id} sent`);
   },
 };

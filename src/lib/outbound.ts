@@ -103,3 +103,25 @@ function redactUrlParts(text: string, urls: Array<string | undefined>): string {
 export async function discardResponseBody(response: Response): Promise<void> {
   await response.body?.cancel().catch(() => {});
 }
+
+interface PostOptions {
+  timeoutMs: number;
+  fetch?: FetchLike | undefined;
+  /** Sent besides `content-type: application/json`. */
+  headers?: Record<string, string>;
+}
+
+/**
+ * POSTs a JSON text to `url` under the deadline; resolves once the peer answered 2xx, and throws
+ * as `ensureOk` does otherwise (transient or permanent, the URL's secret parts redacted).
+ */
+export async function postJson(label: string, url: string, json: string, options: PostOptions): Promise<void> {
+  const response = await fetchWithDeadline(
+    label,
+    url,
+    { method: "POST", headers: { "content-type": "application/json", ...options.headers }, body: json },
+    options.timeoutMs,
+    options.fetch,
+  );
+  await discardResponseBody(await ensureOk(label, response, url));
+}
