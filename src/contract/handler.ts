@@ -5,6 +5,7 @@ import type { Config } from "../config";
 import type { CanonicalEvent } from "../events/canonical";
 import type { WorkOrderSnapshot } from "../events/work-order";
 import type { FetchLike } from "../lib/outbound";
+import type { Asset, PurchaseOrder } from "../maintainx/schemas";
 
 export { routedTypes } from "../events/work-order";
 
@@ -13,6 +14,11 @@ export type HandlerResult = { outcome: "done"; detail?: string } | { outcome: "s
 export interface EventHandler {
   /** The handler's identity in the side-effect claims: stable and unique. */
   name: string;
+  /**
+   * Whether the handler takes this event under this configuration at all (FORWARD_TYPES, say).
+   * Left out, it makes no claim and records no outcome; absent, every routed event is taken.
+   */
+  appliesTo?(event: CanonicalEvent, config: Config): boolean;
   /** Throws TransientError to be retried, PermanentError to be recorded as failed. */
   run(ctx: HandlerContext): Promise<HandlerResult>;
 }
@@ -40,6 +46,18 @@ export interface HandlerContext {
    * Undefined when the event names no work order.
    */
   workOrder(need?: WorkOrderField[]): Promise<WorkOrderSnapshot | undefined>;
+  /**
+   * MaintainX REST lookups, each made at most once per delivery whichever handlers ask;
+   * undefined without MAINTAINX_API_KEY. They throw as the client does (transient or permanent).
+   */
+  lookups: MaintainXLookups | undefined;
+}
+
+export interface MaintainXLookups {
+  /** `GET /assets/{id}`. */
+  asset(id: string): Promise<Asset>;
+  /** `GET /purchaseorders/{id}`. */
+  purchaseOrder(id: string): Promise<PurchaseOrder>;
 }
 
 export const skipped = (reason: string): HandlerResult => ({ outcome: "skipped", reason });

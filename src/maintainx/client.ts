@@ -1,6 +1,7 @@
 // The MaintainX REST client: Bearer auth, optional x-organization-id, a deadline on every call,
 // schema-checked answers, and errors that say whether retrying can help.
 
+import type { z } from "zod";
 import type { Config } from "../config";
 import { log } from "../lib/log";
 import {
@@ -11,7 +12,16 @@ import {
   parseRetryAfter,
   TransientError,
 } from "../lib/outbound";
-import { GetWorkOrderAnswer, ListWorkOrdersAnswer, type WorkOrder, type WorkOrderPage } from "./schemas";
+import {
+  type Asset,
+  GetAssetAnswer,
+  GetPurchaseOrderAnswer,
+  GetWorkOrderAnswer,
+  ListWorkOrdersAnswer,
+  type PurchaseOrder,
+  type WorkOrder,
+  type WorkOrderPage,
+} from "./schemas";
 
 /** MaintainX's 429 body says "retry in 10 seconds" when no header says otherwise. */
 const DEFAULT_RATE_LIMIT_WAIT_SECONDS = 10;
@@ -60,6 +70,8 @@ interface ListWorkOrdersParams {
 
 export interface MaintainXClient {
   getWorkOrder(id: string): Promise<WorkOrder>;
+  getAsset(id: string): Promise<Asset>;
+  getPurchaseOrder(id: string): Promise<PurchaseOrder>;
   listWorkOrders(params: ListWorkOrdersParams): Promise<WorkOrderPage & { rateLimit: RateLimit }>;
 }
 
@@ -99,15 +111,28 @@ function createMaintainXClient(options: MaintainXClientOptions): MaintainXClient
     }
   }
 
+  /** `GET /<collection>/{id}` with the answer checked by `schema`; `noun` names it in errors. */
+  async function getOne<T>(collection: string, id: string, noun: string, schema: z.ZodType<T>): Promise<T> {
+    // encodeURIComponent keeps "." and "..", which URL parsing resolves as path segments:
+    // `/workorders/..` would ask for another resource with the API key.
+    if (id === "." || id === "..") throw new PermanentError(`MaintainX API: "${id}" is not a ${noun} id`);
+    const { body } = await get(`/${collection}/${encodeURIComponent(id)}`);
+    const parsed = schema.safeParse(body);
+    if (!parsed.success) throw new TransientError(`MaintainX API: unexpected ${noun} answer`);
+    return parsed.data;
+  }
+
   return {
     async getWorkOrder(id) {
-      // encodeURIComponent keeps "." and "..", which URL parsing resolves as path segments:
-      // `/workorders/..` would ask for another resource with the API key.
-      if (id === "." || id === "..") throw new PermanentError(`MaintainX API: "${id}" is not a work-order id`);
-      const { body } = await get(`/workorders/${encodeURIComponent(id)}`);
-      const parsed = GetWorkOrderAnswer.safeParse(body);
-      if (!parsed.success) throw new TransientError("MaintainX API: unexpected work-order answer");
-      return parsed.data.workOrder;
+      return (await getOne("workorders", id, "work-order", GetWorkOrderAnswer)).workOrder;
+    },
+
+    async getAsset(id) {
+      return (await getOne("assets", id, "asset", GetAssetAnswer)).asset;
+    },
+
+    async getPurchaseOrder(id) {
+      return (await getOne("purchaseorders", id, "purchase-order", GetPurchaseOrderAnswer)).purchaseOrder;
     },
 
     async listWorkOrders({ updatedSince, limit, cursor }) {

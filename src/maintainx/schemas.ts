@@ -1,4 +1,5 @@
-// Schemas for the MaintainX REST answers this Worker reads (MaintainX's `GET /workorders` and `GET /workorders/{id}`).
+// Schemas for the MaintainX REST answers this Worker reads: `GET /workorders`, `GET /workorders/{id}`,
+// `GET /assets/{id}` and `GET /purchaseorders/{id}`.
 // Unknown fields pass through: MaintainX adds fields over time.
 
 import { z } from "zod";
@@ -28,3 +29,11 @@ export const ListWorkOrdersAnswer = z.object({
   nextCursor: z.string().nullish(),
 });
 export type WorkOrderPage = { workOrders: WorkOrder[]; nextCursor: string | null };
+
+const AssetSchema = z.object({ id, name: z.string().nullish() }).passthrough();
+export type Asset = z.infer<typeof AssetSchema>;
+export const GetAssetAnswer = z.object({ asset: AssetSchema });
+
+const PurchaseOrderSchema = z.object({ id, status: z.string().nullish() }).passthrough();
+export type PurchaseOrder = z.infer<typeof PurchaseOrderSchema>;
+export const GetPurchaseOrderAnswer = z.object({ purchaseOrder: PurchaseOrderSchema });
