@@ -3,7 +3,9 @@
 // not silently replaced: it is logged once per isolate with the value used instead, and
 // `/admin/status` lists it under `config`.
 
+import { matchesAnyPattern, parseTypePattern } from "./events/type-patterns";
 import { log } from "./lib/log";
+import { parseStandardWebhooksSecret } from "./lib/standard-webhooks";
 
 type PollMode = "always" | "fallback" | "off";
 
@@ -19,7 +21,15 @@ export interface Config {
   apiBase: string;
   organizationId: string | undefined;
   slackWebhookUrl: string | undefined;
+  /** Work-order priorities whose creation is posted to Slack (upper case, as MaintainX writes them). */
+  slackAlertPriorities: string[];
   erpWebhookUrl: string | undefined;
+  /** Where canonical events are forwarded as Standard Webhooks deliveries; unset, nothing is forwarded. */
+  forwardUrl: string | undefined;
+  /** The key bytes of FORWARD_SIGNING_SECRET (`whsec_<base64>`); undefined when unset or malformed. */
+  forwardSigningKey: Uint8Array | undefined;
+  /** Canonical type patterns (`*`, `workorder.*`, `asset.status_changed`) of the events forwarded. */
+  forwardTypes: string[];
   adminToken: string | undefined;
   /** Slack incoming webhook for operator alerts; unset, alerts are log lines only. */
   alertWebhookUrl: string | undefined;
@@ -41,7 +51,7 @@ export interface Config {
   problems: ConfigProblem[];
 }
 
-interface ConfigProblem {
+export interface ConfigProblem {
   name: string;
   value: string;
   used: string;
@@ -82,6 +92,35 @@ class SettingsReader {
     return used;
   }
 
+  /**
+   * A comma-separated list: each entry is kept in the normalised form `accept` gives, and any
+   * entry it refuses is noted. When none is accepted, `noneValid` is used (by default `fallback`).
+   */
+  list(
+    name: VarName,
+    fallback: string[],
+    accept: (entry: string) => string | undefined,
+    noneValid: { used: string[]; says: string } = { used: fallback, says: fallback.join(",") },
+  ): string[] {
+    const text = this.raw(name);
+    if (text === undefined) return fallback;
+    const entries = parseSecrets(text);
+    const kept = [...new Set(entries.flatMap((entry) => accept(entry) ?? []))];
+    if (kept.length === entries.length) return kept;
+    const used = kept.length > 0 ? kept : noneValid.used;
+    this.problems.push({ name, value: text, used: kept.length > 0 ? kept.join(",") : noneValid.says });
+    return used;
+  }
+
+  /** A `whsec_<base64>` signing key; a malformed one is noted without its value (it is a secret). */
+  signingKey(name: VarName): Uint8Array | undefined {
+    const text = this.raw(name);
+    if (text === undefined) return undefined;
+    const key = parseStandardWebhooksSecret(text);
+    if (!key) this.problems.push({ name, value: "(a secret, not shown)", used: `nothing: ${MALFORMED_SIGNING_KEY}` });
+    return key;
+  }
+
   choice<T extends string>(name: VarName, choices: readonly T[], fallback: T): T {
     const text = this.raw(name);
     if (text === undefined) return fallback;
@@ -93,6 +132,22 @@ class SettingsReader {
 }
 
 const POLL_MODES: readonly PollMode[] = ["always", "fallback", "off"];
+
+/** What a malformed FORWARD_SIGNING_SECRET should look like, for the messages that name it. */
+export const MALFORMED_SIGNING_KEY = "forwarding is skipped until it is whsec_ followed by base64";
+
+/** MaintainX's work-order priorities. */
+const WORK_ORDER_PRIORITIES = ["NONE", "LOW", "MEDIUM", "HIGH"];
+
+function priorityOf(entry: string): string | undefined {
+  const upper = entry.toUpperCase();
+  return WORK_ORDER_PRIORITIES.includes(upper) ? upper : undefined;
+}
+
+/** Whether the configuration forwards this event (its canonical or routed types, or its MaintainX type). */
+export function forwardsEvent(config: Config, types: readonly string[]): boolean {
+  return config.forwardUrl !== undefined && matchesAnyPattern(config.forwardTypes, types);
+}
 
 /** Splits the comma-separated secret list; blanks are dropped, order is kept. */
 export function parseSecrets(value: unknown): string[] {
@@ -148,7 +203,15 @@ export function readConfig(env: Env): Config {
     apiBase: (optionalString(env.MAINTAINX_API_BASE) ?? DEFAULT_MAINTAINX_API_BASE).replace(/\/+$/, ""),
     organizationId: optionalString(env.MAINTAINX_ORGANIZATION_ID),
     slackWebhookUrl: optionalString(env.SLACK_WEBHOOK_URL),
+    slackAlertPriorities: settings.list("SLACK_ALERT_PRIORITIES", ["HIGH"], priorityOf),
     erpWebhookUrl: optionalString(env.ERP_WEBHOOK_URL),
+    forwardUrl: optionalString(env.FORWARD_URL),
+    forwardSigningKey: settings.signingKey("FORWARD_SIGNING_SECRET"),
+    // A list of nothing but typos forwards nothing: falling back to `*` would send more than asked.
+    forwardTypes: settings.list("FORWARD_TYPES", ["*"], parseTypePattern, {
+      used: [],
+      says: "no type: nothing is forwarded",
+    }),
     adminToken: optionalString(env.ADMIN_TOKEN),
     alertWebhookUrl: optionalString(env.ALERT_WEBHOOK_URL),
     alertSilenceMinutes: settings.integer("ALERT_SILENCE_MINUTES", 60, 0, 525_600),

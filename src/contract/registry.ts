@@ -1,9 +1,11 @@
 // The handler registry: `registry.on("workorder.created", slackAlert)`. Several handlers may
-// listen to one type, and `prefix.*` listens to every type under a prefix. A handler's `name`
+// listen to one type, `prefix.*` listens to every type under a prefix, and `*` to every type. A handler's `name`
 // is its identity in the side-effect claims, so it must be stable and unique.
 
+import type { Config } from "../config";
 import type { CanonicalEvent } from "../events/canonical";
 import { isChangeType } from "../events/changes";
+import { matchesPattern } from "../events/type-patterns";
 import { type EventHandler, routedTypes } from "./handler";
 
 /** A handler chosen for an event, and the change type it was registered under by name, if any. */
@@ -27,17 +29,16 @@ export class HandlerRegistry {
     return this;
   }
 
-  /** The handlers for an event, each once, in registration order. */
-  handlersFor(event: CanonicalEvent): EventHandler[] {
-    return this.routesFor(event).map((route) => route.handler);
-  }
-
-  /** As handlersFor, with the change type each handler runs for (a change wins over a wildcard). */
-  routesFor(event: CanonicalEvent): Route[] {
+  /**
+   * The handlers for an event, each once, in registration order, with the change type each runs
+   * for (a change wins over a wildcard). A handler whose `appliesTo` says no is left out.
+   */
+  routesFor(event: CanonicalEvent, config: Config): Route[] {
     const types = routedTypes(event);
     const out: Route[] = [];
     for (const { pattern, handler } of this.#routes) {
-      if (!types.some((type) => matches(pattern, type))) continue;
+      if (!types.some((type) => matchesPattern(pattern, type))) continue;
+      if (handler.appliesTo && !handler.appliesTo(event, config)) continue;
       const changeType = isChangeType(pattern) ? pattern : undefined;
       const existing = out.find((route) => route.handler === handler);
       if (!existing) out.push(changeType ? { handler, changeType } : { handler });
@@ -45,8 +46,4 @@ export class HandlerRegistry {
     }
     return out;
   }
-}
-
-function matches(pattern: string, type: string): boolean {
-  return pattern.endsWith(".*") ? type.startsWith(pattern.slice(0, -1)) : pattern === type;
 }

@@ -101,7 +101,7 @@ async function processMessage(message: Message<unknown>, env: Env, deps: Consume
     replay,
   });
   await beginAttempt(env.DB, event, replay, stored);
-  const routes = deps.registry.routesFor(event);
+  const routes = deps.registry.routesFor(event, config);
   if (routes.length === 0) {
     log.info(`Unhandled event type: ${event.type}`, { eventId: event.id, sourceType: event.sourceType });
     await setEventStatus(env.DB, event.id, "processed", null);
