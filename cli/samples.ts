@@ -359,7 +359,18 @@ const SAMPLES: Readonly<Record<string, Builder>> = {
   // which this CLI does not set.
   PURCHASE_ORDER_STATUS_CHANGE: (id, at) => ({
     required: { purchaseOrderId: id, orgId: ORG_ID, oldStatus: "PENDING", newStatus: "APPROVED", occurredAt: at.now },
-    optional: { vendorId: VENDOR_ID },
+    optional: {
+      vendorId: VENDOR_ID,
+      purchaseOrder: {
+        id,
+        status: "APPROVED",
+        vendorId: VENDOR_ID,
+        overrideNumber: "PO-2291",
+        dueDate: at.ahead(7 * DAY_MS),
+        note: "Deliver to dock 2",
+        items: [{ id: 88121, partId: 963, name: "V-belt B7", quantityOrdered: 4, unitCost: 1250 }],
+      },
+    },
   }),
 
   NEW_LOCATION: (id, at) => ({ required: { locationId: id, orgId: ORG_ID, occurredAt: at.now } }),

@@ -2,7 +2,11 @@
 // folder and one line here.
 
 import { HandlerRegistry } from "../contract/registry";
+import { assetOfflineAlert } from "./asset-offline";
 import { erpSync } from "./erp";
+import { purchaseOrderErpSync } from "./erp-purchase-order";
+import { forward } from "./forward";
+import { meterTriggeredAlert } from "./meter-triggered";
 import { completionReport } from "./report";
 import { slackAlert } from "./slack";
 import { warehouseUpsert } from "./warehouse";
@@ -12,4 +16,9 @@ export const registry = new HandlerRegistry()
   // `workorder.completed` is also derived from a status change to DONE (events/work-order.ts).
   .on("workorder.completed", erpSync)
   .on("workorder.completed", completionReport)
-  .on("workorder.*", warehouseUpsert);
+  .on("workorder.*", warehouseUpsert)
+  .on("asset.status_changed", assetOfflineAlert)
+  .on("meter.trigger_state_changed", meterTriggeredAlert)
+  .on("purchaseorder.status_changed", purchaseOrderErpSync)
+  // Routed only when FORWARD_URL is set and the event matches FORWARD_TYPES (default `*`).
+  .on("*", forward);

@@ -1,15 +1,22 @@
-// Slack alert for new HIGH-priority work orders, posted to an incoming webhook.
-// A failed post (network, timeout, 5xx, 429) is retried by the queue; a 4xx is recorded as failed.
+// Slack alert for new work orders whose priority is in SLACK_ALERT_PRIORITIES (default HIGH),
+// posted to an incoming webhook. A failed post (network, timeout, 5xx, 429) is retried by the
+// queue; a 4xx is recorded as failed.
 
 import { done, type EventHandler, skipped } from "../contract/handler";
 import type { WorkOrderSnapshot } from "../events/work-order";
-import { discardResponseBody, ensureOk, fetchWithDeadline } from "../lib/outbound";
 import { escapeSlackText } from "../lib/slack-text";
+import { postToSlack, type SlackMessage } from "./sinks";
 
-function slackAlertMessage(wo: WorkOrderSnapshot, eventId: string): Record<string, unknown> {
+/** `HIGH` → `High`, as the message's first words say it. */
+function priorityWord(priority: string): string {
+  return `${priority.slice(0, 1)}${priority.slice(1).toLowerCase()}`;
+}
+
+function slackAlertMessage(wo: WorkOrderSnapshot, priority: string, eventId: string): SlackMessage {
   const title = escapeSlackText(wo.title ?? "(untitled)");
   const id = escapeSlackText(wo.id);
-  const text = `:rotating_light: High-priority work order #${id}: ${title}`;
+  const kind = `${priorityWord(priority)}-priority work order`;
+  const text = `:rotating_light: ${kind} #${id}: ${title}`;
   // A real NEW_WORK_ORDER delivery carries no status; it is shown only when known, never guessed.
   const context = [
     ...(wo.status !== undefined ? [`Status: ${escapeSlackText(wo.status)}`] : []),
@@ -18,7 +25,7 @@ function slackAlertMessage(wo: WorkOrderSnapshot, eventId: string): Record<strin
   return {
     text,
     blocks: [
-      { type: "section", text: { type: "mrkdwn", text: `*High-priority work order #${id}*\n${title}` } },
+      { type: "section", text: { type: "mrkdwn", text: `*${kind} #${id}*\n${title}` } },
       { type: "context", elements: context.map((t) => ({ type: "mrkdwn", text: t })) },
     ],
   };
@@ -34,20 +41,12 @@ export const slackAlert: EventHandler = {
     if (wo.priority === undefined) {
       return skipped("priority unknown: the payload has none and MAINTAINX_API_KEY is not set");
     }
-    if (wo.priority !== "HIGH") return skipped(`priority is ${wo.priority}`);
+    const priorities = ctx.config.slackAlertPriorities;
+    if (!priorities.includes(wo.priority)) {
+      return skipped(`priority is ${wo.priority}; SLACK_ALERT_PRIORITIES is ${priorities.join(",")}`);
+    }
 
-    const response = await fetchWithDeadline(
-      "Slack",
-      url,
-      {
-        method: "POST",
-        headers: { "content-type": "application/json" },
-        body: JSON.stringify(slackAlertMessage(wo, ctx.event.id)),
-      },
-      ctx.config.outboundTimeoutMs,
-      ctx.fetch,
-    );
-    await discardResponseBody(await ensureOk("Slack", response, url));
+    await postToSlack(ctx, url, slackAlertMessage(wo, wo.priority, ctx.event.id));
     return done(`alert posted for work order ${wo.id}`);
   },
 };

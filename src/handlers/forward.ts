@@ -1,0 +1,55 @@
+// Forwarding: every canonical event matching FORWARD_TYPES is POSTed to FORWARD_URL as a Standard
+// Webhooks delivery (`webhook-id` = the event id, `webhook-timestamp`, `webhook-signature`), so any
+// service with a Standard Webhooks library can check it. Once per event, retried and dead-lettered
+// like every handler; a new timestamp and signature on each attempt, so a retry hours later is
+// still inside the receiver's tolerance. Without FORWARD_URL the handler is not routed at all;
+// without a valid FORWARD_SIGNING_SECRET it is skipped with a log line: nothing goes out unsigned.
+
+import { forwardsEvent, MALFORMED_SIGNING_KEY } from "../config";
+import { done, type EventHandler, routedTypes, skipped } from "../contract/handler";
+import type { CanonicalEvent } from "../events/canonical";
+import { postJson } from "../lib/outbound";
+import { signStandardWebhook } from "../lib/standard-webhooks";
+
+/** The body a receiver gets: the canonical event, with `subject: null` when the payload names none. */
+export function forwardedBody(event: CanonicalEvent): string {
+  return JSON.stringify({
+    id: event.id,
+    type: event.type,
+    sourceType: event.sourceType,
+    source: event.source,
+    subject: event.subject ?? null,
+    ...(event.workOrderId === undefined ? {} : { workOrderId: event.workOrderId }),
+    ...(event.occurredAt === undefined ? {} : { occurredAt: event.occurredAt }),
+    receivedAt: event.receivedAt,
+    data: event.data,
+  });
+}
+
+export const forward: EventHandler = {
+  name: "forward",
+  appliesTo: (event, config) => forwardsEvent(config, [...routedTypes(event), event.sourceType]),
+  async run(ctx) {
+    const { config, event } = ctx;
+    const url = config.forwardUrl;
+    if (!url) return skipped("FORWARD_URL is not set");
+    const key = config.forwardSigningKey;
+    if (!key) {
+      const malformed = config.problems.some((problem) => problem.name === "FORWARD_SIGNING_SECRET");
+      return skipped(
+        malformed
+          ? `FORWARD_SIGNING_SECRET is malformed: ${MALFORMED_SIGNING_KEY}`
+          : "FORWARD_SIGNING_SECRET is not set",
+      );
+    }
+
+    const body = forwardedBody(event);
+    const headers = await signStandardWebhook(key, event.id, Date.now() / 1000, body);
+    await postJson("Forward", url, body, {
+      timeoutMs: config.outboundTimeoutMs,
+      fetch: ctx.fetch,
+      headers: { ...headers },
+    });
+    return done(`forwarded as ${event.type}`);
+  },
+};
