@@ -248,9 +248,18 @@ describe("real-shaped deliveries", () => {
 
 // ---- every type's real-shaped delivery ends processed ----
 
-/** A REST work order as MaintainX's `GET /workorders/{id}` answers it. */
-function restWorkOrder(url: string): Response {
-  const id = Number(new URL(url).pathname.split("/").pop());
+/**
+ * MaintainX's REST answers for what handlers look up: `GET /workorders/{id}`, `GET /assets/{id}`
+ * and `GET /purchaseorders/{id}`, each with the fields its description requires.
+ */
+function restAnswer(url: string): Response {
+  const [collection, last] = new URL(url).pathname.split("/").slice(-2);
+  const id = Number(last);
+  if (collection === "assets") return Response.json({ asset: { id, name: "Compressor C2" } });
+  if (collection === "purchaseorders") {
+    return Response.json({ purchaseOrder: { id, title: "Belts", status: "APPROVED", vendorId: 44107, items: [] } });
+  }
+  if (collection !== "workorders") return new Response('{"message":"not found"}', { status: 404 });
   return Response.json({
     workOrder: {
       id,
@@ -274,7 +283,7 @@ describe("a delivery of any of the 46 types, as MaintainX sends it", () => {
   for (const shape of ["with its entity", "with the required fields only"] as const) {
     it(`is accepted and ends processed (${shape})`, async () => {
       const fallback = worldApi.fallback;
-      worldApi.fallback = (request) => restWorkOrder(request.url);
+      worldApi.fallback = (request) => restAnswer(request.url);
       try {
         const sent: Array<[string, string]> = [];
         for (const type of MAINTAINX_EVENT_TYPES) {

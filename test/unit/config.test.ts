@@ -34,6 +34,43 @@ describe("readConfig", () => {
     ]);
   });
 
+  it("reads SLACK_ALERT_PRIORITIES as MaintainX priorities, keeping the valid ones of a list with typos", () => {
+    expect(readConfig(testEnv()).slackAlertPriorities).toEqual(["HIGH"]);
+    expect(readConfig(testEnv({ SLACK_ALERT_PRIORITIES: "high, Medium,HIGH" })).slackAlertPriorities).toEqual([
+      "HIGH",
+      "MEDIUM",
+    ]);
+    const typo = readConfig(testEnv({ SLACK_ALERT_PRIORITIES: "HIGH,URGENT" }));
+    expect(typo.slackAlertPriorities).toEqual(["HIGH"]);
+    expect(typo.problems).toEqual([{ name: "SLACK_ALERT_PRIORITIES", value: "HIGH,URGENT", used: "HIGH" }]);
+    const nothingValid = readConfig(testEnv({ SLACK_ALERT_PRIORITIES: "critical" }));
+    expect(nothingValid.slackAlertPriorities).toEqual(["HIGH"]);
+    expect(nothingValid.problems).toEqual([{ name: "SLACK_ALERT_PRIORITIES", value: "critical", used: "HIGH" }]);
+  });
+
+  it("reads FORWARD_SIGNING_SECRET as whsec_<base64> key bytes, and never repeats a malformed one", () => {
+    const config = readConfig(testEnv({ FORWARD_SIGNING_SECRET: "whsec_AQIDBA==" }));
+    expect([...(config.forwardSigningKey ?? [])]).toEqual([1, 2, 3, 4]);
+    expect(config.problems).toEqual([]);
+    // Standard Webhooks libraries take the bare base64 too.
+    expect([...(readConfig(testEnv({ FORWARD_SIGNING_SECRET: "AQIDBA" })).forwardSigningKey ?? [])]).toEqual([
+      1, 2, 3, 4,
+    ]);
+    for (const malformed of ["whsec_", "whsec_%%%%", "whsec_A", "plain-text secret"]) {
+      const bad = readConfig(testEnv({ FORWARD_SIGNING_SECRET: malformed }));
+      expect(bad.forwardSigningKey, malformed).toBeUndefined();
+      expect(bad.problems, malformed).toEqual([
+        {
+          name: "FORWARD_SIGNING_SECRET",
+          value: "(a secret, not shown)",
+          used: "nothing: forwarding is skipped until it is whsec_ followed by base64",
+        },
+      ]);
+    }
+    expect(readConfig(testEnv()).forwardSigningKey).toBeUndefined();
+    expect(readConfig(testEnv()).forwardTypes).toEqual(["*"]);
+  });
+
   it("reports nothing for the shipped defaults, blank values, and case-insensitive modes", () => {
     expect(readConfig(testEnv()).problems).toEqual([]);
     expect(readConfig(testEnv({ POLL_PAGE_SIZE: "", POLL_MODE: "Fallback" })).problems).toEqual([]);
