@@ -363,7 +363,6 @@ const SAMPLES: Readonly<Record<string, Builder>> = {
       vendorId: VENDOR_ID,
       purchaseOrder: {
         id,
-        status: "APPROVED",
         vendorId: VENDOR_ID,
         overrideNumber: "PO-2291",
         dueDate: at.ahead(7 * DAY_MS),

@@ -95,6 +95,26 @@ describe.skipIf(!description)("contract: the Worker parses MaintainX's documente
     expect(typeof workOrder.id).toBe("string");
     expect(workOrder.title).toBe((body as { workOrder: { title?: string } }).workOrder.title);
   });
+
+  it.each(documentedAnswers("GET", "/assets/{id}", 200))(
+    "getAsset (the offline alert) accepts GET /assets/{id}'s %s, name included",
+    async (_, body) => {
+      const asset = await clientAnswering(body).getAsset("963");
+
+      expect(typeof asset.id).toBe("string");
+      expect(asset.name).toBe((body as { asset: { name: string } }).asset.name);
+    },
+  );
+
+  it.each(documentedAnswers("GET", "/purchaseorders/{id}", 200))(
+    "getPurchaseOrder (the ERP sync) accepts GET /purchaseorders/{id}'s %s",
+    async (_, body) => {
+      const order = await clientAnswering(body).getPurchaseOrder("135");
+
+      expect(typeof order.id).toBe("string");
+      expect(order.items).toEqual((body as { purchaseOrder: { items: unknown } }).purchaseOrder.items);
+    },
+  );
 });
 
 // ---------------------------------------------------------------------------------------------

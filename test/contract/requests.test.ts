@@ -12,7 +12,7 @@ import { bufferOutput } from "../../cli/io";
 import { readConfig } from "../../src/config";
 import { MAINTAINX_EVENT_TYPES } from "../../src/events/maintainx-types";
 import type { FetchLike } from "../../src/lib/outbound";
-import { maintainXClientFor } from "../../src/maintainx/client";
+import { type MaintainXClient, maintainXClientFor } from "../../src/maintainx/client";
 import { type FakeMaintainX, startFakeMaintainX } from "../helpers/node/fake-maintainx";
 import {
   checkRequest,
@@ -136,6 +136,23 @@ describe.skipIf(!description)("contract: the Worker's requests to MaintainX", ()
 
     expect(requests).toHaveLength(1);
     expect(checkRequest(doc(), requests[0] as RequestRecord).operation?.template).toBe("/workorders/{id}");
+    expectValid(requests);
+  });
+
+  it.each([
+    ["an asset (the offline alert's name)", "/assets/{id}", (c: MaintainXClient) => c.getAsset("771002")],
+    ["a purchase order (the ERP sync)", "/purchaseorders/{id}", (c: MaintainXClient) => c.getPurchaseOrder("135")],
+  ])("gets %s by id as the handlers do", async (_, template, call) => {
+    const { fetch, requests } = recordingFetch(() => ({
+      asset: { id: 771002, name: "Forklift" },
+      purchaseOrder: { id: 135, status: "APPROVED" },
+    }));
+    const client = maintainXClientFor(workerConfig({ MAINTAINX_ORGANIZATION_ID: ORGANIZATION_ID }), fetch);
+    if (!client) throw new Error("no client: MAINTAINX_API_KEY is set");
+    await call(client);
+
+    expect(requests).toHaveLength(1);
+    expect(checkRequest(doc(), requests[0] as RequestRecord).operation?.template).toBe(template);
     expectValid(requests);
   });
 
