@@ -3,9 +3,9 @@
 // not silently replaced: it is logged once per isolate with the value used instead, and
 // `/admin/status` lists it under `config`.
 
-import { matchesAnyPattern, parseTypePattern } from "./events/type-patterns";
 import { log } from "./lib/log";
 import { parseStandardWebhooksSecret } from "./lib/standard-webhooks";
+import { matchesAnyPattern, parseTypePattern } from "./lib/type-patterns";
 
 type PollMode = "always" | "fallback" | "off";
 

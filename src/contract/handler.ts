@@ -5,7 +5,6 @@ import type { Config } from "../config";
 import type { CanonicalEvent } from "../events/canonical";
 import type { WorkOrderSnapshot } from "../events/work-order";
 import type { FetchLike } from "../lib/outbound";
-import type { Asset, PurchaseOrder } from "../maintainx/schemas";
 
 export { routedTypes } from "../events/work-order";
 
@@ -53,11 +52,14 @@ export interface HandlerContext {
   lookups: MaintainXLookups | undefined;
 }
 
+/** An entity as MaintainX's REST API gives it: its id as text, every other field as sent. */
+type RestEntity = { id: string } & Record<string, unknown>;
+
 export interface MaintainXLookups {
   /** `GET /assets/{id}`. */
-  asset(id: string): Promise<Asset>;
+  asset(id: string): Promise<RestEntity & { name?: string | null | undefined }>;
   /** `GET /purchaseorders/{id}`. */
-  purchaseOrder(id: string): Promise<PurchaseOrder>;
+  purchaseOrder(id: string): Promise<RestEntity>;
 }
 
 export const skipped = (reason: string): HandlerResult => ({ outcome: "skipped", reason });

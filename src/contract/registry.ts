@@ -5,7 +5,7 @@
 import type { Config } from "../config";
 import type { CanonicalEvent } from "../events/canonical";
 import { isChangeType } from "../events/changes";
-import { matchesPattern } from "../events/type-patterns";
+import { matchesPattern } from "../lib/type-patterns";
 import { type EventHandler, routedTypes } from "./handler";
 
 /** A handler chosen for an event, and the change type it was registered under by name, if any. */
