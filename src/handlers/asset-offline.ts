@@ -38,8 +38,6 @@ async function assetName(ctx: HandlerContext, assetId: string): Promise<AssetNam
   }
 }
 
-const DOWNTIME: Record<string, string> = { PLANNED: "planned downtime", UNPLANNED: "unplanned downtime" };
-
 function offlineMessage(
   assetId: string,
   name: string | undefined,
@@ -49,9 +47,8 @@ function offlineMessage(
   const id = escapeSlackText(assetId);
   const named = name ? ` ${escapeSlackText(name)}` : "";
   const downtimeType = text(status.downtimeType)?.toUpperCase();
-  const downtime = downtimeType
-    ? (DOWNTIME[downtimeType] ?? `downtime type ${escapeSlackText(downtimeType)}`)
-    : "downtime type not given";
+  // MaintainX's own word (PLANNED, UNPLANNED), as people search their Slack for it.
+  const downtime = downtimeType ? `${escapeSlackText(downtimeType)} downtime` : "downtime type not given";
   const headline = `Asset #${id}${named} is offline: ${downtime}`;
   const label = isObject(status.customStatus) ? text(status.customStatus.label) : undefined;
   const description = text(status.description);

@@ -158,7 +158,7 @@ describe("assets, meters and purchase orders under wrangler dev", () => {
     const slackPosts = await slack.waitForRequests(2);
     const texts = slackPosts.map((r) => (r.json as { text: string }).text).sort();
     expect(texts[0]).toMatch(/^:bell: Meter #88213: trigger #\d+ is TRIGGERED \(was STABLE\)$/);
-    expect(texts[1]).toBe(`:red_circle: Asset #${assetId} Conveyor drive 3 is offline: unplanned downtime`);
+    expect(texts[1]).toBe(`:red_circle: Asset #${assetId} Conveyor drive 3 is offline: UNPLANNED downtime`);
     expect(maintainx.requests.filter((r) => r.path === `/v1/assets/${assetId}`)).toHaveLength(1);
 
     const [order] = await erp.waitForRequests(1);

@@ -82,7 +82,7 @@ describe("asset going offline", () => {
     expect(api.calls[0]?.headers.authorization).toBe("Bearer api-key-123");
     expect(slack.calls).toHaveLength(1);
     expect(text(slack.calls[0])).toBe(
-      `:red_circle: Asset #${id} Forklift &lt;north&gt; &amp; co is offline: unplanned downtime`,
+      `:red_circle: Asset #${id} Forklift &lt;north&gt; &amp; co is offline: UNPLANNED downtime`,
     );
     expect(slack.calls[0]?.body).toContain("Overheated - needs servicing.");
     expect(erp.calls).toEqual([]);
@@ -105,7 +105,7 @@ describe("asset going offline", () => {
     const texts = slack.calls.map((c) => text(c)).sort();
     expect(texts).toEqual(
       [
-        `:red_circle: Asset #${planned.subject?.id} Press ${planned.subject?.id} is offline: planned downtime`,
+        `:red_circle: Asset #${planned.subject?.id} Press ${planned.subject?.id} is offline: PLANNED downtime`,
         `:red_circle: Asset #${unknown.subject?.id} Press ${unknown.subject?.id} is offline: downtime type not given`,
       ].sort(),
     );
@@ -138,13 +138,13 @@ describe("asset going offline", () => {
     const failing = await maintainXEvent("ASSET_STATUS_CHANGE", assetOffline(freshId()));
     api.fallback = reply(503, "down");
     await run([messageFor(failing)]);
-    expect(text(slack.calls[0])).toBe(`:red_circle: Asset #${failing.subject?.id} is offline: unplanned downtime`);
+    expect(text(slack.calls[0])).toBe(`:red_circle: Asset #${failing.subject?.id} is offline: UNPLANNED downtime`);
     expect((await outcomes(failing.id))["asset-offline-alert"]?.detail).toMatch(/\(no name: MaintainX API: HTTP 503/);
 
     const keyless = await maintainXEvent("ASSET_STATUS_CHANGE", assetOffline(freshId()));
     await run([messageFor(keyless)], testEnv({ ...configured, MAINTAINX_API_KEY: undefined }));
     expect(api.calls).toHaveLength(1);
-    expect(text(slack.calls[1])).toBe(`:red_circle: Asset #${keyless.subject?.id} is offline: unplanned downtime`);
+    expect(text(slack.calls[1])).toBe(`:red_circle: Asset #${keyless.subject?.id} is offline: UNPLANNED downtime`);
   });
 
   it("is skipped for any other new status, asking nothing and posting nothing", async () => {
