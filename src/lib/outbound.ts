@@ -113,15 +113,29 @@ interface PostOptions {
 
 /**
  * POSTs a JSON text to `url` under the deadline; resolves once the peer answered 2xx, and throws
- * as `ensureOk` does otherwise (transient or permanent, the URL's secret parts redacted).
+ * as `ensureOk` does otherwise (transient or permanent, the URL's secret parts redacted). A
+ * redirect is not followed: fetch would turn a 301/302 into a GET without the body, and a 2xx
+ * page behind it would count as delivered. It is a permanent failure naming what to fix.
  */
 export async function postJson(label: string, url: string, json: string, options: PostOptions): Promise<void> {
   const response = await fetchWithDeadline(
     label,
     url,
-    { method: "POST", headers: { "content-type": "application/json", ...options.headers }, body: json },
+    {
+      method: "POST",
+      headers: { "content-type": "application/json", ...options.headers },
+      body: json,
+      redirect: "manual",
+    },
     options.timeoutMs,
     options.fetch,
   );
+  if (response.status >= 300 && response.status < 400) {
+    await discardResponseBody(response);
+    throw new PermanentError(
+      `${label}: HTTP ${response.status} redirect, not followed: configure the URL it redirects to`,
+      response.status,
+    );
+  }
   await discardResponseBody(await ensureOk(label, response, url));
 }
