@@ -9,14 +9,21 @@ import { idString, isObject } from "../events/canonical";
 import { PermanentError } from "../lib/outbound";
 import { postToErp } from "./sinks";
 
-/** The purchase order as MaintainX gives it now; undefined without an API key or when it is gone (404). */
-async function currentPurchaseOrder(ctx: HandlerContext, id: string): Promise<Record<string, unknown> | undefined> {
-  if (!ctx.lookups) return undefined;
+/**
+ * The purchase order as MaintainX gives it now. Without an API key, or when MaintainX refuses for
+ * good (404: deleted since; 403: a key without access to purchasing), the status change still
+ * happened: the ERP gets what the payload says, and the outcome names why. A transient failure
+ * retries the event, so the ERP gets the whole order once MaintainX answers.
+ */
+async function currentPurchaseOrder(
+  ctx: HandlerContext,
+  id: string,
+): Promise<{ order?: Record<string, unknown>; missing?: string }> {
+  if (!ctx.lookups) return { missing: "MAINTAINX_API_KEY is not set" };
   try {
-    return await ctx.lookups.purchaseOrder(id);
+    return { order: await ctx.lookups.purchaseOrder(id) };
   } catch (error) {
-    // A deleted purchase order still had this status change: the ERP gets what the payload says.
-    if (error instanceof PermanentError && error.status === 404) return undefined;
+    if (error instanceof PermanentError) return { missing: error.message };
     throw error;
   }
 }
@@ -31,14 +38,13 @@ export const purchaseOrderErpSync: EventHandler = {
     if (id === undefined) return skipped("event names no purchase order");
 
     const entity = isObject(data.purchaseOrder) ? data.purchaseOrder : undefined;
-    const purchaseOrder: Record<string, unknown> = {
-      ...(entity ?? (await currentPurchaseOrder(ctx, id))),
-      id,
-    };
+    const current = entity ? {} : await currentPurchaseOrder(ctx, id);
+    const purchaseOrder: Record<string, unknown> = { ...(entity ?? current.order), id };
     if (purchaseOrder.vendorId === undefined && data.vendorId !== undefined) purchaseOrder.vendorId = data.vendorId;
     if (typeof data.newStatus === "string") purchaseOrder.status = data.newStatus;
 
     await postToErp(ctx, url, { purchaseOrder });
-    return done(`purchase order ${id} sent (${String(purchaseOrder.status ?? "status not given")})`);
+    const only = current.missing ? `; only what the payload says: ${current.missing}` : "";
+    return done(`purchase order ${id} sent (${String(purchaseOrder.status ?? "status not given")})${only}`);
   },
 };

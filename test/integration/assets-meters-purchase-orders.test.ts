@@ -274,7 +274,7 @@ describe("purchase-order status change", () => {
     });
   });
 
-  it("sends what the payload says without an API key, and when MaintainX no longer has the order", async () => {
+  it("sends what the payload says without an API key, and when MaintainX refuses the lookup for good", async () => {
     const keyless = await maintainXEvent(
       "PURCHASE_ORDER_STATUS_CHANGE",
       sampleMaintainXBody("PURCHASE_ORDER_STATUS_CHANGE", { id: freshId(), minimal: true }),
@@ -285,7 +285,7 @@ describe("purchase-order status change", () => {
       purchaseOrder: { id: keyless.subject?.id, status: "APPROVED" },
     });
 
-    api.plan(reply(404, '{"message":"not found"}'));
+    api.plan(reply(403, '{"message":"no access to purchasing"}'));
     const gone = await maintainXEvent("PURCHASE_ORDER_STATUS_CHANGE", {
       ...sampleMaintainXBody("PURCHASE_ORDER_STATUS_CHANGE", { id: freshId(), minimal: true }),
       vendorId: 44107,
@@ -295,6 +295,9 @@ describe("purchase-order status change", () => {
       eventId: gone.id,
       purchaseOrder: { id: gone.subject?.id, status: "APPROVED", vendorId: 44107 },
     });
+    expect((await outcomes(gone.id))["erp-purchase-order"]?.detail).toBe(
+      `purchase order ${gone.subject?.id} sent (APPROVED); only what the payload says: MaintainX API: HTTP 403 {"message":"no access to purchasing"}`,
+    );
   });
 
   it("retries an ERP 5xx and a failed lookup with backoff, records a 4xx as failed, and sends each once", async () => {
