@@ -26,6 +26,8 @@ export interface Config {
   erpWebhookUrl: string | undefined;
   /** Where canonical events are forwarded as Standard Webhooks deliveries; unset, nothing is forwarded. */
   forwardUrl: string | undefined;
+  /** FORWARD_URL is set, well-formed or not: the forward handler is routed, and says why it skips. */
+  forwarding: boolean;
   /** The key bytes of FORWARD_SIGNING_SECRET (`whsec_<base64>`); undefined when unset or malformed. */
   forwardSigningKey: Uint8Array | undefined;
   /** Canonical type patterns (`*`, `workorder.*`, `asset.status_changed`) of the events forwarded. */
@@ -105,20 +107,41 @@ class SettingsReader {
     const text = this.raw(name);
     if (text === undefined) return fallback;
     const entries = parseSecrets(text);
-    const kept = [...new Set(entries.flatMap((entry) => accept(entry) ?? []))];
-    if (kept.length === entries.length) return kept;
+    const accepted = entries.flatMap((entry) => accept(entry) ?? []);
+    const kept = [...new Set(accepted)];
+    if (accepted.length === entries.length) return kept;
     const used = kept.length > 0 ? kept : noneValid.used;
     this.problems.push({ name, value: text, used: kept.length > 0 ? kept.join(",") : noneValid.says });
     return used;
   }
 
-  /** A `whsec_<base64>` signing key; a malformed one is noted without its value (it is a secret). */
+  /**
+   * A `whsec_<base64>` signing key; a malformed one is noted without its value (it is a secret).
+   * A short one is used, and noted: Standard Webhooks asks for 24 to 64 bytes.
+   */
   signingKey(name: VarName): Uint8Array | undefined {
     const text = this.raw(name);
     if (text === undefined) return undefined;
     const key = parseStandardWebhooksSecret(text);
-    if (!key) this.problems.push({ name, value: "(a secret, not shown)", used: `nothing: ${MALFORMED_SIGNING_KEY}` });
+    const value = "(a secret, not shown)";
+    if (!key) this.problems.push({ name, value, used: `nothing: ${MALFORMED_SIGNING_KEY}` });
+    else if (key.length < MIN_SIGNING_KEY_BYTES) {
+      this.problems.push({
+        name,
+        value,
+        used: `the key as given, ${key.length} bytes: Standard Webhooks asks for ${MIN_SIGNING_KEY_BYTES} to 64 random bytes`,
+      });
+    }
     return key;
+  }
+
+  /** An http(s) URL; anything else is noted (a URL may carry a secret, so only its form is said). */
+  url(name: VarName): { url?: string; set: boolean } {
+    const text = this.raw(name);
+    if (text === undefined) return { set: false };
+    if (URL.canParse(text) && /^https?:$/.test(new URL(text).protocol)) return { url: text, set: true };
+    this.problems.push({ name, value: "(a URL, not shown)", used: `nothing: ${MALFORMED_URL}` });
+    return { set: true };
   }
 
   choice<T extends string>(name: VarName, choices: readonly T[], fallback: T): T {
@@ -135,6 +158,9 @@ const POLL_MODES: readonly PollMode[] = ["always", "fallback", "off"];
 
 /** What a malformed FORWARD_SIGNING_SECRET should look like, for the messages that name it. */
 export const MALFORMED_SIGNING_KEY = "forwarding is skipped until it is whsec_ followed by base64";
+/** What a malformed URL setting should look like. */
+export const MALFORMED_URL = "it is skipped until it is an absolute http:// or https:// URL";
+const MIN_SIGNING_KEY_BYTES = 24;
 
 /** MaintainX's work-order priorities. */
 const WORK_ORDER_PRIORITIES = ["NONE", "LOW", "MEDIUM", "HIGH"];
@@ -146,7 +172,11 @@ function priorityOf(entry: string): string | undefined {
 
 /** Whether the configuration forwards this event (its canonical or routed types, or its MaintainX type). */
 export function forwardsEvent(config: Config, types: readonly string[]): boolean {
-  return config.forwardUrl !== undefined && matchesAnyPattern(config.forwardTypes, types);
+  return config.forwarding && matchesAnyPattern(config.forwardTypes, types);
+}
+
+function forwardUrlOf(read: { url?: string; set: boolean }): Pick<Config, "forwardUrl" | "forwarding"> {
+  return { forwardUrl: read.url, forwarding: read.set };
 }
 
 /** Splits the comma-separated secret list; blanks are dropped, order is kept. */
@@ -205,7 +235,7 @@ export function readConfig(env: Env): Config {
     slackWebhookUrl: optionalString(env.SLACK_WEBHOOK_URL),
     slackAlertPriorities: settings.list("SLACK_ALERT_PRIORITIES", ["HIGH"], priorityOf),
     erpWebhookUrl: optionalString(env.ERP_WEBHOOK_URL),
-    forwardUrl: optionalString(env.FORWARD_URL),
+    ...forwardUrlOf(settings.url("FORWARD_URL")),
     forwardSigningKey: settings.signingKey("FORWARD_SIGNING_SECRET"),
     // A list of nothing but typos forwards nothing: falling back to `*` would send more than asked.
     forwardTypes: settings.list("FORWARD_TYPES", ["*"], parseTypePattern, {

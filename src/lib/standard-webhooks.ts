@@ -7,10 +7,13 @@ import { utf8 } from "./bytes";
 const SECRET_PREFIX = "whsec_";
 const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
 
-/** The key bytes of `whsec_<base64>` (the prefix may be left out); undefined when it is not that. */
+/**
+ * The key bytes of `whsec_<base64>` (the prefix may be left out, as receiving libraries allow);
+ * undefined when it is not that. Padding is required: receiving libraries refuse base64 without it.
+ */
 export function parseStandardWebhooksSecret(text: string): Uint8Array | undefined {
   const encoded = text.startsWith(SECRET_PREFIX) ? text.slice(SECRET_PREFIX.length) : text;
-  if (!BASE64.test(encoded) || encoded.length % 4 === 1) return undefined;
+  if (!BASE64.test(encoded) || encoded.length % 4 !== 0) return undefined;
   try {
     const binary = atob(encoded);
     if (binary.length === 0) return undefined;

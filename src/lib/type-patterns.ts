@@ -16,7 +16,11 @@ export function matchesPattern(pattern: string, type: string): boolean {
   return pattern.endsWith(".*") ? type.startsWith(pattern.slice(0, -1)) : pattern === type;
 }
 
-/** True when any of `patterns` matches any of `types`. */
+/**
+ * True when any of `patterns` matches any of `types`, whatever the case: canonical types are
+ * lower case and MaintainX's upper case, and a setting may be typed either way.
+ */
 export function matchesAnyPattern(patterns: readonly string[], types: readonly string[]): boolean {
-  return patterns.some((pattern) => types.some((type) => matchesPattern(pattern, type)));
+  const lower = types.map((type) => type.toLowerCase());
+  return patterns.some((pattern) => lower.some((type) => matchesPattern(pattern.toLowerCase(), type)));
 }

@@ -36,10 +36,9 @@ describe("readConfig", () => {
 
   it("reads SLACK_ALERT_PRIORITIES as MaintainX priorities, keeping the valid ones of a list with typos", () => {
     expect(readConfig(testEnv()).slackAlertPriorities).toEqual(["HIGH"]);
-    expect(readConfig(testEnv({ SLACK_ALERT_PRIORITIES: "high, Medium,HIGH" })).slackAlertPriorities).toEqual([
-      "HIGH",
-      "MEDIUM",
-    ]);
+    const repeated = readConfig(testEnv({ SLACK_ALERT_PRIORITIES: "high, Medium,HIGH" }));
+    expect(repeated.slackAlertPriorities).toEqual(["HIGH", "MEDIUM"]);
+    expect(repeated.problems).toEqual([]);
     const typo = readConfig(testEnv({ SLACK_ALERT_PRIORITIES: "HIGH,URGENT" }));
     expect(typo.slackAlertPriorities).toEqual(["HIGH"]);
     expect(typo.problems).toEqual([{ name: "SLACK_ALERT_PRIORITIES", value: "HIGH,URGENT", used: "HIGH" }]);
@@ -49,14 +48,25 @@ describe("readConfig", () => {
   });
 
   it("reads FORWARD_SIGNING_SECRET as whsec_<base64> key bytes, and never repeats a malformed one", () => {
-    const config = readConfig(testEnv({ FORWARD_SIGNING_SECRET: "whsec_AQIDBA==" }));
-    expect([...(config.forwardSigningKey ?? [])]).toEqual([1, 2, 3, 4]);
+    const key = Array.from({ length: 24 }, (_, i) => i + 1);
+    const encoded = btoa(String.fromCharCode(...key));
+    const config = readConfig(testEnv({ FORWARD_SIGNING_SECRET: `whsec_${encoded}` }));
+    expect([...(config.forwardSigningKey ?? [])]).toEqual(key);
     expect(config.problems).toEqual([]);
     // Standard Webhooks libraries take the bare base64 too.
-    expect([...(readConfig(testEnv({ FORWARD_SIGNING_SECRET: "AQIDBA" })).forwardSigningKey ?? [])]).toEqual([
-      1, 2, 3, 4,
+    expect([...(readConfig(testEnv({ FORWARD_SIGNING_SECRET: encoded })).forwardSigningKey ?? [])]).toEqual(key);
+    // A short key is used, and reported: the standard asks for 24 to 64 bytes.
+    const short = readConfig(testEnv({ FORWARD_SIGNING_SECRET: "whsec_AQIDBA==" }));
+    expect([...(short.forwardSigningKey ?? [])]).toEqual([1, 2, 3, 4]);
+    expect(short.problems).toEqual([
+      {
+        name: "FORWARD_SIGNING_SECRET",
+        value: "(a secret, not shown)",
+        used: "the key as given, 4 bytes: Standard Webhooks asks for 24 to 64 random bytes",
+      },
     ]);
-    for (const malformed of ["whsec_", "whsec_%%%%", "whsec_A", "plain-text secret"]) {
+    // Unpadded base64 is refused, as the receiving libraries refuse it.
+    for (const malformed of ["whsec_", "whsec_%%%%", "whsec_A", "whsec_AQIDBA", "plain-text secret"]) {
       const bad = readConfig(testEnv({ FORWARD_SIGNING_SECRET: malformed }));
       expect(bad.forwardSigningKey, malformed).toBeUndefined();
       expect(bad.problems, malformed).toEqual([
