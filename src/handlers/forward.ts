@@ -1,11 +1,15 @@
 // Forwarding: every canonical event matching FORWARD_TYPES is POSTed to FORWARD_URL as a Standard
-// Webhooks delivery (`webhook-id` = the event id, `webhook-timestamp`, `webhook-signature`), so any
-// service with a Standard Webhooks library can check it. Once per event, retried and dead-lettered
-// like every handler; a new timestamp and signature on each attempt, so a retry hours later is
-// still inside the receiver's tolerance. Without FORWARD_URL the handler is not routed at all;
-// without a valid FORWARD_SIGNING_SECRET it is skipped with a log line: nothing goes out unsigned.
+// Webhooks delivery (`webhook-id`, `webhook-timestamp`, `webhook-signature`), so any service with
+// a Standard Webhooks library can check it. Once per event, and a work order's creation and each
+// of its endings once per real change (handlers/index.ts registers it under those types too), so
+// the webhook and the poller's reading of one completion reach the receiver once. `webhook-id` is
+// the id that effect goes out under: the event's own, or for a change the id of the event that
+// first took it up, the same on every attempt. Retried and dead-lettered like every handler; a new
+// timestamp and signature on each attempt, so a retry hours later is inside the receiver's
+// tolerance. Without FORWARD_URL the handler is not routed at all; with a malformed one, or
+// without a valid FORWARD_SIGNING_SECRET, it is skipped with a log line: nothing goes out unsigned.
 
-import { forwardsEvent, MALFORMED_SIGNING_KEY } from "../config";
+import { forwardsEvent, MALFORMED_SIGNING_KEY, MALFORMED_URL } from "../config";
 import { done, type EventHandler, routedTypes, skipped } from "../contract/handler";
 import type { CanonicalEvent } from "../events/canonical";
 import { postJson } from "../lib/outbound";
@@ -32,7 +36,7 @@ export const forward: EventHandler = {
   async run(ctx) {
     const { config, event } = ctx;
     const url = config.forwardUrl;
-    if (!url) return skipped("FORWARD_URL is not set");
+    if (!url) return skipped(`FORWARD_URL is malformed: ${MALFORMED_URL}`);
     const key = config.forwardSigningKey;
     if (!key) {
       const malformed = config.problems.some((problem) => problem.name === "FORWARD_SIGNING_SECRET");
@@ -44,7 +48,7 @@ export const forward: EventHandler = {
     }
 
     const body = forwardedBody(event);
-    const headers = await signStandardWebhook(key, event.id, Date.now() / 1000, body);
+    const headers = await signStandardWebhook(key, ctx.effectId, Date.now() / 1000, body);
     await postJson("Forward", url, body, {
       timeoutMs: config.outboundTimeoutMs,
       fetch: ctx.fetch,

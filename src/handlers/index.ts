@@ -20,5 +20,10 @@ export const registry = new HandlerRegistry()
   .on("asset.status_changed", assetOfflineAlert)
   .on("meter.trigger_state_changed", meterTriggeredAlert)
   .on("purchaseorder.status_changed", purchaseOrderErpSync)
-  // Routed only when FORWARD_URL is set and the event matches FORWARD_TYPES (default `*`).
+  // Routed only when FORWARD_URL is set and the event matches FORWARD_TYPES (default `*`); named
+  // under the change types too, so a creation or an ending is forwarded once whichever path saw it.
+  .on("workorder.created", forward)
+  .on("workorder.completed", forward)
+  .on("workorder.canceled", forward)
+  .on("workorder.skipped", forward)
   .on("*", forward);

@@ -29,7 +29,7 @@ function atOrAfter(value: string | null | undefined, sinceMs: number): value is 
  * order done long ago nor a first run's look back recovers anything older than the window.
  * Their ids are deterministic, so a later run that sees the same change again is deduped.
  */
-function pollEvents(wo: PolledWorkOrder, receivedAt: string, sinceMs: number): CanonicalEvent[] {
+export function pollEvents(wo: PolledWorkOrder, receivedAt: string, sinceMs: number): CanonicalEvent[] {
   const version: CanonicalEvent = {
     // `updatedAt` verbatim, so the same version of a work order always has the same id.
     id: `poll:${wo.id}:${wo.updatedAt}`,

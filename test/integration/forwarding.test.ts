@@ -7,8 +7,10 @@ import { Webhook } from "standardwebhooks";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { sampleMaintainXBody } from "../../cli/samples";
 import { readConfig } from "../../src/config";
+import type { CanonicalEvent } from "../../src/events/canonical";
 import { MAINTAINX_EVENT_TYPES } from "../../src/events/maintainx-types";
 import { registry } from "../../src/handlers";
+import { pollEvents } from "../../src/ingest/accept-polled";
 import { consumeEvents } from "../../src/routing/consumer";
 import { listSideEffects } from "../../src/store/side-effects";
 import { batchOf, maintainXEvent, messageFor, settle } from "../helpers/events";
@@ -178,6 +180,89 @@ describe("forwarding as Standard Webhooks", () => {
   });
 });
 
+describe("forwarding once per real change, and what else it forwards", () => {
+  /** The poller's events for a work order MaintainX's REST API now reports like this. */
+  function polled(id: number, fields: Record<string, unknown>): CanonicalEvent[] {
+    const now = new Date().toISOString();
+    return pollEvents(
+      { id: String(id), title: "Belt B7", priority: "HIGH", updatedAt: now, createdAt: now, ...fields },
+      now,
+      Date.now() - 3_600_000,
+    );
+  }
+
+  it("a creation the webhook and the poller both saw reaches the receiver once, under the first event's id", async () => {
+    const id = freshId();
+    const hook = await maintainXEvent("NEW_WORK_ORDER", sampleMaintainXBody("NEW_WORK_ORDER", { id }));
+    await run([messageFor(hook)]);
+    const fromPoll = polled(id, { status: "OPEN" });
+    expect(fromPoll.map((e) => e.type).sort()).toEqual(["workorder.created", "workorder.updated"]);
+    await run(fromPoll.map((event) => messageFor(event)));
+
+    const bodies = receiver.calls.map((call) => verifier.verify(call.body, signedHeaders(call)) as CanonicalEvent);
+    expect(bodies.filter((b) => b.type === "workorder.created").map((b) => b.id)).toEqual([hook.id]);
+    expect(
+      receiver.calls.find((c) => (JSON.parse(c.body) as CanonicalEvent).type === "workorder.created")?.headers[
+        "webhook-id"
+      ],
+    ).toBe(hook.id);
+    // The poller's reading of the version is an event of its own, marked as the poller's.
+    expect(bodies.filter((b) => b.type === "workorder.updated").map((b) => b.source)).toEqual(["poll"]);
+  });
+
+  it("a completion the webhook and the poller both saw reaches the receiver once", async () => {
+    const id = freshId();
+    const at = Date.now() - 60_000;
+    const hook = await maintainXEvent("WORK_ORDER_STATUS_CHANGE", {
+      ...sampleMaintainXBody("WORK_ORDER_STATUS_CHANGE", { id }),
+      occurredAt: new Date(at + 400).toISOString(),
+    });
+    await run([messageFor(hook)]);
+    const fromPoll = polled(id, {
+      status: "DONE",
+      createdAt: new Date(at - 86_400_000).toISOString(),
+      completedAt: new Date(at).toISOString(),
+    });
+    expect(fromPoll.map((e) => e.type).sort()).toEqual(["workorder.completed", "workorder.updated"]);
+    await run(fromPoll.map((event) => messageFor(event)));
+
+    const types = receiver.calls.map(
+      (call) => `${(JSON.parse(call.body) as CanonicalEvent).type}:${call.headers["webhook-id"]}`,
+    );
+    expect(types.sort()).toEqual(
+      [
+        `workorder.status_changed:${hook.id}`,
+        `workorder.updated:${fromPoll.find((e) => e.type === "workorder.updated")?.id}`,
+      ].sort(),
+    );
+  });
+
+  it("a replay of an event the receiver refused forwards it again, verified, under the same webhook-id", async () => {
+    const event = await maintainXEvent("NEW_VENDOR", sampleMaintainXBody("NEW_VENDOR", { id: freshId() }));
+    receiver.plan(reply(422, "unknown vendor"));
+    await run([messageFor(event)]);
+    expect((await listSideEffects(env.DB, event.id))[0]?.status).toBe("failed");
+
+    const replayed = await run([messageFor(event, { replay: true })]);
+    expect(replayed.explicitAcks).toHaveLength(1);
+    expect(receiver.calls).toHaveLength(2);
+    expect(receiver.calls[1]?.headers["webhook-id"]).toBe(event.id);
+    expect(() => verifier.verify(receiver.calls[1]?.body ?? "", signedHeaders(receiver.calls[1]))).not.toThrow();
+    expect((await listSideEffects(env.DB, event.id))[0]?.status).toBe("done");
+  });
+
+  it("a redirect is not followed: the event fails saying which URL to configure, nothing counts as delivered", async () => {
+    const event = await maintainXEvent("NEW_VENDOR", sampleMaintainXBody("NEW_VENDOR", { id: freshId() }));
+    receiver.plan(reply(301, "", { location: "https://receiver.test/hooks/maintainx/" }));
+    const result = await run([messageFor(event)]);
+    expect(result.explicitAcks).toHaveLength(1);
+    expect(receiver.calls).toHaveLength(1);
+    const [outcome] = await listSideEffects(env.DB, event.id);
+    expect(outcome).toMatchObject({ handler: "forward", status: "failed" });
+    expect(outcome?.lastError).toContain("HTTP 301 redirect, not followed: configure the URL it redirects to");
+  });
+});
+
 describe("FORWARD_TYPES", () => {
   async function forwardedTypes(patterns: string): Promise<string[]> {
     const events = await Promise.all([
@@ -202,6 +287,8 @@ describe("FORWARD_TYPES", () => {
     expect(await forwardedTypes("asset.status_changed")).toEqual(["asset.status_changed"]);
     receiver.calls.length = 0;
     expect(await forwardedTypes("USER_LOGIN_FAILURE")).toEqual(["audit.user_login_failure"]);
+    receiver.calls.length = 0;
+    expect(await forwardedTypes("WorkOrder.Created")).toEqual(["workorder.created"]);
     receiver.calls.length = 0;
     expect(await forwardedTypes(" workorder.created , audit.* ")).toEqual([
       "audit.user_login_failure",
@@ -252,6 +339,22 @@ describe("nothing is forwarded where forwarding is not configured", () => {
     expect(await listSideEffects(env.DB, event.id)).toEqual([
       { handler: "forward", status: "skipped", attempts: 1, detail: "FORWARD_SIGNING_SECRET is not set" },
     ]);
+  });
+
+  it("a malformed FORWARD_URL is skipped saying so, and reported without its value", async () => {
+    const environment = forwarding({ FORWARD_URL: "receiver.test/hooks/secret-path-token" });
+    const event = await maintainXEvent("NEW_VENDOR", sampleMaintainXBody("NEW_VENDOR", { id: freshId() }));
+    await run([messageFor(event)], environment);
+    expect(receiver.calls).toEqual([]);
+    expect(await listSideEffects(env.DB, event.id)).toEqual([
+      {
+        handler: "forward",
+        status: "skipped",
+        attempts: 1,
+        detail: "FORWARD_URL is malformed: it is skipped until it is an absolute http:// or https:// URL",
+      },
+    ]);
+    expect(JSON.stringify(readConfig(environment).problems)).not.toContain("secret-path-token");
   });
 
   it("a malformed FORWARD_SIGNING_SECRET is skipped too, and reported without its value", async () => {
