@@ -1,45 +1,47 @@
 // Which key each handler of an event is claimed under (ARCHITECTURE.md, "Once per real change"):
 // a handler registered for `workorder.created` is claimed once per work order, one registered for
 // an ending (`workorder.completed` / `.canceled` / `.skipped`) once per ending of the work order,
-// whichever path (webhook or poll) reported it; every other handler once per event.
+// whichever path (webhook or poll) reported it; every other handler once per event. Pure: the
+// ending is resolved, and its key read, inside the attempt's first D1 batch (store/attempt.ts).
 
 import type { Route } from "../contract/registry";
 import type { CanonicalEvent } from "../events/canonical";
-import { CREATED_TYPE, endingObservation, reopenObservation } from "../events/changes";
-import { recordReopen, resolveEnding } from "../store/endings";
-import { createdClaimKey, endingClaimKey } from "../store/side-effects";
+import { CREATED_TYPE, type EndingObservation, endingObservation, reopenObservation } from "../events/changes";
+import type { AttemptPlan } from "../store/attempt";
+import { type ClaimKeyRef, createdClaimKey } from "../store/side-effects";
 
-export interface Claim extends Route {
-  key: string;
+export interface PlannedClaim extends Route {
+  ref: ClaimKeyRef;
 }
 
 /**
- * The claim key of each route. Resolving an ending costs one D1 batch, only for events with a
- * handler claimed per ending; an event that shows its work order open again costs one D1 update
- * first, so a later ending is not mistaken for the one before.
+ * The claim key of each route, and what the first batch must record before taking them: the
+ * work order seen open again (so a later ending is not mistaken for the one before), and the
+ * ending the event reports, only for events with a handler claimed per ending.
  */
-export async function claimsFor(db: D1Database, event: CanonicalEvent, routes: Route[]): Promise<Claim[]> {
+export function planClaims(
+  event: CanonicalEvent,
+  routes: Route[],
+): { claims: PlannedClaim[] } & Pick<AttemptPlan, "reopen" | "ending"> {
   const reopen = reopenObservation(event);
-  if (reopen) await recordReopen(db, reopen.workOrderId, reopen.atMs);
-
-  let ending: Promise<string> | undefined;
-  const claims: Claim[] = [];
+  let ending: EndingObservation | undefined;
+  const claims: PlannedClaim[] = [];
   for (const route of routes) {
     const { changeType } = route;
     const workOrderId = event.workOrderId;
-    let key = event.id;
+    let ref: ClaimKeyRef = { key: event.id };
     if (changeType && workOrderId !== undefined) {
       if (changeType === CREATED_TYPE) {
-        key = createdClaimKey(workOrderId);
+        ref = { key: createdClaimKey(workOrderId) };
       } else {
         const observation = endingObservation(event, changeType);
         if (observation) {
-          ending ??= resolveEnding(db, observation).then((seq) => endingClaimKey(workOrderId, seq));
-          key = await ending;
+          ending ??= observation;
+          ref = { endingOf: { eventId: event.id } };
         }
       }
     }
-    claims.push({ ...route, key });
+    claims.push({ ...route, ref });
   }
-  return claims;
+  return { claims, reopen: reopen ? { workOrderId: reopen.workOrderId, atMs: reopen.atMs } : undefined, ending };
 }

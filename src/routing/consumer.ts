@@ -1,5 +1,7 @@
 // The queue consumer for `maintainx-events`: each message is resolved to its canonical event,
-// routed to its handlers under D1 claims, and then acked, or retried alone with backoff.
+// routed to its handlers under D1 claims, and then acked, or retried alone with backoff. An attempt
+// costs two D1 round trips (store/attempt.ts): one opens it and takes every handler's claim, one
+// records every outcome and the event's status; the handlers run concurrently in between.
 // Outcomes: every handler done/skipped → `processed`; a permanent failure → `failed` (acked);
 // a transient failure → retried; after max_retries the queue moves it to the dead-letter queue.
 
@@ -11,10 +13,11 @@ import type { DataJson } from "../events/data-json";
 import { isEventMessage } from "../events/message";
 import { describeError, log } from "../lib/log";
 import { type FetchLike, PermanentError, TransientError } from "../lib/outbound";
-import { type EffectMarker, readEffectMarker, writeEffectMarker } from "../store/effect-markers";
-import { beginAttempt, loadStoredEvent, setEventError, setEventStatus } from "../store/event-log";
-import { claimSideEffect, finishSideEffect, listSideEffects, settleSharersOf } from "../store/side-effects";
-import { type Claim, claimsFor } from "./claim-keys";
+import { type Finish, openAttempt, type Settlement, settleAttempt, settleUnhandled } from "../store/attempt";
+import { readEffectMarker, writeEffectMarker } from "../store/effect-markers";
+import { loadStoredEvent } from "../store/event-log";
+import type { ClaimResult } from "../store/side-effects";
+import { type PlannedClaim, planClaims } from "./claim-keys";
 import { createHandlerContext } from "./context";
 import { MalformedMessageError, PayloadUnavailableError, resolveMessage } from "./resolve";
 import { retryDelaySeconds } from "./retry-policy";
@@ -77,7 +80,7 @@ export async function consumeEvents(batch: MessageBatch<unknown>, env: Env, deps
   return failed;
 }
 
-/** resolve → run the handlers under claims → settle the event's status. */
+/** resolve → claim every handler (one D1 batch) → run them → record outcomes and status (one batch). */
 async function processMessage(message: Message<unknown>, env: Env, deps: ConsumerDeps): Promise<Verdict> {
   const config = readConfig(env);
   const backoff = (reason: string, retryAfter?: number): Verdict => ({
@@ -100,24 +103,39 @@ async function processMessage(message: Message<unknown>, env: Env, deps: Consume
     attempt: message.attempts,
     replay,
   });
-  await beginAttempt(env.DB, event, replay, stored);
   const routes = deps.registry.routesFor(event, config);
   if (routes.length === 0) {
     log.info(`Unhandled event type: ${event.type}`, { eventId: event.id, sourceType: event.sourceType });
-    await setEventStatus(env.DB, event.id, "processed", null);
+    await settleUnhandled(env.DB, event, replay, stored);
     return { ack: true };
   }
 
-  const claims = await claimsFor(env.DB, event, routes);
-  const ctx = createHandlerContext(event, env, deps.fetch);
-  const run = await runUnderClaims(ctx, claims, { replay, now: deps.now ?? Date.now });
-  if (run.pending.length > 0) {
-    const reason = run.pending.join("; ");
-    await setEventError(env.DB, event.id, reason);
-    return backoff(reason, run.retryAfter);
-  }
-  const status = await settleStatus(env.DB, event, claims);
-  return { ack: true, ended: status === "failed" };
+  const plan = planClaims(event, routes);
+  const opened = await openAttempt(env.DB, {
+    event,
+    replay,
+    stored,
+    reopen: plan.reopen,
+    ending: plan.ending,
+    claims: plan.claims.map((claim) => ({ handler: claim.handler.name, ref: claim.ref })),
+    nowMs: (deps.now ?? Date.now)(),
+  });
+  const claims = plan.claims.map((claim, i) => {
+    const { key, result } = opened[i] as (typeof opened)[number];
+    return { ...claim, key, result };
+  });
+  const run = await runClaims(createHandlerContext(event, env, deps.fetch), claims, replay);
+
+  const pending = run.pending.join("; ");
+  const failed = run.failed.join("; ");
+  const end: Settlement["event"] = pending
+    ? { pendingError: pending }
+    : failed
+      ? { status: "failed", lastError: failed }
+      : { status: "processed", lastError: null };
+  await recordSettlement(env, { eventId: event.id, finishes: run.finishes, event: end, healKeys: run.healKeys });
+  if (pending) return backoff(pending, run.retryAfter);
+  return { ack: true, ended: failed !== "" };
 }
 
 type Resolution =
@@ -145,146 +163,143 @@ async function resolveEvent(message: Message<unknown>, env: Env): Promise<Resolu
   }
 }
 
+interface ClaimedRoute extends PlannedClaim {
+  key: string;
+  result: ClaimResult;
+}
+
 interface ClaimsRun {
+  /** The outcome of every handler that ran (or was found done by its fallback marker). */
+  finishes: Finish[];
   /** One line per handler still to finish: it failed transiently, or another delivery holds it. */
   pending: string[];
+  /** One line per handler whose claim ended failed, now or before. */
+  failed: string[];
   /** The longest Retry-After a sink asked for. */
   retryAfter: number | undefined;
+  /** Change-keyed claims a replay finished well (their other events that failed are healed). */
+  healKeys: string[];
 }
 
 /**
- * Step 2: each handler under its D1 claim, in turn, so the MaintainX lookup they share happens once.
- * A finished claim is never run again; a claim held elsewhere is looked at again after the backoff.
- * The claim key is the event id, or the real change's key shared with the other path's events.
+ * Step 2: every claimed handler runs, concurrently (the MaintainX lookups they share are made once
+ * per delivery by the context). A finished claim is never run again; a claim held elsewhere is
+ * looked at again after the backoff. The claim key is the event id, or the real change's key
+ * shared with the other path's events.
  */
-async function runUnderClaims(
-  ctx: HandlerContext,
-  claims: Claim[],
-  options: { replay: boolean; now: () => number },
-): Promise<ClaimsRun> {
+async function runClaims(ctx: HandlerContext, claims: ClaimedRoute[], replay: boolean): Promise<ClaimsRun> {
   const { event, env } = ctx;
-  const run: ClaimsRun = { pending: [], retryAfter: undefined };
-  const healedKeys = new Set<string>();
-  for (const { handler, key } of claims) {
-    const claim = await claimSideEffect(env.DB, key, handler.name, {
-      nowMs: options.now(),
-      replay: options.replay,
-      eventId: event.id,
-    });
-    if (!claim.claimed) {
-      // Another delivery holds the claim: by the next look it has finished, or its lease
-      // (CLAIM_LEASE_MS) has run out because its consumer died.
-      if (claim.status === "running") run.pending.push(`${handler.name}: in progress elsewhere`);
-      else if (key !== event.id && claim.status === "done") {
-        log.info("Handler already done for this change", { eventId: event.id, handler: handler.name, claimKey: key });
+  const run: ClaimsRun = { finishes: [], pending: [], failed: [], retryAfter: undefined, healKeys: [] };
+  await Promise.all(
+    claims.map(async ({ handler, key, result: claim }) => {
+      const finish = (outcome: Finish["outcome"]) => run.finishes.push({ key, handler: handler.name, outcome });
+      if (!claim.claimed) {
+        // Another delivery holds the claim: by the next look it has finished, or its lease
+        // (CLAIM_LEASE_MS) has run out because its consumer died.
+        if (claim.status === "running") run.pending.push(`${handler.name}: in progress elsewhere`);
+        else if (claim.status === "failed") run.failed.push(`${handler.name}: ${claim.lastError ?? "failed"}`);
+        else if (key !== event.id && claim.status === "done") {
+          log.info("Handler already done for this change", { eventId: event.id, handler: handler.name, claimKey: key });
+        }
+        return;
       }
-      continue;
-    }
-    const fields = {
-      eventId: event.id,
-      type: event.type,
-      handler: handler.name,
-      attempt: claim.attempts,
-      ...(key === event.id ? {} : { claimKey: key }),
-    };
-    if (claim.attempts > 1) {
-      // A claim taken over after its lease ran out may be a success that D1 could not record.
-      const marker = await readEffectMarker(env.IDEMPOTENCY, key, handler.name);
-      if (marker) {
-        await recordFinished(env, key, handler.name, marker);
-        log.info("Handler already done; outcome recorded from its fallback marker", { ...fields, ...marker });
-        continue;
-      }
-    }
-    let result: HandlerResult;
-    try {
-      // A change-keyed effect goes out under the id of the event that first claimed it, so a retry
-      // by the other path's event carries the same Idempotency-Key.
-      result = await handler.run({ ...ctx, effectId: claim.effectId });
-    } catch (error) {
-      const reason = describeError(error);
-      if (error instanceof PermanentError) {
-        await finishSideEffect(env.DB, key, handler.name, { status: "failed", error: reason });
-        log.error("Handler failed permanently", { ...fields, error: reason });
-      } else {
-        await finishSideEffect(env.DB, key, handler.name, { status: "retry", error: reason });
-        log.warn("Handler failed; will retry", { ...fields, error: reason });
-        run.pending.push(`${handler.name}: ${reason}`);
-        if (error instanceof TransientError && error.retryAfterSeconds !== undefined) {
-          run.retryAfter = Math.max(run.retryAfter ?? 0, error.retryAfterSeconds);
+      const fields = {
+        eventId: event.id,
+        type: event.type,
+        handler: handler.name,
+        attempt: claim.attempts,
+        ...(key === event.id ? {} : { claimKey: key }),
+      };
+      if (claim.attempts > 1) {
+        // A claim taken over after its lease ran out may be a success that D1 could not record.
+        const marker = await readEffectMarker(env.IDEMPOTENCY, key, handler.name);
+        if (marker) {
+          finish(marker);
+          log.info("Handler already done; outcome recorded from its fallback marker", { ...fields, ...marker });
+          return;
         }
       }
-      continue;
-    }
-    const finished: FinishedOutcome =
-      result.outcome === "done"
-        ? { status: "done", ...(result.detail === undefined ? {} : { detail: result.detail }) }
-        : { status: "skipped", detail: result.reason };
-    await recordFinished(env, key, handler.name, finished);
-    if (result.outcome === "done") log.info("Handler done", { ...fields, detail: result.detail });
-    else log.info("Handler skipped", { ...fields, reason: result.reason });
-    // Only a replay can finish a shared claim that had failed (and left the change's other events failed).
-    if (options.replay && key !== event.id) healedKeys.add(key);
-  }
-  for (const key of healedKeys) await settleSharers(env.DB, key, event.id);
+      let result: HandlerResult;
+      try {
+        // A change-keyed effect goes out under the id of the event that first claimed it, so a retry
+        // by the other path's event carries the same Idempotency-Key.
+        result = await handler.run({ ...ctx, effectId: claim.effectId });
+      } catch (error) {
+        const reason = describeError(error);
+        if (error instanceof PermanentError) {
+          finish({ status: "failed", error: reason });
+          run.failed.push(`${handler.name}: ${reason}`);
+          log.error("Handler failed permanently", { ...fields, error: reason });
+        } else {
+          finish({ status: "retry", error: reason });
+          log.warn("Handler failed; will retry", { ...fields, error: reason });
+          run.pending.push(`${handler.name}: ${reason}`);
+          if (error instanceof TransientError && error.retryAfterSeconds !== undefined) {
+            run.retryAfter = Math.max(run.retryAfter ?? 0, error.retryAfterSeconds);
+          }
+        }
+        return;
+      }
+      if (result.outcome === "done") {
+        finish({ status: "done", ...(result.detail === undefined ? {} : { detail: result.detail }) });
+        log.info("Handler done", { ...fields, detail: result.detail });
+      } else {
+        finish({ status: "skipped", detail: result.reason });
+        log.info("Handler skipped", { ...fields, reason: result.reason });
+      }
+      // Only a replay can finish a shared claim that had failed (and left the change's other events failed).
+      if (replay && key !== event.id) run.healKeys.push(key);
+    }),
+  );
+  // Outcomes in registration order, whatever order the handlers finished in.
+  const order = new Map(claims.map((claim, i) => [`${claim.key}\u0000${claim.handler.name}`, i]));
+  run.finishes.sort(
+    (a, b) => (order.get(`${a.key}\u0000${a.handler}`) ?? 0) - (order.get(`${b.key}\u0000${b.handler}`) ?? 0),
+  );
   return run;
 }
 
-/** Other events of a change left `failed` by its shared claim are `processed` once it finished well. */
-async function settleSharers(db: D1Database, claimKey: string, eventId: string): Promise<void> {
-  try {
-    const healed = await settleSharersOf(db, claimKey);
-    if (healed > 0) log.info("Events of the same change settled as processed", { eventId, claimKey, events: healed });
-  } catch (error) {
-    // Only their status is behind; a replay of any of them settles it too.
-    log.warn("Could not settle the other events of this change", { eventId, claimKey, error: describeError(error) });
-  }
-}
-
-/** Step 3: the event's status from its handlers' outcomes: `failed` if any failed, else `processed`. */
-async function settleStatus(db: D1Database, event: CanonicalEvent, claims: Claim[]): Promise<"failed" | "processed"> {
-  const outcomes = await listSideEffects(db, event.id);
-  const failed = outcomes.filter((o) => o.status === "failed" && claims.some((c) => c.handler.name === o.handler));
-  if (failed.length > 0) {
-    const reason = failed.map((o) => `${o.handler}: ${o.lastError ?? "failed"}`).join("; ");
-    await setEventStatus(db, event.id, "failed", reason);
-    return "failed";
-  }
-  await setEventStatus(db, event.id, "processed", null);
-  return "processed";
-}
-
-/** How a handler that ran to its end is recorded. */
-type FinishedOutcome = EffectMarker | { status: "skipped"; detail: string };
-
-/** Attempts at recording a finished side effect, ever longer apart (D1 errors are often brief). */
+/** Attempts at recording an attempt's outcomes, ever longer apart (D1 errors are often brief). */
 const RECORD_ATTEMPTS = 5;
 const RECORD_FIRST_PAUSE_MS = 100;
 
 /**
- * The effect has happened: its claim must not be released as `retry`, or the next delivery would
- * repeat it. The write is tried 5 times over about 1.5 s; if D1 still refuses, a marker goes to KV
- * (read before an expired claim is taken over) and the delivery fails with the claim held.
+ * Step 3. Effects that happened must not be released as `retry`, or the next delivery would
+ * repeat them. The batch is tried 5 times over about 1.5 s; if D1 still refuses, each success
+ * gets a marker in KV (read before an expired claim is taken over) and the delivery fails with
+ * the claims held.
  */
-async function recordFinished(env: Env, claimKey: string, handler: string, finished: FinishedOutcome): Promise<void> {
+async function recordSettlement(env: Env, settlement: Settlement): Promise<void> {
   for (let attempt = 1; ; attempt++) {
     try {
-      return await finishSideEffect(env.DB, claimKey, handler, finished);
+      const healed = await settleAttempt(env.DB, settlement);
+      if (healed > 0) {
+        log.info("Events of the same change settled as processed", { eventId: settlement.eventId, events: healed });
+      }
+      return;
     } catch (error) {
       if (attempt < RECORD_ATTEMPTS) {
         await new Promise((resolve) => setTimeout(resolve, RECORD_FIRST_PAUSE_MS * 2 ** (attempt - 1)));
         continue;
       }
       // A later replay of a skipped handler, with its destination configured by then, must run it.
-      if (finished.status !== "done") throw error;
-      await writeEffectMarker(env.IDEMPOTENCY, claimKey, handler, finished).then(
-        () => log.error("Handler outcome not recorded in D1; kept as a fallback marker", { claimKey, handler }),
-        (markerError: unknown) =>
-          log.error("Handler outcome not recorded anywhere; it may run once more", {
-            claimKey,
-            handler,
-            error: describeError(markerError),
-          }),
+      const successes = settlement.finishes.filter((f) => f.outcome.status === "done");
+      await Promise.all(
+        successes.map(({ key, handler, outcome }) =>
+          writeEffectMarker(env.IDEMPOTENCY, key, handler, {
+            status: "done",
+            ...(outcome.detail === undefined ? {} : { detail: outcome.detail }),
+          }).then(
+            () =>
+              log.error("Handler outcome not recorded in D1; kept as a fallback marker", { claimKey: key, handler }),
+            (markerError: unknown) =>
+              log.error("Handler outcome not recorded anywhere; it may run once more", {
+                claimKey: key,
+                handler,
+                error: describeError(markerError),
+              }),
+          ),
+        ),
       );
       throw error;
     }

@@ -29,8 +29,22 @@ export const ENDING_MATCH_TOLERANCE_MS = 120_000;
  * The closest in time wins.
  */
 export async function resolveEnding(db: D1Database, o: EndingObservation, nowMs = Date.now()): Promise<number> {
+  const statements = resolveEndingStatements(db, o, nowMs);
+  const results = await db.batch(statements);
+  return endingSeqOf(results[statements.length - 1], o.eventId);
+}
+
+/**
+ * resolveEnding's statements, to travel in a larger batch: after them, in the same batch,
+ * `event_endings` holds the event's ending. The last one reads its `seq` (see endingSeqOf).
+ */
+export function resolveEndingStatements(
+  db: D1Database,
+  o: EndingObservation,
+  nowMs = Date.now(),
+): D1PreparedStatement[] {
   const args = [o.eventId, o.workOrderId, o.status, o.source, o.atMs, o.exact ? 1 : 0, ENDING_MATCH_TOLERANCE_MS];
-  const results = await db.batch([
+  return [
     db
       .prepare(
         `INSERT OR IGNORE INTO event_endings (event_id, work_order_id, seq)
@@ -79,9 +93,13 @@ export async function resolveEnding(db: D1Database, o: EndingObservation, nowMs 
       )
       .bind(o.eventId, o.source, o.atMs),
     db.prepare("SELECT seq FROM event_endings WHERE event_id = ?1").bind(o.eventId),
-  ]);
-  const row = results[4]?.results[0] as { seq: number } | undefined;
-  if (!row) throw new Error(`Ending of event ${o.eventId} not resolved`);
+  ];
+}
+
+/** The `seq` the last of resolveEndingStatements read. */
+export function endingSeqOf(result: D1Result | undefined, eventId: string): number {
+  const row = result?.results[0] as { seq: number } | undefined;
+  if (!row) throw new Error(`Ending of event ${eventId} not resolved`);
   return row.seq;
 }
 
@@ -91,8 +109,11 @@ export async function resolveEnding(db: D1Database, o: EndingObservation, nowMs 
  * was processed first.
  */
 export async function recordReopen(db: D1Database, workOrderId: string, atMs: number): Promise<void> {
-  await db
+  await reopenStatement(db, workOrderId, atMs).run();
+}
+
+export function reopenStatement(db: D1Database, workOrderId: string, atMs: number): D1PreparedStatement {
+  return db
     .prepare("INSERT OR IGNORE INTO work_order_reopens (work_order_id, at_ms) VALUES (?1, ?2)")
-    .bind(workOrderId, atMs)
-    .run();
+    .bind(workOrderId, atMs);
 }

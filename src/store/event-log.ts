@@ -4,7 +4,7 @@ import { type CanonicalEvent, subjectOf } from "../events/canonical";
 import { type DataJson, dataJson, dataJsonText, parseDataJson } from "../events/data-json";
 import { subjectKey, subjectOfEvent, summaryOf } from "../events/summary";
 
-type EventStatus = "accepted" | "processed" | "failed" | "dead";
+export type EventStatus = "accepted" | "processed" | "failed" | "dead";
 export const EVENT_STATUSES: readonly EventStatus[] = ["accepted", "processed", "failed", "dead"];
 
 /**
@@ -146,14 +146,18 @@ export async function lastWebhookAt(db: D1Database): Promise<string | undefined>
 }
 
 /** Logs the event if new and counts one more consumer attempt; a replay reopens a closed event. */
-export async function beginAttempt(
+/**
+ * The consumer's first write of an attempt: the event's row (if the receiver's write in waitUntil
+ * never landed), one more attempt, and back to `accepted` for a replay. Statements, so they travel
+ * with the attempt's claims in one batch (store/attempt.ts).
+ */
+export function beginAttemptStatements(
   db: D1Database,
   event: CanonicalEvent,
   replay: boolean,
   stored?: DataJson,
-): Promise<void> {
-  const now = new Date().toISOString();
-  await db.batch([
+): D1PreparedStatement[] {
+  return [
     insertStatement(db, event, stored),
     db
       .prepare(
@@ -161,8 +165,8 @@ export async function beginAttempt(
            status = CASE WHEN ?3 = 1 THEN 'accepted' ELSE status END
          WHERE id = ?1`,
       )
-      .bind(event.id, now, replay ? 1 : 0),
-  ]);
+      .bind(event.id, new Date().toISOString(), replay ? 1 : 0),
+  ];
 }
 
 export async function setEventStatus(
@@ -171,10 +175,18 @@ export async function setEventStatus(
   status: EventStatus,
   lastError: string | null,
 ): Promise<void> {
-  await db
+  await statusStatement(db, id, status, lastError).run();
+}
+
+export function statusStatement(
+  db: D1Database,
+  id: string,
+  status: EventStatus,
+  lastError: string | null,
+): D1PreparedStatement {
+  return db
     .prepare("UPDATE events SET status = ?2, last_error = ?3, updated_at = ?4 WHERE id = ?1")
-    .bind(id, status, lastError, new Date().toISOString())
-    .run();
+    .bind(id, status, lastError, new Date().toISOString());
 }
 
 interface StatusSnapshot {
@@ -231,11 +243,11 @@ function restoreStatement(db: D1Database, id: string, previous: StatusSnapshot):
 }
 
 /** Records a pending retry's error without closing the event (it stays `accepted`). */
-export async function setEventError(db: D1Database, id: string, lastError: string): Promise<void> {
-  await db
+/** The event's last error, its status left as it is (`accepted` while a retry is pending). */
+export function errorStatement(db: D1Database, id: string, lastError: string): D1PreparedStatement {
+  return db
     .prepare("UPDATE events SET last_error = ?2, updated_at = ?3 WHERE id = ?1")
-    .bind(id, lastError, new Date().toISOString())
-    .run();
+    .bind(id, lastError, new Date().toISOString());
 }
 
 export interface EventSummary {
