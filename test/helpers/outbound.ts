@@ -103,3 +103,17 @@ export const world = createOutbound();
 export const worldSlack = world.sink(SLACK_URL);
 export const worldErp = world.sink(ERP_URL);
 export const worldApi = world.sink(API_BASE, () => new Response('{"error":"not found"}', { status: 404 }));
+
+/**
+ * Fresh recording sinks for a test that runs the consumer itself: Slack and the ERP answer 200,
+ * the MaintainX API 500 unless the test plans otherwise (so an unplanned lookup fails visibly).
+ */
+export function consumerSinks() {
+  const outbound = createOutbound();
+  return {
+    outbound,
+    slack: outbound.sink(SLACK_URL),
+    erp: outbound.sink(ERP_URL),
+    api: outbound.sink(API_BASE, () => new Response('{"message":"no plan"}', { status: 500 })),
+  };
+}

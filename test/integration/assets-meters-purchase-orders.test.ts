@@ -13,13 +13,10 @@ import newWorkOrder from "../fixtures/new-work-order.json";
 import { maintainXDelivery } from "../helpers/deliveries";
 import { settled } from "../helpers/event-status";
 import { batchOf, maintainXEvent, messageFor, settle } from "../helpers/events";
-import { API_BASE, createOutbound, ERP_URL, reply, SLACK_URL, worldSlack } from "../helpers/outbound";
+import { API_BASE, consumerSinks, ERP_URL, reply, SLACK_URL, worldSlack } from "../helpers/outbound";
 import { callWorker, testEnv } from "../helpers/worker";
 
-let outbound: ReturnType<typeof createOutbound>;
-let slack: ReturnType<typeof outbound.sink>;
-let erp: ReturnType<typeof outbound.sink>;
-let api: ReturnType<typeof outbound.sink>;
+let { outbound, slack, erp, api } = consumerSinks();
 
 const configured = testEnv({
   SLACK_WEBHOOK_URL: SLACK_URL,
@@ -30,10 +27,7 @@ const configured = testEnv({
 });
 
 beforeEach(() => {
-  outbound = createOutbound();
-  slack = outbound.sink(SLACK_URL);
-  erp = outbound.sink(ERP_URL);
-  api = outbound.sink(API_BASE, () => new Response('{"message":"no plan"}', { status: 500 }));
+  ({ outbound, slack, erp, api } = consumerSinks());
 });
 
 async function run(bodies: unknown[], environment: Env = configured, attempts = 1) {

@@ -12,18 +12,13 @@ import newWorkOrder from "../fixtures/new-work-order.json";
 import statusDone from "../fixtures/status-change-done.json";
 import { countingD1, isMirrorWrite, type RoundTrip } from "../helpers/d1-round-trips";
 import { batchOf, maintainXEvent, messageFor, settle } from "../helpers/events";
-import { API_BASE, createOutbound, ERP_URL, SLACK_URL } from "../helpers/outbound";
+import { API_BASE, consumerSinks, ERP_URL, SLACK_URL } from "../helpers/outbound";
 import { testEnv } from "../helpers/worker";
 
-let outbound: ReturnType<typeof createOutbound>;
-let slack: ReturnType<typeof outbound.sink>;
-let erp: ReturnType<typeof outbound.sink>;
+let { outbound, slack, erp } = consumerSinks();
 
 beforeEach(() => {
-  outbound = createOutbound();
-  slack = outbound.sink(SLACK_URL);
-  erp = outbound.sink(ERP_URL);
-  outbound.sink(API_BASE, () => new Response("no plan", { status: 500 }));
+  ({ outbound, slack, erp } = consumerSinks());
 });
 
 let nextId = 6_700_000 + Math.floor(Math.random() * 100_000) * 10;

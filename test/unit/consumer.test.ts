@@ -13,13 +13,10 @@ import newWorkOrder from "../fixtures/new-work-order.json";
 import statusDone from "../fixtures/status-change-done.json";
 import workOrderDelete from "../fixtures/work-order-delete.json";
 import { batchOf, maintainXEvent, messageFor, settle } from "../helpers/events";
-import { API_BASE, createOutbound, ERP_URL, SLACK_URL, workOrderAnswer } from "../helpers/outbound";
+import { API_BASE, consumerSinks, ERP_URL, SLACK_URL, workOrderAnswer } from "../helpers/outbound";
 import { testEnv } from "../helpers/worker";
 
-let outbound: ReturnType<typeof createOutbound>;
-let slack: ReturnType<typeof outbound.sink>;
-let erp: ReturnType<typeof outbound.sink>;
-let api: ReturnType<typeof outbound.sink>;
+let { outbound, slack, erp, api } = consumerSinks();
 
 const configured = testEnv({
   SLACK_WEBHOOK_URL: SLACK_URL,
@@ -57,10 +54,7 @@ async function eventRow(id: string) {
 }
 
 beforeEach(() => {
-  outbound = createOutbound();
-  slack = outbound.sink(SLACK_URL);
-  erp = outbound.sink(ERP_URL);
-  api = outbound.sink(API_BASE, () => new Response("no plan", { status: 500 }));
+  ({ outbound, slack, erp, api } = consumerSinks());
 });
 
 describe("Slack alert for HIGH priority work orders", () => {
