@@ -17,14 +17,17 @@ export const app = new Hono<{ Bindings: Env }>({ router: new PatternRouter() });
 
 app.get("/health", (c) => c.json({ status: "ok" }));
 
-app.post("/webhooks/maintainx", receiveWebhook);
-app.post("/webhooks/maintainx/:type", receiveWebhook);
 const methodNotAllowed = async (c: Context) => {
   await discardBody(c.req.raw);
   return c.json({ error: "Method not allowed: deliveries are POSTed" }, 405, { allow: "POST" });
 };
-app.all("/webhooks/maintainx", methodNotAllowed);
-app.all("/webhooks/maintainx/:type", methodNotAllowed);
+// One handler per path, choosing by method: a path that matches a single handler is run by Hono
+// directly, where a POST route beside an ALL route would go through its middleware chain on
+// every delivery.
+const webhookRoute = (c: Context<{ Bindings: Env }>) =>
+  c.req.method === "POST" ? receiveWebhook(c) : methodNotAllowed(c);
+app.all("/webhooks/maintainx", webhookRoute);
+app.all("/webhooks/maintainx/:type", webhookRoute);
 
 // Every /admin answer: never cached, never sniffed, never framed, no referrer; a JSON or report
 // answer runs nothing (the console's own files carry its policy, set in admin/console.ts).

@@ -112,8 +112,8 @@ async function readChunks(
     chunks.push(value);
     if (total === declared) break;
   }
-  if (chunks.length === 1) return chunks[0] as Uint8Array;
-  const body = new Uint8Array(total);
+  // Copied once, with room before it: signing and hashing then prepend in place (two copies less).
+  const body = withHeadroom(new ArrayBuffer(PREFIX_HEADROOM_BYTES + total), total);
   let offset = 0;
   for (const chunk of chunks) {
     body.set(chunk, offset);
