@@ -159,6 +159,7 @@ async function runScenario(
     p50_ms: m.p50_ms,
     p99_ms: m.p99_ms,
     cpu_ms_per_req: m.cpu_ms_per_req,
+    host_cpu_ms_per_req: m.host_cpu_ms_per_req,
     client_cpu_ms_per_req: m.client_cpu_ms_per_req,
     requests: m.requests,
     seconds: m.seconds,
