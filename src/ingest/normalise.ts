@@ -55,7 +55,7 @@ export function parseJsonObject(body: Uint8Array): Record<string, unknown> {
 /**
  * True when `value` (parsed JSON) holds objects or arrays more than `levels` deep. It walks the
  * parsed values, not the text: a 2 KB delivery has a few dozen values and two thousand characters
- * (the text scan it replaces was most of the parse step's cost). The recursion stops at `levels`,
+ * (the text scan it replaces was a third of the parse step's time in a workerd profile). The recursion stops at `levels`,
  * so it is never deeper than that, whatever the body.
  */
 function nestedDeeperThan(value: unknown, levels: number): boolean {
