@@ -3,7 +3,7 @@
 // histogram has 1 ms buckets, too coarse for sub-millisecond answers).
 
 import autocannon from "autocannon";
-import { processTreeCpuMs } from "./proc";
+import { processCpuMs, processTreeCpuMs } from "./proc";
 
 export interface BenchRequest {
   method: "GET" | "POST";
@@ -32,6 +32,12 @@ interface Measurement {
   p99_ms: number;
   /** Null where /proc is not available. */
   cpu_ms_per_req: number | null;
+  /**
+   * The part of cpu_ms_per_req spent by the tree's root process alone: for a Miniflare host, its
+   * Node process (which, on the direct socket, only reads what workerd writes to stdout, i.e. the
+   * Worker's log lines); for Express, the whole server.
+   */
+  host_cpu_ms_per_req: number | null;
   /**
    * CPU of this process (autocannon) per request. It shares the machine with the server: when the
    * two together fill every core, requests/s says as much about the client as about the server.
@@ -107,6 +113,7 @@ export async function measure(options: LoadOptions): Promise<Measurement> {
   const samples = new Float64Array(MAX_SAMPLES);
   let count = 0;
   const cpuBefore = processTreeCpuMs(options.servePid);
+  const hostBefore = processCpuMs(options.servePid);
   const clientBefore = process.cpuUsage();
   const started = process.hrtime.bigint();
   const result = await runOnce(options, options.durationSeconds, (ms) => {
@@ -115,6 +122,7 @@ export async function measure(options: LoadOptions): Promise<Measurement> {
   });
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   const cpuMs = processTreeCpuMs(options.servePid) - cpuBefore;
+  const hostMs = processCpuMs(options.servePid) - hostBefore;
   const client = process.cpuUsage(clientBefore);
 
   const sorted = samples.subarray(0, Math.min(count, MAX_SAMPLES)).sort();
@@ -125,6 +133,7 @@ export async function measure(options: LoadOptions): Promise<Measurement> {
     p50_ms: percentile(sorted, 50),
     p99_ms: percentile(sorted, 99),
     cpu_ms_per_req: count > 0 && Number.isFinite(cpuMs) ? cpuMs / count : null,
+    host_cpu_ms_per_req: count > 0 && Number.isFinite(hostMs) ? hostMs / count : null,
     client_cpu_ms_per_req: count > 0 ? (client.user + client.system) / 1000 / count : Number.NaN,
     non2xx: result.non2xx,
     errors: result.errors + result.timeouts,

@@ -76,3 +76,9 @@ export function processTreeCpuMs(rootPid: number): number {
   }
   return (ticks * 1000) / clockTicks();
 }
+
+/** CPU milliseconds used so far by `pid` alone, without its children; NaN without /proc. */
+export function processCpuMs(pid: number): number {
+  const stat = readStat(pid);
+  return stat ? (stat.ticks * 1000) / clockTicks() : Number.NaN;
+}

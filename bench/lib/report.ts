@@ -1,5 +1,6 @@
 // The benchmark's results: the JSON written to bench/results/latest.json and the Markdown printed.
 
+import type { BurstResult } from "./burst";
 import type { HmacResult } from "./hmac";
 
 export interface ScenarioResult {
@@ -10,11 +11,25 @@ export interface ScenarioResult {
   p50_ms: number;
   p99_ms: number;
   cpu_ms_per_req: number | null;
+  /** Of cpu_ms_per_req, the tree's root process alone (a Miniflare host's Node process: log lines). */
+  host_cpu_ms_per_req: number | null;
   /** The load generator's CPU per request, on the same cores. */
   client_cpu_ms_per_req: number;
   requests: number;
   seconds: number;
   body_bytes: number;
+  /** For the rows measured in rounds: each round's CPU per request (the row shows the median round). */
+  cpu_ms_per_req_rounds?: (number | null)[];
+}
+
+/** The receiver's own CPU per request in ms: a `-no-io` row minus the `empty` row of its body size. */
+export interface OwnCpu {
+  /** `duplicate-no-io` − `empty` (2 KB). */
+  duplicate: number | null;
+  /** `accept-no-io` − `empty` (2 KB). */
+  accept: number | null;
+  /** `large-no-io` − `empty-large` (1 MiB). */
+  large: number | null;
 }
 
 export interface StageResult {
@@ -51,6 +66,10 @@ export interface Results {
   machine: Record<string, string | number>;
   settings: Record<string, number>;
   scenarios: ScenarioResult[];
+  /** Medians over the rounds of OwnCpu. */
+  own_cpu_ms: OwnCpu;
+  own_cpu_rounds: OwnCpu[];
+  burst?: BurstResult;
   hmac: HmacResult[];
   stages: StageResult[];
   ratios: Ratios;
@@ -88,9 +107,19 @@ function check(target: string, value: number | null | undefined, met: (v: number
  * The issue's targets, evaluated on this run: on the receiver as served with the local simulators,
  * and on its own code alone (`-no-io`), which is what production bills.
  */
-export function checkTargets(scenarios: ScenarioResult[], ratios: Ratios): TargetCheck[] {
+export function checkTargets(scenarios: ScenarioResult[], ratios: Ratios, own: OwnCpu): TargetCheck[] {
   const cpu = (name: string) => scenarios.find((s) => s.name === name)?.cpu_ms_per_req;
+  const acceptNoIo = cpu("accept-no-io");
+  const expressAccept = cpu("express-seed-accept");
   return [
+    check("own CPU, new 2 KB event (accept-no-io − empty) <= 0.15 ms", own.accept, (v) => v <= 0.15),
+    check("own CPU, 2 KB duplicate (duplicate-no-io − empty) <= 0.05 ms", own.duplicate, (v) => v <= 0.05),
+    check("own CPU, 1 MiB duplicate (large-no-io − empty-large) <= 2.0 ms", own.large, (v) => v <= 2.0),
+    check(
+      "accept-no-io CPU/request below express-seed-accept's (ratio < 1)",
+      acceptNoIo !== null && acceptNoIo !== undefined && expressAccept ? acceptNoIo / expressAccept : null,
+      (v) => v < 1,
+    ),
     check("duplicate_vs_empty >= 0.6 (requests/s)", ratios.duplicate_vs_empty, (v) => v >= 0.6),
     check("duplicate_no_io_vs_empty >= 0.6 (requests/s)", ratios.duplicate_no_io_vs_empty, (v) => v >= 0.6),
     check("duplicate_vs_express >= 1 (requests/s, same payload)", ratios.duplicate_vs_express, (v) => v >= 1),
@@ -129,12 +158,12 @@ function sizeLabel(bytes: number): string {
 export function markdown(results: Results): string {
   const lines: string[] = [];
   lines.push(
-    "| scenario | what is measured | body | requests/s | p50 ms | p99 ms | CPU ms/request | client CPU ms/request |",
-    "|---|---|---|---:|---:|---:|---:|---:|",
+    "| scenario | what is measured | body | requests/s | p50 ms | p99 ms | CPU ms/request | of which host process | client CPU ms/request |",
+    "|---|---|---|---:|---:|---:|---:|---:|---:|",
   );
   for (const s of results.scenarios) {
     lines.push(
-      `| \`${s.name}\` | ${s.what} | ${sizeLabel(s.body_bytes)} | ${fmt(s.rps, 0)} | ${fmt(s.p50_ms, 2)} | ${fmt(s.p99_ms, 2)} | ${fmt(s.cpu_ms_per_req, 3)} | ${fmt(s.client_cpu_ms_per_req, 3)} |`,
+      `| \`${s.name}\` | ${s.what} | ${sizeLabel(s.body_bytes)} | ${fmt(s.rps, 0)} | ${fmt(s.p50_ms, 2)} | ${fmt(s.p99_ms, 2)} | ${fmt(s.cpu_ms_per_req, 3)} | ${fmt(s.host_cpu_ms_per_req, 3)} | ${fmt(s.client_cpu_ms_per_req, 3)} |`,
     );
   }
 
@@ -166,6 +195,40 @@ export function markdown(results: Results): string {
         `| parse: UTF-8 decode, \`JSON.parse\`, depth check | ${sizeLabel(s.bytes)} | ${fmt(s.parse_us, 1)} |`,
         `| normalise: parse + event id | ${sizeLabel(s.bytes)} | ${fmt(s.normalise_us, 1)} |`,
       ]),
+    );
+  }
+
+  const own = results.own_cpu_ms;
+  lines.push(
+    "",
+    `| receiver's own CPU (median of ${results.own_cpu_rounds.length} rounds) | ms/request | each round |`,
+    "|---|---:|---|",
+    ...(
+      [
+        ["duplicate, 2 KB (`duplicate-no-io` − `empty`)", "duplicate"],
+        ["new event, 2 KB (`accept-no-io` − `empty`)", "accept"],
+        ["duplicate, 1 MiB (`large-no-io` − `empty-large`)", "large"],
+      ] as const
+    ).map(
+      ([label, key]) =>
+        `| ${label} | ${fmt(own[key], 3)} | ${results.own_cpu_rounds.map((r) => fmt(r[key], 3)).join(", ")} |`,
+    ),
+  );
+
+  if (results.burst) {
+    const b = results.burst;
+    lines.push(
+      "",
+      "| burst | value |",
+      "|---|---:|",
+      `| deliveries (new events, 2 KB) | ${fmt(b.events, 0)} |`,
+      `| sent and answered in | ${fmt(b.send_seconds, 1)} s (${fmt(b.send_rps, 0)}/s) |`,
+      `| all processed after | ${fmt(b.seconds, 1)} s |`,
+      `| events per second through the consumer | ${fmt(b.events_per_second, 0)} |`,
+      `| largest queue backlog | ${fmt(b.max_backlog, 0)} |`,
+      `| outcome | ${Object.entries(b.outcome)
+        .map(([k, v]) => `${k} ${v}`)
+        .join(", ")} |`,
     );
   }
 

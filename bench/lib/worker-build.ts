@@ -31,7 +31,16 @@ interface WranglerConfig {
   compatibility_flags: string[];
   vars?: Record<string, unknown>;
   kv_namespaces: { binding: string }[];
-  queues: { producers?: { binding: string; queue: string }[] };
+  queues: {
+    producers?: { binding: string; queue: string }[];
+    consumers?: {
+      queue: string;
+      max_batch_size?: number;
+      max_batch_timeout?: number;
+      max_retries?: number;
+      dead_letter_queue?: string;
+    }[];
+  };
   d1_databases: { binding: string; migrations_dir?: string }[];
   r2_buckets: { binding: string }[];
 }
@@ -43,9 +52,13 @@ function migrationStatements(dir: string): string[] {
   return files.flatMap((name): string[] => unstable_splitSqlQuery(readFileSync(join(dir, name), "utf8")));
 }
 
+function readWranglerConfig(): WranglerConfig {
+  return unstable_readConfig({ config: join(REPO_ROOT, "wrangler.toml") });
+}
+
 /** The receiver's Miniflare setup: wrangler.toml's bindings, without queue consumers or crons. */
 export function receiverSpec(scriptPath: string, secret: string): WorkerSpec {
-  const config: WranglerConfig = unstable_readConfig({ config: join(REPO_ROOT, "wrangler.toml") });
+  const config = readWranglerConfig();
   const vars = Object.fromEntries(
     Object.entries(config.vars ?? {}).filter((entry): entry is [string, string] => typeof entry[1] === "string"),
   );
@@ -69,4 +82,30 @@ export function receiverSpec(scriptPath: string, secret: string): WorkerSpec {
 /** Another Worker served exactly like the receiver (same runtime settings and bindings). */
 export function sameSetupAs(like: WorkerSpec, scriptPath: string): WorkerSpec {
   return { ...like, scriptPath, d1Setup: {} };
+}
+
+/**
+ * The whole Worker as wrangler.toml sets it up, queue consumers included (no crons: the burst
+ * measures deliveries, not the poller), with the admin token set so the bench can read
+ * `/admin/status`, and Slack and the ERP pointed at the host's stub sink.
+ */
+export function fullWorkerSpec(scriptPath: string, secret: string, adminToken: string): WorkerSpec {
+  const receiver = receiverSpec(scriptPath, secret);
+  const consumers = readWranglerConfig().queues.consumers ?? [];
+  return {
+    ...receiver,
+    bindings: { ...receiver.bindings, ADMIN_TOKEN: adminToken },
+    queueConsumers: Object.fromEntries(
+      consumers.map((c) => [
+        c.queue,
+        {
+          ...(c.max_batch_size !== undefined ? { maxBatchSize: c.max_batch_size } : {}),
+          ...(c.max_batch_timeout !== undefined ? { maxBatchTimeout: c.max_batch_timeout } : {}),
+          ...(c.max_retries !== undefined ? { maxRetries: c.max_retries } : {}),
+          ...(c.dead_letter_queue !== undefined ? { deadLetterQueue: c.dead_letter_queue } : {}),
+        },
+      ]),
+    ),
+    sinkVars: ["SLACK_WEBHOOK_URL", "ERP_WEBHOOK_URL"],
+  };
 }

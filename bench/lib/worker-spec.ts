@@ -9,12 +9,29 @@ export interface WorkerSpec {
   /** Vars and secrets, as plain-text bindings. */
   bindings: Record<string, string>;
   kvNamespaces: string[];
-  /** Producer binding → queue name. No consumer is configured: the receiver is measured alone. */
+  /** Producer binding → queue name. */
   queueProducers: Record<string, string>;
+  /**
+   * Queue name → consumer settings, as wrangler.toml gives them. Left out for the receiver rows,
+   * which measure the receiver alone; set for the burst, which runs the whole Worker.
+   */
+  queueConsumers?: Record<string, QueueConsumerSpec>;
+  /**
+   * Vars the host points at a stub sink it serves on 127.0.0.1 (answers 200 to every POST), so the
+   * handlers' outbound calls (Slack, ERP) complete without leaving the machine.
+   */
+  sinkVars?: string[];
   d1Databases: string[];
   r2Buckets: string[];
   /** D1 binding → SQL statements to run once before serving (the migrations). */
   d1Setup: Record<string, string[]>;
+}
+
+export interface QueueConsumerSpec {
+  maxBatchSize?: number;
+  maxBatchTimeout?: number;
+  maxRetries?: number;
+  deadLetterQueue?: string;
 }
 
 /** The line the host prints once it serves, followed by JSON. */

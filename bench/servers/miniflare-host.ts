@@ -2,6 +2,8 @@
 // own, so that the CPU /proc reports for its tree (Node + workerd) is the serving side's alone,
 // apart from the load generator's.
 
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { dirname } from "node:path";
 import type { Readable } from "node:stream";
 import { Miniflare } from "miniflare";
@@ -13,6 +15,22 @@ if (!spec) {
   process.exit(2);
 }
 
+/** Answers 200 to everything, after reading the request: stands in for Slack and the ERP. */
+async function startStubSink(): Promise<string> {
+  const server = createServer((request, response) => {
+    request.resume();
+    request.on("end", () => response.writeHead(200, { "content-type": "text/plain" }).end("ok"));
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  server.unref();
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+}
+
+const sinkUrl = spec.sinkVars?.length ? await startStubSink() : undefined;
+const sinkBindings = Object.fromEntries(
+  (spec.sinkVars ?? []).map((name) => [name, `${sinkUrl}/${name.toLowerCase()}`]),
+);
+
 const mf = new Miniflare({
   host: "127.0.0.1",
   port: 0,
@@ -22,11 +40,12 @@ const mf = new Miniflare({
   modulesRoot: dirname(spec.scriptPath),
   compatibilityDate: spec.compatibilityDate,
   compatibilityFlags: spec.compatibilityFlags,
-  bindings: spec.bindings,
+  bindings: { ...spec.bindings, ...sinkBindings },
   kvNamespaces: spec.kvNamespaces,
   queueProducers: Object.fromEntries(
     Object.entries(spec.queueProducers).map(([binding, queueName]) => [binding, { queueName }]),
   ),
+  ...(spec.queueConsumers ? { queueConsumers: spec.queueConsumers } : {}),
   d1Databases: spec.d1Databases,
   r2Buckets: spec.r2Buckets,
   unsafeDirectSockets: [{ host: "127.0.0.1", port: 0 }],

@@ -142,11 +142,15 @@ async function hmac(request) {
 
 export default {
   fetch(request, env, ctx) {
-    const path = new URL(request.url).pathname;
-    if (path === "/__stages") return stages(request, env);
-    if (path === "/__hmac") return hmac(request);
-    if (path === "/__floor/duplicate") return floorDuplicate(request, env);
-    if (path === "/__floor/accept") return floorAccept(request, env, ctx);
+    // Only this file's own routes contain "/__": the webhook rows skip the URL parse, which is
+    // this wrapper's cost, not the receiver's.
+    if (request.url.includes("/__")) {
+      const path = new URL(request.url).pathname;
+      if (path === "/__stages") return stages(request, env);
+      if (path === "/__hmac") return hmac(request);
+      if (path === "/__floor/duplicate") return floorDuplicate(request, env);
+      if (path === "/__floor/accept") return floorAccept(request, env, ctx);
+    }
     return worker.fetch(request, withFreeBindings(env), ctx);
   },
 };

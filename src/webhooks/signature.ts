@@ -122,9 +122,11 @@ export function maintainXSignedContent(timestamp: string, body: Uint8Array): Uin
  * `===` on hex strings.
  */
 export async function verifyDelivery(delivery: SignedDelivery, body: Uint8Array, secrets: string[]): Promise<boolean> {
-  const content = delivery.scheme === "maintainx" ? maintainXSignedContent(delivery.timestamp, body) : body;
   for (const secret of secrets) {
-    const mac = new Uint8Array(await crypto.subtle.sign("HMAC", await hmacKey(secret), content));
+    const key = await hmacKey(secret);
+    // Built right before the call that reads it: the prefix may live in the body's spare room.
+    const content = delivery.scheme === "maintainx" ? maintainXSignedContent(delivery.timestamp, body) : body;
+    const mac = new Uint8Array(await crypto.subtle.sign("HMAC", key, content));
     for (const signature of delivery.signatures) {
       if (signature.byteLength === mac.byteLength && crypto.subtle.timingSafeEqual(mac, signature)) return true;
     }
