@@ -10,6 +10,7 @@ import { startWranglerDev } from "../tools/wrangler-dev";
 import { type BurstResult, runBurst } from "./lib/burst";
 import { HMAC_SIZES, type HmacResult, nodeHmac, opensslHmac, workerdHmac } from "./lib/hmac";
 import { type BenchRequest, measure } from "./lib/load";
+import { costPerMillion, type EventKind, measureOpsPerEvent, type Ops, PRICES_AS_OF } from "./lib/ops";
 import {
   BENCH_SECRET,
   checkSignerAgreesWithProject,
@@ -267,23 +268,35 @@ async function main(): Promise<void> {
     );
     progress("Bundling the receiver with wrangler (offline)…");
     const configHome = join(temp, "wrangler-config");
-    const [receiverScript, instrumentedScript] = await Promise.all([
+    const [receiverScript, instrumentedScript, opsScript] = await Promise.all([
       bundleWorker(join(temp, "receiver"), configHome),
       bundleWorker(join(temp, "instrumented"), configHome, "bench/workers/receiver-instrumented.js"),
+      bundleWorker(join(temp, "ops"), configHome, "bench/workers/ops-counting.js"),
     ]);
     const receiver = receiverSpec(receiverScript, BENCH_SECRET);
 
     progress("Starting the servers…");
     const wantBurst = !only || only.has("burst");
+    const wantOps = !only || only.has("ops");
     // The burst's Worker starts with the others (it idles until its turn): one start-up less to wait for.
-    const [receiverHost, emptyHost, instrumentedHost, express, burstHost] = await Promise.all([
+    const [receiverHost, emptyHost, instrumentedHost, express, burstHost, opsHost] = await Promise.all([
       hostWorker(receiver),
       hostWorker(sameSetupAs(receiver, join(BENCH_DIR, "workers", "empty.js"))),
       hostWorker({ ...receiver, scriptPath: instrumentedScript }),
       startTsServer(EXPRESS, { MAINTAINX_WEBHOOK_SECRET: BENCH_SECRET }),
       wantBurst ? hostWorker(fullWorkerSpec(receiverScript, BENCH_SECRET, BURST_ADMIN_TOKEN)) : undefined,
+      wantOps ? hostWorker(fullWorkerSpec(opsScript, BENCH_SECRET, BURST_ADMIN_TOKEN)) : undefined,
     ]);
     started.push(receiverHost, emptyHost, instrumentedHost, express, ...(burstHost ? [burstHost] : []));
+    if (opsHost) started.push(opsHost);
+
+    let opsPerEvent: Record<EventKind, Ops> | undefined;
+    if (opsHost) {
+      progress("Binding operations per event (the whole Worker, counted)…");
+      opsPerEvent = await measureOpsPerEvent(opsHost.ready.directUrl as string);
+      await opsHost.stop();
+      started.splice(started.indexOf(opsHost), 1);
+    }
 
     const small = new DeliveryBodies(SMALL_BYTES);
     const large = new DeliveryBodies(LARGE_BYTES);
@@ -502,6 +515,26 @@ async function main(): Promise<void> {
     }
 
     const ratios = computeRatios(results);
+    const consumer = opsPerEvent
+      ? {
+          d1_round_trips: {
+            creation: opsPerEvent.creation.consumer_d1_round_trips,
+            completion: opsPerEvent.completion.consumer_d1_round_trips,
+            update: opsPerEvent.update.consumer_d1_round_trips,
+          },
+        }
+      : undefined;
+    const costs = opsPerEvent
+      ? {
+          prices_as_of: PRICES_AS_OF,
+          kinds: {
+            duplicate: costPerMillion(opsPerEvent.duplicate, ownCpu.median.duplicate ?? 0),
+            creation: costPerMillion(opsPerEvent.creation, ownCpu.median.accept ?? 0),
+            completion: costPerMillion(opsPerEvent.completion, ownCpu.median.accept ?? 0),
+            update: costPerMillion(opsPerEvent.update, ownCpu.median.accept ?? 0),
+          },
+        }
+      : undefined;
     const report: Results = rounded({
       generated_at: new Date().toISOString(),
       mode: quick ? "quick" : "full",
@@ -515,10 +548,11 @@ async function main(): Promise<void> {
       own_cpu_ms: ownCpu.median,
       own_cpu_rounds: ownCpu.rounds,
       ...(burst ? { burst } : {}),
+      ...(opsPerEvent ? { ops_per_event: opsPerEvent, consumer, cost_per_million_events: costs } : {}),
       hmac,
       stages,
       ratios,
-      targets: checkTargets(results, ratios, ownCpu.median),
+      targets: checkTargets(results, ratios, ownCpu.median, consumer),
     });
 
     console.log(markdown(report));

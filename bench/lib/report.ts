@@ -2,6 +2,7 @@
 
 import type { BurstResult } from "./burst";
 import type { HmacResult } from "./hmac";
+import type { EventCost, EventKind, Ops } from "./ops";
 
 export interface ScenarioResult {
   name: string;
@@ -70,6 +71,12 @@ export interface Results {
   own_cpu_ms: OwnCpu;
   own_cpu_rounds: OwnCpu[];
   burst?: BurstResult;
+  /** Billed binding operations per event, by kind, end to end (bench/workers/ops-counting.js). */
+  ops_per_event?: Record<EventKind, Ops>;
+  /** The queue consumer's own D1 round trips per event (the mirror's upsert not counted). */
+  consumer?: { d1_round_trips: Record<Exclude<EventKind, "duplicate">, number> };
+  /** USD per million events of each kind at Workers Paid prices (bench/lib/ops.ts). */
+  cost_per_million_events?: { prices_as_of: string; kinds: Record<EventKind, EventCost> };
   hmac: HmacResult[];
   stages: StageResult[];
   ratios: Ratios;
@@ -107,7 +114,12 @@ function check(target: string, value: number | null | undefined, met: (v: number
  * The issue's targets, evaluated on this run: on the receiver as served with the local simulators,
  * and on its own code alone (`-no-io`), which is what production bills.
  */
-export function checkTargets(scenarios: ScenarioResult[], ratios: Ratios, own: OwnCpu): TargetCheck[] {
+export function checkTargets(
+  scenarios: ScenarioResult[],
+  ratios: Ratios,
+  own: OwnCpu,
+  consumer?: Results["consumer"],
+): TargetCheck[] {
   const cpu = (name: string) => scenarios.find((s) => s.name === name)?.cpu_ms_per_req;
   const acceptNoIo = cpu("accept-no-io");
   const expressAccept = cpu("express-seed-accept");
@@ -120,6 +132,8 @@ export function checkTargets(scenarios: ScenarioResult[], ratios: Ratios, own: O
       acceptNoIo !== null && acceptNoIo !== undefined && expressAccept ? acceptNoIo / expressAccept : null,
       (v) => v < 1,
     ),
+    check("consumer D1 round trips per completion <= 3", consumer?.d1_round_trips.completion ?? null, (v) => v <= 3),
+    check("consumer D1 round trips per creation <= 3", consumer?.d1_round_trips.creation ?? null, (v) => v <= 3),
     check("duplicate_vs_empty >= 0.6 (requests/s)", ratios.duplicate_vs_empty, (v) => v >= 0.6),
     check("duplicate_no_io_vs_empty >= 0.6 (requests/s)", ratios.duplicate_no_io_vs_empty, (v) => v >= 0.6),
     check("duplicate_vs_express >= 1 (requests/s, same payload)", ratios.duplicate_vs_express, (v) => v >= 1),
@@ -214,6 +228,35 @@ export function markdown(results: Results): string {
         `| ${label} | ${fmt(own[key], 3)} | ${results.own_cpu_rounds.map((r) => fmt(r[key], 3)).join(", ")} |`,
     ),
   );
+
+  if (results.ops_per_event && results.cost_per_million_events) {
+    const kinds = ["duplicate", "creation", "completion", "update"] as const;
+    const ops = results.ops_per_event;
+    const cost = results.cost_per_million_events;
+    const row = (label: string, value: (kind: (typeof kinds)[number]) => string) =>
+      `| ${label} | ${kinds.map(value).join(" | ")} |`;
+    lines.push(
+      "",
+      `| per event | ${kinds.join(" | ")} |`,
+      `|---|${kinds.map(() => "---:").join("|")}|`,
+      row("Worker requests (receiver + consumer invocations)", (k) =>
+        fmt(ops[k].worker_requests + ops[k].consumer_invocations, 1),
+      ),
+      row("KV reads / writes", (k) => `${fmt(ops[k].kv_reads, 1)} / ${fmt(ops[k].kv_writes, 1)}`),
+      row(
+        "queue messages (64 KB units)",
+        (k) => `${fmt(ops[k].queue_messages, 1)} (${fmt(ops[k].queue_units_64kb, 1)})`,
+      ),
+      row(
+        "D1 round trips (of them the consumer's, the mirror's)",
+        (k) =>
+          `${fmt(ops[k].d1_round_trips, 1)} (${fmt(ops[k].consumer_d1_round_trips, 1)}, ${fmt(ops[k].consumer_mirror_round_trips, 1)})`,
+      ),
+      row("D1 rows written / read", (k) => `${fmt(ops[k].d1_rows_written, 1)} / ${fmt(ops[k].d1_rows_read, 1)}`),
+      row("R2 writes", (k) => fmt(ops[k].r2_writes, 1)),
+      row(`USD per million events (prices of ${cost.prices_as_of})`, (k) => fmt(cost.kinds[k].total, 2)),
+    );
+  }
 
   if (results.burst) {
     const b = results.burst;

@@ -1,0 +1,188 @@
+// The whole Worker, with every binding call counted: what an event costs on Cloudflare is the
+// number of these calls it makes end to end (receiver, waitUntil, queue consumer), each of which
+// is billed. Served like the burst's Worker (queue consumers, stub sinks); `GET /__ops` answers
+// the counts so far and `POST /__ops/reset` starts them again. `GET /__ops/status?id=` reads an
+// event's status without being counted.
+//
+// Counted: KV reads (get, getWithMetadata), writes (put), deletes and lists; queue messages sent
+// and their 64 KB units; consumer invocations and the messages they were handed; D1 round trips
+// (a statement's first/run/all/raw, or a whole batch) with the rows each wrote and read, by the
+// consumer apart, and those that only write the mirror (`work_orders`) apart; R2 writes (put,
+// delete) and reads (get, head).
+
+import worker from "../../src/index";
+
+function fresh() {
+  return {
+    worker_requests: 0,
+    kv_reads: 0,
+    kv_writes: 0,
+    kv_deletes: 0,
+    kv_lists: 0,
+    queue_messages: 0,
+    queue_units_64kb: 0,
+    consumer_invocations: 0,
+    consumer_messages: 0,
+    d1_round_trips: 0,
+    d1_rows_written: 0,
+    d1_rows_read: 0,
+    consumer_d1_round_trips: 0,
+    consumer_mirror_round_trips: 0,
+    r2_writes: 0,
+    r2_reads: 0,
+  };
+}
+
+let counts = fresh();
+const UNIT = 64 * 1024;
+const encoder = new TextEncoder();
+
+function units(body) {
+  const text = typeof body === "string" ? body : JSON.stringify(body);
+  return Math.max(1, Math.ceil(encoder.encode(text).length / UNIT));
+}
+
+function countKv(kv) {
+  return new Proxy(kv, {
+    get(target, prop) {
+      const value = Reflect.get(target, prop);
+      if (typeof value !== "function") return value;
+      const kind =
+        prop === "get" || prop === "getWithMetadata"
+          ? "kv_reads"
+          : prop === "put"
+            ? "kv_writes"
+            : prop === "delete"
+              ? "kv_deletes"
+              : prop === "list"
+                ? "kv_lists"
+                : undefined;
+      return (...args) => {
+        if (kind) counts[kind] += 1;
+        return value.apply(target, args);
+      };
+    },
+  });
+}
+
+function countQueue(queue) {
+  return {
+    send(body, options) {
+      counts.queue_messages += 1;
+      counts.queue_units_64kb += units(body);
+      return queue.send(body, options);
+    },
+    sendBatch(messages, options) {
+      counts.queue_messages += messages.length;
+      for (const message of messages) counts.queue_units_64kb += units(message.body);
+      return queue.sendBatch(messages, options);
+    },
+  };
+}
+
+function countR2(bucket) {
+  return new Proxy(bucket, {
+    get(target, prop) {
+      const value = Reflect.get(target, prop);
+      if (typeof value !== "function") return value;
+      const kind =
+        prop === "put" || prop === "delete" ? "r2_writes" : prop === "get" || prop === "head" ? "r2_reads" : undefined;
+      return (...args) => {
+        if (kind) counts[kind] += 1;
+        return value.apply(target, args);
+      };
+    },
+  });
+}
+
+/** `inConsumer` says whose round trips these are: the queue consumer's are also counted apart. */
+function countD1(db, inConsumer) {
+  const originals = new WeakMap();
+  const tally = (statements, results) => {
+    counts.d1_round_trips += 1;
+    const mirrorOnly = statements.every((sql) => /\bwork_orders\b/.test(sql));
+    if (inConsumer) counts[mirrorOnly ? "consumer_mirror_round_trips" : "consumer_d1_round_trips"] += 1;
+    for (const result of results) {
+      counts.d1_rows_written += result?.meta?.rows_written ?? 0;
+      counts.d1_rows_read += result?.meta?.rows_read ?? 0;
+    }
+  };
+  const wrap = (sql, statement) => {
+    const wrapped = {
+      bind: (...values) => wrap(sql, statement.bind(...values)),
+      async first(column) {
+        // `first` answers no meta: its rows are counted through `all`, which reads the same.
+        const result = await statement.all();
+        tally([sql], [result]);
+        const row = result.results[0] ?? null;
+        return column === undefined || row === null ? row : row[column];
+      },
+      async run() {
+        const result = await statement.run();
+        tally([sql], [result]);
+        return result;
+      },
+      async all() {
+        const result = await statement.all();
+        tally([sql], [result]);
+        return result;
+      },
+      async raw(options) {
+        counts.d1_round_trips += 1;
+        if (inConsumer) counts.consumer_d1_round_trips += 1;
+        return statement.raw(options);
+      },
+    };
+    originals.set(wrapped, { sql, statement });
+    return wrapped;
+  };
+  return {
+    prepare: (sql) => wrap(sql, db.prepare(sql)),
+    async batch(statements) {
+      const unwrapped = statements.map((s) => originals.get(s) ?? { sql: "", statement: s });
+      const results = await db.batch(unwrapped.map((s) => s.statement));
+      tally(
+        unwrapped.map((s) => s.sql),
+        results,
+      );
+      return results;
+    },
+    exec: (sql) => db.exec(sql),
+    withSession: (...args) => db.withSession(...args),
+    dump: () => db.dump(),
+  };
+}
+
+function counted(env, inConsumer) {
+  return {
+    ...env,
+    IDEMPOTENCY: countKv(env.IDEMPOTENCY),
+    EVENTS_QUEUE: countQueue(env.EVENTS_QUEUE),
+    DB: countD1(env.DB, inConsumer),
+    REPORTS: countR2(env.REPORTS),
+  };
+}
+
+export default {
+  async fetch(request, env, ctx) {
+    const url = new URL(request.url);
+    if (url.pathname === "/__ops") return Response.json(counts);
+    if (url.pathname === "/__ops/reset" && request.method === "POST") {
+      counts = fresh();
+      return Response.json(counts);
+    }
+    if (url.pathname === "/__ops/status") {
+      const row = await env.DB.prepare("SELECT status FROM events WHERE id = ?1")
+        .bind(url.searchParams.get("id"))
+        .first();
+      return Response.json({ status: row?.status ?? null });
+    }
+    counts.worker_requests += 1;
+    return worker.fetch(request, counted(env, false), ctx);
+  },
+  async queue(batch, env, ctx) {
+    counts.consumer_invocations += 1;
+    counts.consumer_messages += batch.messages.length;
+    return worker.queue(batch, counted(env, true), ctx);
+  },
+};
