@@ -161,13 +161,14 @@ async function runScenario(
     p99_ms: m.p99_ms,
     cpu_ms_per_req: m.cpu_ms_per_req,
     host_cpu_ms_per_req: m.host_cpu_ms_per_req,
+    runtime_cpu_ms_per_req: m.runtime_cpu_ms_per_req,
     client_cpu_ms_per_req: m.client_cpu_ms_per_req,
     requests: m.requests,
     seconds: m.seconds,
     body_bytes: scenario.bodyBytes,
   };
   progress(
-    `${scenario.name}${phase.label}: ${Math.round(m.rps)} req/s, p50 ${m.p50_ms.toFixed(2)} ms, p99 ${m.p99_ms.toFixed(2)} ms, ${m.cpu_ms_per_req?.toFixed(3) ?? "?"} ms CPU/req (client ${m.client_cpu_ms_per_req.toFixed(3)})`,
+    `${scenario.name}${phase.label}: ${Math.round(m.rps)} req/s, p50 ${m.p50_ms.toFixed(2)} ms, p99 ${m.p99_ms.toFixed(2)} ms, ${m.cpu_ms_per_req?.toFixed(3) ?? "?"} ms CPU/req (runtime ${m.runtime_cpu_ms_per_req?.toFixed(3) ?? "?"}, client ${m.client_cpu_ms_per_req.toFixed(3)})`,
   );
   return result;
 }
@@ -200,9 +201,9 @@ async function stageTimings(server: RunningServer, body: Buffer, iterations: num
 /** The round whose CPU per request is the median of the row's rounds, with every round's CPU beside it. */
 function medianRound(name: string, rounds: ScenarioResult[][]): ScenarioResult {
   const runs = rounds.flatMap((round) => round.filter((r) => r.name === name));
-  const byCpu = [...runs].sort((a, b) => (a.cpu_ms_per_req ?? 0) - (b.cpu_ms_per_req ?? 0));
+  const byCpu = [...runs].sort((a, b) => (a.runtime_cpu_ms_per_req ?? 0) - (b.runtime_cpu_ms_per_req ?? 0));
   const median = byCpu[Math.floor((byCpu.length - 1) / 2)] as ScenarioResult;
-  return { ...median, cpu_ms_per_req_rounds: runs.map((r) => r.cpu_ms_per_req) };
+  return { ...median, runtime_cpu_ms_per_req_rounds: runs.map((r) => r.runtime_cpu_ms_per_req) };
 }
 
 function median(values: number[]): number | null {
@@ -220,7 +221,7 @@ function median(values: number[]): number | null {
  */
 function ownCpuOf(rounds: ScenarioResult[][]): { median: OwnCpu; rounds: OwnCpu[] } {
   const perRound = rounds.map((round): OwnCpu => {
-    const cpu = (name: string) => round.find((r) => r.name === name)?.cpu_ms_per_req ?? undefined;
+    const cpu = (name: string) => round.find((r) => r.name === name)?.runtime_cpu_ms_per_req ?? undefined;
     const over = (row: string, base: string) => {
       const a = cpu(row);
       const b = cpu(base);

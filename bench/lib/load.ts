@@ -3,7 +3,7 @@
 // histogram has 1 ms buckets, too coarse for sub-millisecond answers).
 
 import autocannon from "autocannon";
-import { processCpuMs, processTreeCpuMs } from "./proc";
+import { hasChildren, processCpuMs, processTreeCpuMs } from "./proc";
 
 export interface BenchRequest {
   method: "GET" | "POST";
@@ -38,6 +38,13 @@ interface Measurement {
    * Worker's log lines); for Express, the whole server.
    */
   host_cpu_ms_per_req: number | null;
+  /**
+   * The CPU of the runtime that runs the server's code: the tree without its root when the root
+   * has children (workerd, without the Node process hosting it), else the root (Express). This is
+   * what the own-CPU figures are made of: the host only reads workerd's stdout, which a deployed
+   * Worker does not pay for, and the Express row's stdout reader is not counted either.
+   */
+  runtime_cpu_ms_per_req: number | null;
   /**
    * CPU of this process (autocannon) per request. It shares the machine with the server: when the
    * two together fill every core, requests/s says as much about the client as about the server.
@@ -112,6 +119,7 @@ export async function measure(options: LoadOptions): Promise<Measurement> {
 
   const samples = new Float64Array(MAX_SAMPLES);
   let count = 0;
+  const hosted = hasChildren(options.servePid);
   const cpuBefore = processTreeCpuMs(options.servePid);
   const hostBefore = processCpuMs(options.servePid);
   const clientBefore = process.cpuUsage();
@@ -134,6 +142,8 @@ export async function measure(options: LoadOptions): Promise<Measurement> {
     p99_ms: percentile(sorted, 99),
     cpu_ms_per_req: count > 0 && Number.isFinite(cpuMs) ? cpuMs / count : null,
     host_cpu_ms_per_req: count > 0 && Number.isFinite(hostMs) ? hostMs / count : null,
+    runtime_cpu_ms_per_req:
+      count > 0 && Number.isFinite(cpuMs) && Number.isFinite(hostMs) ? (hosted ? cpuMs - hostMs : cpuMs) / count : null,
     client_cpu_ms_per_req: count > 0 ? (client.user + client.system) / 1000 / count : Number.NaN,
     non2xx: result.non2xx,
     errors: result.errors + result.timeouts,

@@ -82,3 +82,14 @@ export function processCpuMs(pid: number): number {
   const stat = readStat(pid);
   return stat ? (stat.ticks * 1000) / clockTicks() : Number.NaN;
 }
+
+/** True when `pid` has a living child process (a Miniflare host's workerd); false without /proc. */
+export function hasChildren(pid: number): boolean {
+  let entries: string[];
+  try {
+    entries = readdirSync("/proc");
+  } catch {
+    return false;
+  }
+  return entries.some((entry) => /^\d+$/.test(entry) && readStat(Number(entry))?.ppid === pid);
+}

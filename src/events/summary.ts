@@ -64,8 +64,13 @@ function nameIn(entity: Record<string, unknown>): string | undefined {
   return undefined;
 }
 
+/** Printable ASCII in words with one space between them: a text `oneLine` gives back as it is. */
+const PLAIN_LINE = /^[\x21-\x7e]+(?: [\x21-\x7e]+)*$/;
+
 /** Line breaks, tabs and other control characters become spaces; runs of spaces one; cut at the limit. */
 export function oneLine(text: string): string | undefined {
+  // Most titles are plain: one ASCII test instead of the Unicode replace and the split into characters.
+  if (text.length <= SUMMARY_MAX_CHARS && PLAIN_LINE.test(text)) return text;
   // Only the start of a very long text can end up in the line.
   const window = SUMMARY_MAX_CHARS * 8;
   const flat = text

@@ -30,7 +30,7 @@ export async function acceptDelivery(
     return { status: "already_processed", eventId: delivery.contentId };
   }
 
-  const { event, raw } = await normaliseDelivery(delivery);
+  const { event, raw, rawText } = await normaliseDelivery(delivery);
   // An id other than the one just looked up (a seed body's own type, an event-id header) is looked up now.
   if (event.id !== delivery.contentId && (await wasSeen(env.IDEMPOTENCY, event.id))) {
     return { status: "already_processed", eventId: event.id };
@@ -41,8 +41,10 @@ export async function acceptDelivery(
   await markSeen(env.IDEMPOTENCY, event.id, readConfig(env).dedupeTtlSeconds);
   log.info("Webhook accepted", { eventId: event.id, type: event.type, sourceType: event.sourceType });
   // The event log row is for operators; the consumer writes it too, so this may fail quietly.
+  // A MaintainX body is stored as the text it came as (decoded once, for the parse): no second
+  // serialisation of the data, and a claim-checked body is not decoded again.
   defer(
-    recordAccepted(env.DB, event, claimChecked).catch((error: unknown) =>
+    recordAccepted(env.DB, event, rawText ?? claimChecked).catch((error: unknown) =>
       log.warn("Event log write deferred to the consumer", { eventId: event.id, error: describeError(error) }),
     ),
   );

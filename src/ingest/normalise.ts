@@ -27,6 +27,11 @@ interface NormalisedDelivery {
   event: CanonicalEvent;
   /** The raw body as the data's JSON; undefined when no part of it is the data (a seed body without `data`). */
   raw: DataJson | undefined;
+  /**
+   * The raw body as decoded for parsing, when the whole body is the data (MaintainX's format): the
+   * event log row stores it as it came, rather than writing the parsed data out again.
+   */
+  rawText: DataJson | undefined;
 }
 
 /**
@@ -37,6 +42,11 @@ interface NormalisedDelivery {
 export const MAX_JSON_DEPTH = 64;
 
 export function parseJsonObject(body: Uint8Array): Record<string, unknown> {
+  return parseJsonText(body).payload;
+}
+
+/** parseJsonObject, with the body's text as decoded for the parse. */
+function parseJsonText(body: Uint8Array): { text: string; payload: Record<string, unknown> } {
   let text: string;
   let parsed: unknown;
   try {
@@ -49,7 +59,7 @@ export function parseJsonObject(body: Uint8Array): Record<string, unknown> {
   if (nestedDeeperThan(parsed, MAX_JSON_DEPTH)) {
     throw new InvalidDeliveryError(`Body is nested more than ${MAX_JSON_DEPTH} levels deep`);
   }
-  return parsed;
+  return { text, payload: parsed };
 }
 
 /**
@@ -100,7 +110,7 @@ export async function normaliseDelivery(input: Delivery): Promise<NormalisedDeli
       "Malformed event type in the path: /webhooks/maintainx/<TYPE> takes a MaintainX type such as NEW_WORK_ORDER (seed deliveries with dotted names go to /webhooks/maintainx)",
     );
   }
-  const payload = parseJsonObject(input.body);
+  const { text, payload } = parseJsonText(input.body);
   const headerId = readEventIdHeader(input);
 
   const envelope = typeof payload.event === "string";
@@ -149,5 +159,5 @@ export async function normaliseDelivery(input: Delivery): Promise<NormalisedDeli
   if (typeof occurredAt === "string" && occurredAt.length <= 100) event.occurredAt = occurredAt;
   // A seed body without `data` has `{}` as its data: no part of the raw body stands in for it.
   const raw = !envelope ? dataJson(input.body) : isObject(payload.data) ? dataJson(input.body, "data") : undefined;
-  return { event, raw };
+  return { event, raw, rawText: envelope ? undefined : dataJson(text) };
 }

@@ -57,6 +57,14 @@ export function withHeadroom(buffer: ArrayBuffer, length: number): Uint8Array {
  * be used at once, before the next prefix is written: WebCrypto copies its input when called.
  */
 export function withTextPrefix(text: string, bytes: Uint8Array): Uint8Array {
+  if (roomBefore.has(bytes) && text.length <= bytes.byteOffset && isAscii(text)) {
+    // ASCII is its own UTF-8 (every prefix here is: a timestamp, a type name): written in place,
+    // without encoding it into a buffer of its own first.
+    const start = bytes.byteOffset - text.length;
+    const out = new Uint8Array(bytes.buffer, start, text.length + bytes.length);
+    for (let i = 0; i < text.length; i++) out[i] = text.charCodeAt(i);
+    return out;
+  }
   const prefix = utf8.encode(text);
   if (roomBefore.has(bytes) && prefix.length <= bytes.byteOffset) {
     const start = bytes.byteOffset - prefix.length;
@@ -68,6 +76,11 @@ export function withTextPrefix(text: string, bytes: Uint8Array): Uint8Array {
   out.set(prefix, 0);
   out.set(bytes, prefix.length);
   return out;
+}
+
+function isAscii(text: string): boolean {
+  for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) > 0x7f) return false;
+  return true;
 }
 
 /** The UTF-8 size of a string without encoding it (a lone surrogate counts as U+FFFD, 3 bytes). */

@@ -29,6 +29,16 @@ function usableSecrets(config: Config, url: string, pathType: string | undefined
   return configured.filter((s) => s.type === undefined || s.type === pathType).map((s) => s.secret);
 }
 
+const JSON_ANSWER: ResponseInit = { headers: { "content-type": "application/json" } };
+
+/**
+ * The 200 answer, `{"status":…,"eventId":…}`, as `c.json` writes it, built directly: every delivery
+ * gets one, and Hono's response assembly was a few µs of each in a workerd profile.
+ */
+function acceptAnswer(status: string, eventId: string): Response {
+  return new Response(`{"status":"${status}","eventId":${JSON.stringify(eventId)}}`, JSON_ANSWER);
+}
+
 export async function receiveWebhook(c: Context<{ Bindings: Env }>): Promise<Response> {
   const request = c.req.raw;
   const config = readConfig(c.env);
@@ -65,7 +75,8 @@ export async function receiveWebhook(c: Context<{ Bindings: Env }>): Promise<Res
 
   const delivery = await createDelivery({ body, pathType, scheme, headers: request.headers, receivedAt });
   try {
-    return c.json(await acceptDelivery(c.env, delivery, (work) => c.executionCtx.waitUntil(work)), 200);
+    const { status, eventId } = await acceptDelivery(c.env, delivery, (work) => c.executionCtx.waitUntil(work));
+    return acceptAnswer(status, eventId);
   } catch (error) {
     if (error instanceof InvalidDeliveryError) throw httpError(400, error.message);
     if (error instanceof EnqueueError) throw httpError(503, "Event could not be queued; retry the delivery");
