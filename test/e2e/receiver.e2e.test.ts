@@ -2,6 +2,7 @@
 // deliveries signed exactly as MaintainX and the seed guide sign them.
 
 import { createHash, randomUUID } from "node:crypto";
+import { createConnection } from "node:net";
 import { tmpdir } from "node:os";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { bufferOutput } from "../../cli/io";
@@ -166,6 +167,46 @@ describe("receiver under wrangler dev", () => {
     expect(json).toEqual({ error: "Payload too large" });
 
     // The refused body is drained, not cancelled mid-stream, so the dev proxy stays healthy.
+    const next = await postMaintainX("NEW_WORK_ORDER", uniqueNewWorkOrderBody());
+    expect(next.status).toBe(200);
+  });
+  it("refuses a chunked body past MAX_BODY_BYTES with 413 even when it also declares a small Content-Length", async () => {
+    // Both headers at once: the body is framed by its chunks, so the declared length is not what
+    // the Worker may trust. A raw socket, because fetch() would not send the two together.
+    const { port, hostname } = new URL(dev.url);
+    const chunk = "x".repeat(64 * 1024);
+    const chunks = Math.ceil((MAX_BODY_BYTES + 1) / chunk.length) + 1;
+    const signature = await signMaintainX(SECRET, "{}", nowSeconds());
+    const answer = await new Promise<string>((resolve, reject) => {
+      const socket = createConnection({ host: hostname, port: Number(port) }, () => {
+        socket.write(
+          [
+            "POST /webhooks/maintainx/NEW_WORK_ORDER HTTP/1.1",
+            `Host: ${hostname}:${port}`,
+            "Content-Type: application/json",
+            "Content-Length: 100",
+            "Transfer-Encoding: chunked",
+            `x-maintainx-webhook-body-signature: ${signature}`,
+            "Connection: close",
+            "",
+            "",
+          ].join("\r\n"),
+        );
+        for (let i = 0; i < chunks; i++) socket.write(`${chunk.length.toString(16)}\r\n${chunk}\r\n`);
+        socket.end("0\r\n\r\n");
+      });
+      let text = "";
+      socket.setEncoding("utf8");
+      socket.on("data", (data: string) => {
+        text += data;
+      });
+      socket.on("end", () => resolve(text));
+      socket.on("error", (error) => (text ? resolve(text) : reject(error)));
+      socket.setTimeout(30_000, () => socket.destroy(new Error("no answer within 30 s")));
+    });
+
+    expect(answer.split("\r\n")[0]).toMatch(/^HTTP\/1\.1 413 /);
+    expect(answer).toContain('{"error":"Payload too large"}');
     const next = await postMaintainX("NEW_WORK_ORDER", uniqueNewWorkOrderBody());
     expect(next.status).toBe(200);
   });
