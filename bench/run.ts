@@ -280,23 +280,21 @@ async function main(): Promise<void> {
     const wantBurst = !only || only.has("burst");
     const wantOps = !only || only.has("ops");
     // The burst's Worker starts with the others (it idles until its turn): one start-up less to wait for.
-    const [receiverHost, emptyHost, instrumentedHost, express, burstHost, opsHost] = await Promise.all([
+    // One whole-Worker host, inside its counting wrapper, serves the operation counts and then the burst.
+    const wantWhole = wantBurst || wantOps;
+    const [receiverHost, emptyHost, instrumentedHost, express, burstHost] = await Promise.all([
       hostWorker(receiver),
       hostWorker(sameSetupAs(receiver, join(BENCH_DIR, "workers", "empty.js"))),
       hostWorker({ ...receiver, scriptPath: instrumentedScript }),
       startTsServer(EXPRESS, { MAINTAINX_WEBHOOK_SECRET: BENCH_SECRET }),
-      wantBurst ? hostWorker(fullWorkerSpec(receiverScript, BENCH_SECRET, BURST_ADMIN_TOKEN)) : undefined,
-      wantOps ? hostWorker(fullWorkerSpec(opsScript, BENCH_SECRET, BURST_ADMIN_TOKEN)) : undefined,
+      wantWhole ? hostWorker(fullWorkerSpec(opsScript, BENCH_SECRET, BURST_ADMIN_TOKEN)) : undefined,
     ]);
     started.push(receiverHost, emptyHost, instrumentedHost, express, ...(burstHost ? [burstHost] : []));
-    if (opsHost) started.push(opsHost);
 
     let opsPerEvent: Record<EventKind, Ops> | undefined;
-    if (opsHost) {
+    if (burstHost && wantOps) {
       progress("Binding operations per event (the whole Worker, counted)…");
-      opsPerEvent = await measureOpsPerEvent(opsHost.ready.directUrl as string);
-      await opsHost.stop();
-      started.splice(started.indexOf(opsHost), 1);
+      opsPerEvent = await measureOpsPerEvent(burstHost.ready.directUrl as string);
     }
 
     const small = new DeliveryBodies(SMALL_BYTES);
@@ -472,7 +470,7 @@ async function main(): Promise<void> {
     started.splice(0, started.length, ...(burstHost ? [burstHost] : []));
 
     let burst: BurstResult | undefined;
-    if (burstHost) {
+    if (burstHost && wantBurst) {
       progress(`Burst: ${BURST_EVENTS} deliveries to the whole Worker (queue consumer, default handlers, stub sinks)…`);
       burst = await runBurst({
         url: burstHost.ready.directUrl as string,

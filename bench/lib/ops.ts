@@ -41,9 +41,9 @@ const KINDS: Record<Exclude<EventKind, "duplicate">, Kind> = {
 };
 
 /** Each kind is measured on this many events. */
-const EVENTS_PER_KIND = 3;
+const EVENTS_PER_KIND = 2;
 /** After an event settled: time for the receiver's waitUntil (the event-log insert) to end. */
-const SETTLE_GRACE_MS = 300;
+const SETTLE_GRACE_MS = 200;
 
 function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
