@@ -4,7 +4,7 @@
 // measuring stick, read twice a second while the burst runs.
 
 import autocannon from "autocannon";
-import type { BenchRequest } from "./load";
+import { type BenchRequest, freshRequests } from "./load";
 
 export interface BurstResult {
   events: number;
@@ -69,24 +69,12 @@ export async function runBurst(options: BurstOptions): Promise<BurstResult> {
 
   const started = process.hrtime.bigint();
   const elapsed = () => Number(process.hrtime.bigint() - started) / 1e9;
-  const first = options.request();
   const sending = autocannon({
     url: options.url,
     connections: options.connections,
     amount: options.events,
     timeout: 30,
-    requests: [
-      {
-        method: first.method,
-        path: first.path,
-        headers: first.headers,
-        ...(first.body ? { body: first.body } : {}),
-        setupRequest: (previous) => {
-          const next = options.request();
-          return { ...previous, headers: next.headers, ...(next.body ? { body: next.body } : {}) };
-        },
-      },
-    ],
+    requests: freshRequests(options.request),
   });
   (sending as unknown as NodeJS.EventEmitter).on("response", (_client: unknown, status: number) => {
     if (status === 200) answered++;

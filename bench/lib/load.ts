@@ -60,6 +60,23 @@ const MAX_SAMPLES = 2_000_000;
 /** A request still unanswered after this is an error, so a stuck server cannot stall the run. */
 const REQUEST_TIMEOUT_SECONDS = 10;
 
+/** autocannon's request list for a fresh request each time: the first now, then one per request sent. */
+export function freshRequests(request: () => BenchRequest): autocannon.Request[] {
+  const first = request();
+  return [
+    {
+      method: first.method,
+      path: first.path,
+      headers: first.headers,
+      ...(first.body ? { body: first.body } : {}),
+      setupRequest: (previous) => {
+        const next = request();
+        return { ...previous, path: next.path, headers: next.headers, ...(next.body ? { body: next.body } : {}) };
+      },
+    },
+  ];
+}
+
 function autocannonOptions(options: LoadOptions, seconds: number): autocannon.Options {
   const { request } = options;
   const base: autocannon.Options = {
@@ -69,24 +86,7 @@ function autocannonOptions(options: LoadOptions, seconds: number): autocannon.Op
     duration: seconds,
     timeout: REQUEST_TIMEOUT_SECONDS,
   };
-  if (typeof request === "function") {
-    const first = request();
-    return {
-      ...base,
-      requests: [
-        {
-          method: first.method,
-          path: first.path,
-          headers: first.headers,
-          ...(first.body ? { body: first.body } : {}),
-          setupRequest: (previous) => {
-            const next = request();
-            return { ...previous, path: next.path, headers: next.headers, ...(next.body ? { body: next.body } : {}) };
-          },
-        },
-      ],
-    };
-  }
+  if (typeof request === "function") return { ...base, requests: freshRequests(request) };
   return {
     ...base,
     url: new URL(request.path, options.url).href,

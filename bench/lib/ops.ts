@@ -5,26 +5,10 @@
 
 import { sampleMaintainXBody } from "../../cli/samples";
 import { signMaintainX } from "../../src/webhooks/signature";
+import type { Ops } from "./ops-fields";
 import { BENCH_SECRET } from "./payloads";
 
-export interface Ops {
-  worker_requests: number;
-  kv_reads: number;
-  kv_writes: number;
-  kv_deletes: number;
-  kv_lists: number;
-  queue_messages: number;
-  queue_units_64kb: number;
-  consumer_invocations: number;
-  consumer_messages: number;
-  d1_round_trips: number;
-  d1_rows_written: number;
-  d1_rows_read: number;
-  consumer_d1_round_trips: number;
-  consumer_mirror_round_trips: number;
-  r2_writes: number;
-  r2_reads: number;
-}
+export type { Ops } from "./ops-fields";
 
 export type EventKind = "duplicate" | "creation" | "completion" | "update";
 

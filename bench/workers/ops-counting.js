@@ -11,29 +11,9 @@
 // delete) and reads (get, head).
 
 import worker from "../../src/index";
+import { noOps } from "../lib/ops-fields";
 
-function fresh() {
-  return {
-    worker_requests: 0,
-    kv_reads: 0,
-    kv_writes: 0,
-    kv_deletes: 0,
-    kv_lists: 0,
-    queue_messages: 0,
-    queue_units_64kb: 0,
-    consumer_invocations: 0,
-    consumer_messages: 0,
-    d1_round_trips: 0,
-    d1_rows_written: 0,
-    d1_rows_read: 0,
-    consumer_d1_round_trips: 0,
-    consumer_mirror_round_trips: 0,
-    r2_writes: 0,
-    r2_reads: 0,
-  };
-}
-
-let counts = fresh();
+let counts = noOps();
 const UNIT = 64 * 1024;
 const encoder = new TextEncoder();
 
@@ -168,7 +148,7 @@ export default {
     const url = new URL(request.url);
     if (url.pathname === "/__ops") return Response.json(counts);
     if (url.pathname === "/__ops/reset" && request.method === "POST") {
-      counts = fresh();
+      counts = noOps();
       return Response.json(counts);
     }
     if (url.pathname === "/__ops/status") {

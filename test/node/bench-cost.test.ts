@@ -1,26 +1,10 @@
 // The benchmark's price arithmetic (bench/lib/ops.ts): each billed operation at its listed price.
 
 import { describe, expect, it } from "vitest";
-import { costPerMillion, type Ops, PRICES_PER_MILLION } from "../../bench/lib/ops";
+import { costPerMillion, PRICES_PER_MILLION } from "../../bench/lib/ops";
+import { noOps, type Ops } from "../../bench/lib/ops-fields";
 
-const none: Ops = {
-  worker_requests: 0,
-  kv_reads: 0,
-  kv_writes: 0,
-  kv_deletes: 0,
-  kv_lists: 0,
-  queue_messages: 0,
-  queue_units_64kb: 0,
-  consumer_invocations: 0,
-  consumer_messages: 0,
-  d1_round_trips: 0,
-  d1_rows_written: 0,
-  d1_rows_read: 0,
-  consumer_d1_round_trips: 0,
-  consumer_mirror_round_trips: 0,
-  r2_writes: 0,
-  r2_reads: 0,
-};
+const none: Ops = noOps();
 
 describe("cost per million events", () => {
   it("prices a duplicate: one request, one KV read, its CPU", () => {
