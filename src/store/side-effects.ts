@@ -17,8 +17,6 @@ export type ClaimResult =
 
 /** The claim key of the creation handlers of a work order (its SQL twin is in listSideEffects). */
 export const createdClaimKey = (workOrderId: string): string => `workorder:${workOrderId}:created`;
-/** The claim key of the handlers of one ending (store/endings.ts) of a work order. */
-export const endingClaimKey = (workOrderId: string, seq: number): string => `workorder:${workOrderId}:ending:${seq}`;
 
 /** How long a claim stays exclusive if its holder dies mid-run (longer than any handler runs). */
 export const CLAIM_LEASE_MS = 120_000;
@@ -32,7 +30,7 @@ export type ClaimKeyRef = { key: string } | { endingOf: { eventId: string } };
 /** The claim key as SQL over `?1`, and what `?1` is bound to. */
 function keyExpression(ref: ClaimKeyRef): { sql: string; arg: string } {
   if ("key" in ref) return { sql: "?1", arg: ref.key };
-  // The SQL twin of endingClaimKey.
+  // An ending's claim key, `workorder:<id>:ending:<seq>` (store/endings.ts), as listSideEffects reads it.
   return {
     sql: "(SELECT 'workorder:' || work_order_id || ':ending:' || seq FROM event_endings WHERE event_id = ?1)",
     arg: ref.endingOf.eventId,
