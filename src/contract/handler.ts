@@ -17,7 +17,7 @@ export interface EventHandler {
    * Whether the handler takes this event under this configuration at all (FORWARD_TYPES, say).
    * Left out, it makes no claim and records no outcome; absent, every routed event is taken.
    */
-  appliesTo?(event: CanonicalEvent, config: Config): boolean;
+  appliesTo?(event: CanonicalEvent, config: Config, routedTypes: readonly string[]): boolean;
   /** Throws TransientError to be retried, PermanentError to be recorded as failed. */
   run(ctx: HandlerContext): Promise<HandlerResult>;
 }

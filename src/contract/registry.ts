@@ -38,7 +38,7 @@ export class HandlerRegistry {
     const out: Route[] = [];
     for (const { pattern, handler } of this.#routes) {
       if (!types.some((type) => matchesPattern(pattern, type))) continue;
-      if (handler.appliesTo && !handler.appliesTo(event, config)) continue;
+      if (handler.appliesTo && !handler.appliesTo(event, config, types)) continue;
       const changeType = isChangeType(pattern) ? pattern : undefined;
       const existing = out.find((route) => route.handler === handler);
       if (!existing) out.push(changeType ? { handler, changeType } : { handler });

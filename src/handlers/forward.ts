@@ -10,7 +10,7 @@
 // without a valid FORWARD_SIGNING_SECRET, it is skipped with a log line: nothing goes out unsigned.
 
 import { forwardsEvent, MALFORMED_SIGNING_KEY, MALFORMED_URL } from "../config";
-import { done, type EventHandler, routedTypes, skipped } from "../contract/handler";
+import { done, type EventHandler, skipped } from "../contract/handler";
 import type { CanonicalEvent } from "../events/canonical";
 import { postJson } from "../lib/outbound";
 import { signStandardWebhook } from "../lib/standard-webhooks";
@@ -32,7 +32,7 @@ export function forwardedBody(event: CanonicalEvent): string {
 
 export const forward: EventHandler = {
   name: "forward",
-  appliesTo: (event, config) => forwardsEvent(config, [...routedTypes(event), event.sourceType]),
+  appliesTo: (event, config, types) => forwardsEvent(config, [...types, event.sourceType]),
   async run(ctx) {
     const { config, event } = ctx;
     const url = config.forwardUrl;
