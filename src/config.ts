@@ -175,10 +175,6 @@ export function forwardsEvent(config: Config, types: readonly string[]): boolean
   return config.forwarding && matchesAnyPattern(config.forwardTypes, types);
 }
 
-function forwardUrlOf(read: { url?: string; set: boolean }): Pick<Config, "forwardUrl" | "forwarding"> {
-  return { forwardUrl: read.url, forwarding: read.set };
-}
-
 /** Splits the comma-separated secret list; blanks are dropped, order is kept. */
 export function parseSecrets(value: unknown): string[] {
   const text = typeof value === "string" ? value : "";
@@ -227,6 +223,7 @@ export function readConfig(env: Env): Config {
   const cached = cache.get(env);
   if (cached) return cached;
   const settings = new SettingsReader(env);
+  const forward = settings.url("FORWARD_URL");
   const config: Config = {
     webhookSecrets: parseWebhookSecrets(env.MAINTAINX_WEBHOOK_SECRET),
     apiKey: optionalString(env.MAINTAINX_API_KEY),
@@ -235,7 +232,8 @@ export function readConfig(env: Env): Config {
     slackWebhookUrl: optionalString(env.SLACK_WEBHOOK_URL),
     slackAlertPriorities: settings.list("SLACK_ALERT_PRIORITIES", ["HIGH"], priorityOf),
     erpWebhookUrl: optionalString(env.ERP_WEBHOOK_URL),
-    ...forwardUrlOf(settings.url("FORWARD_URL")),
+    forwardUrl: forward.url,
+    forwarding: forward.set,
     forwardSigningKey: settings.signingKey("FORWARD_SIGNING_SECRET"),
     // A list of nothing but typos forwards nothing: falling back to `*` would send more than asked.
     forwardTypes: settings.list("FORWARD_TYPES", ["*"], parseTypePattern, {
