@@ -1,11 +1,43 @@
-// Counts D1 round trips: every `first`, `run`, `all` or `raw` of a statement is one, and so is a
-// whole `batch`. Each is recorded with its SQL, so a test can tell the attempt's own calls from
-// a handler's own write (the mirror's upsert into `work_orders`).
+// D1 with every round trip seen on its way: a statement's `first`, `run`, `all` or `raw`, a whole
+// `batch`, or an `exec`, each with the SQL of what travels. `interceptD1` is the one wrapper the
+// tests build on: to count round trips (`countingD1`), or to fail some on purpose (faults tests).
 
 import { env } from "cloudflare:workers";
 
+/** Runs `call`, the real round trip, or answers in its place; `statements` is the SQL that travels. */
+export type RoundTripHook = <T>(kind: string, statements: string[], call: () => Promise<T>) => Promise<T>;
+
+export function interceptD1(real: D1Database, around: RoundTripHook): D1Database {
+  const originals = new WeakMap<object, { sql: string; statement: D1PreparedStatement }>();
+  const wrap = (sql: string, statement: D1PreparedStatement): D1PreparedStatement => {
+    const wrapped = {
+      bind: (...values: unknown[]) => wrap(sql, statement.bind(...values)),
+      first: (column?: string) =>
+        around("first", [sql], () => (column === undefined ? statement.first() : statement.first(column))),
+      run: () => around("run", [sql], () => statement.run()),
+      all: () => around("all", [sql], () => statement.all()),
+      raw: () => around("raw", [sql], () => statement.raw()),
+    } as unknown as D1PreparedStatement;
+    originals.set(wrapped, { sql, statement });
+    return wrapped;
+  };
+  return {
+    prepare: (sql: string) => wrap(sql, real.prepare(sql)),
+    batch: (statements: D1PreparedStatement[]) => {
+      const unwrapped = statements.map((s) => originals.get(s) ?? { sql: "", statement: s });
+      // A batch is one transaction, and one round trip.
+      return around(
+        "batch",
+        unwrapped.map((s) => s.sql),
+        () => real.batch(unwrapped.map((s) => s.statement)),
+      );
+    },
+    exec: (sql: string) => around("exec", [sql], () => real.exec(sql)),
+  } as unknown as D1Database;
+}
+
 export interface RoundTrip {
-  /** `first`, `run`, `all`, `raw` or `batch`. */
+  /** `first`, `run`, `all`, `raw`, `batch` or `exec`. */
   kind: string;
   /** The SQL of each statement that travelled. */
   statements: string[];
@@ -21,34 +53,9 @@ export const isMirrorWrite = (trip: RoundTrip) => trip.statements.every((sql) =>
 
 export function countingD1(real: D1Database = env.DB): CountingD1 {
   const trips: RoundTrip[] = [];
-  const originals = new WeakMap<object, { sql: string; statement: D1PreparedStatement }>();
-  const wrap = (sql: string, statement: D1PreparedStatement): D1PreparedStatement => {
-    const trip = <T>(kind: string, call: () => Promise<T>) => {
-      trips.push({ kind, statements: [sql] });
-      return call();
-    };
-    const wrapped = {
-      bind: (...values: unknown[]) => wrap(sql, statement.bind(...values)),
-      first: (column?: string) =>
-        trip("first", () => (column === undefined ? statement.first() : statement.first(column))),
-      run: () => trip("run", () => statement.run()),
-      all: () => trip("all", () => statement.all()),
-      raw: () => trip("raw", () => statement.raw()),
-    } as unknown as D1PreparedStatement;
-    originals.set(wrapped, { sql, statement });
-    return wrapped;
-  };
-  const db = {
-    prepare: (sql: string) => wrap(sql, real.prepare(sql)),
-    batch: (statements: D1PreparedStatement[]) => {
-      const unwrapped = statements.map((s) => originals.get(s) ?? { sql: "(unknown)", statement: s });
-      trips.push({ kind: "batch", statements: unwrapped.map((s) => s.sql) });
-      return real.batch(unwrapped.map((s) => s.statement));
-    },
-    exec: (sql: string) => {
-      trips.push({ kind: "exec", statements: [sql] });
-      return real.exec(sql);
-    },
-  } as unknown as D1Database;
+  const db = interceptD1(real, (kind, statements, call) => {
+    trips.push({ kind, statements });
+    return call();
+  });
   return { db, trips };
 }

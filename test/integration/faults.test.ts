@@ -16,6 +16,7 @@ import { readCursor } from "../../src/store/poll-state";
 import { CLAIM_LEASE_MS, listSideEffects } from "../../src/store/side-effects";
 import newWorkOrder from "../fixtures/new-work-order.json";
 import statusDone from "../fixtures/status-change-done.json";
+import { interceptD1 } from "../helpers/d1-round-trips";
 import { BASE, maintainXDelivery } from "../helpers/deliveries";
 import { batchOf, settle } from "../helpers/events";
 import { createWorkOrderStore, seedWorkOrders } from "../helpers/fake-work-orders";
@@ -94,33 +95,12 @@ function failing(pattern: RegExp, count = Number.POSITIVE_INFINITY): (sql: strin
   };
 }
 
-/** D1 whose statements reject (as D1 does when it is unavailable) when `shouldFail(sql)` says so. */
+/** D1 whose round trips reject (as D1 does when it is unavailable) when `shouldFail(sql)` says so of a statement. */
 function faultyD1(shouldFail: (sql: string) => boolean): D1Database {
-  const real = env.DB;
-  const originals = new WeakMap<object, { sql: string; statement: D1PreparedStatement }>();
-  const reject = () => Promise.reject(outage("D1_ERROR"));
-  const wrap = (sql: string, statement: D1PreparedStatement): D1PreparedStatement => {
-    const wrapped = {
-      bind: (...values: unknown[]) => wrap(sql, statement.bind(...values)),
-      first: (column?: string) =>
-        shouldFail(sql) ? reject() : column === undefined ? statement.first() : statement.first(column),
-      run: () => (shouldFail(sql) ? reject() : statement.run()),
-      all: () => (shouldFail(sql) ? reject() : statement.all()),
-      raw: () => (shouldFail(sql) ? reject() : statement.raw()),
-    } as unknown as D1PreparedStatement;
-    originals.set(wrapped, { sql, statement });
-    return wrapped;
-  };
-  return {
-    prepare: (sql: string) => wrap(sql, real.prepare(sql)),
-    batch: (statements: D1PreparedStatement[]) => {
-      const unwrapped = statements.map((s) => originals.get(s) ?? { sql: "", statement: s });
-      // A batch is one transaction: one failing statement fails it all.
-      if (unwrapped.some((s) => shouldFail(s.sql))) return reject();
-      return real.batch(unwrapped.map((s) => s.statement));
-    },
-    exec: (sql: string) => (shouldFail(sql) ? reject() : real.exec(sql)),
-  } as unknown as D1Database;
+  // A batch is one transaction: one failing statement fails it all.
+  return interceptD1(env.DB, (_kind, statements, call) =>
+    statements.some((sql) => shouldFail(sql)) ? Promise.reject(outage("D1_ERROR")) : call(),
+  );
 }
 
 /** R2 whose `put` throws for its first N calls. */
