@@ -112,29 +112,26 @@ const STATUS_ANSWER = {
   config: [{ name: "POLL_MODE", value: "fallbak", used: "always" }],
 };
 
+/** Every filter the listing and bulk replay take, once each, as command-line options. */
+const EVERY_FILTER = [
+  "--status",
+  "failed",
+  "--type",
+  "workorder.completed",
+  "--work-order",
+  "42",
+  "--subject",
+  "workorder:42",
+  "--since",
+  "2026-11-28T00:00:00Z",
+  "--until",
+  "2026-11-29T00:00:00Z",
+];
+
 describe("requests sent", () => {
   it("events list sends every filter as the query, in the contract's order, with the token and no body", async () => {
     answer({ "GET /admin/events": { body: { events: [], nextCursor: null } } });
-    const result = await run([
-      "events",
-      "list",
-      "--status",
-      "failed",
-      "--type",
-      "workorder.completed",
-      "--work-order",
-      "42",
-      "--subject",
-      "workorder:42",
-      "--since",
-      "2026-11-28T00:00:00Z",
-      "--until",
-      "2026-11-29T00:00:00Z",
-      "--limit",
-      "20",
-      "--cursor",
-      "c/1 +=",
-    ]);
+    const result = await run(["events", "list", ...EVERY_FILTER, "--limit", "20", "--cursor", "c/1 +="]);
 
     expect(result.code).toBe(0);
     const request = only();
@@ -216,25 +213,7 @@ describe("requests sent", () => {
 
   it("bulk replay POSTs every filter as JSON, limit as a number and dryRun as a boolean", async () => {
     answer({ "POST /admin/events/replay": { body: { dryRun: true, matched: 0, ids: [] } } });
-    const result = await run([
-      "events",
-      "replay",
-      "--status",
-      "failed",
-      "--type",
-      "workorder.completed",
-      "--work-order",
-      "42",
-      "--subject",
-      "workorder:42",
-      "--since",
-      "2026-11-28T00:00:00Z",
-      "--until",
-      "2026-11-29T00:00:00Z",
-      "--limit",
-      "5",
-      "--dry-run",
-    ]);
+    const result = await run(["events", "replay", ...EVERY_FILTER, "--limit", "5", "--dry-run"]);
 
     expect(result.code).toBe(0);
     const request = only();
