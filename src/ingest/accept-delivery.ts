@@ -39,7 +39,6 @@ export async function acceptDelivery(
   const { message, claimChecked } = await buildMessage(env.IDEMPOTENCY, event, { source: raw });
   await sendMessage(env.EVENTS_QUEUE, message);
   await markSeen(env.IDEMPOTENCY, event.id, readConfig(env).dedupeTtlSeconds);
-  log.info("Webhook accepted", { eventId: event.id, type: event.type, sourceType: event.sourceType });
   // The event log row is for operators; the consumer writes it too, so this may fail quietly.
   // A MaintainX body is stored as the text it came as (decoded once, for the parse): no second
   // serialisation of the data, and a claim-checked body is not decoded again.

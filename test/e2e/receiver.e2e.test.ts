@@ -80,7 +80,7 @@ function escapeRegExp(text: string): string {
 
 /**
  * A JSON log line the queue consumer writes for this event ("Event received", or a line per
- * handler, or "Unhandled event type: ..."), as opposed to the receiver's "Webhook accepted".
+ * handler, or "Unhandled event type: ..."): the receiver logs no line for an accepted delivery.
  */
 function consumerLogged(eventId: string): RegExp {
   const consumerMessage = '(?:Event received|Handler [^"]+|Unhandled event type: [^"]+)';
