@@ -184,6 +184,27 @@ describe("signature header parsers", () => {
     );
   });
 
+  it(`parseMaintainXSignature reads the header as MaintainX writes it exactly as it reads the same header with other parts around it (${RUNS} runs)`, () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 2 ** 50 }), hex64, fc.boolean(), (t, mac, upper) => {
+        const hex = upper ? mac.toUpperCase() : mac;
+        const exact = parseMaintainXSignature(`t=${t},v1=${hex}`);
+        // An unknown key and spaces take the header off the one-match path and through the general one.
+        const general = parseMaintainXSignature(` t = ${t} , v1=${hex},v0=ignored`);
+        expect(exact).toBeDefined();
+        expect(exact?.timestamp).toBe(String(t));
+        expect(exact?.signatures.map((s) => toHex(s))).toEqual([mac.toLowerCase()]);
+        expect(exact).toEqual(general);
+      }),
+      { numRuns: RUNS },
+    );
+    // Near misses of the exact form still go through the general parse, with its answers.
+    const mac = "ab".repeat(32);
+    expect(parseMaintainXSignature(`t=12,v1=${mac.slice(2)}`)).toBeUndefined();
+    expect(parseMaintainXSignature(`t=12345678901234567,v1=${mac}`)).toBeUndefined();
+    expect(parseMaintainXSignature(`t=12,v1=${mac},v1=${"cd".repeat(32)}`)?.signatures).toHaveLength(2);
+  });
+
   it(`parseSeedSignature never throws and returns 32 bytes or nothing (${RUNS} runs)`, () => {
     fc.assert(
       fc.property(
