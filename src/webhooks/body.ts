@@ -16,7 +16,8 @@ export function declaredLengthExceeds(headers: Headers, maxBytes: number): boole
   return declared !== undefined && declared > maxBytes;
 }
 
-function declaredLength(headers: Headers): number | undefined {
+/** The body's length as Content-Length declares it, when it is a plain decimal number. */
+export function declaredLength(headers: Headers): number | undefined {
   const declared = headers.get("content-length");
   return declared !== null && /^\d+$/.test(declared.trim()) ? Number(declared) : undefined;
 }
@@ -32,12 +33,18 @@ const INITIAL_CAPACITY = 16 * 1024;
 /** At most this much is allocated on the word of Content-Length alone, before bytes arrive. */
 const PREALLOCATE_LIMIT = 4 * 1024 * 1024;
 
-/** Reads the whole body into one buffer; past maxBytes it stops keeping bytes and throws. */
-export async function readBodyWithLimit(request: Request, maxBytes: number): Promise<Uint8Array> {
-  if (declaredLengthExceeds(request.headers, maxBytes)) throw new PayloadTooLargeError();
+/**
+ * Reads the whole body into one buffer; past maxBytes it stops keeping bytes and throws. A caller
+ * that has already read Content-Length (`declaredLength`) passes it, so the header is read once.
+ */
+export async function readBodyWithLimit(
+  request: Request,
+  maxBytes: number,
+  declared: number | undefined = declaredLength(request.headers),
+): Promise<Uint8Array> {
+  if (declared !== undefined && declared > maxBytes) throw new PayloadTooLargeError();
   const stream = request.body;
   if (stream === null) return new Uint8Array(0);
-  const declared = declaredLength(request.headers);
   if (declared !== undefined && declared <= SMALL_BODY_BYTES) {
     // With Transfer-Encoding the body is not framed by Content-Length (workerd then reads every
     // chunk sent, whatever the declared length): it is read as it streams, against the limit.

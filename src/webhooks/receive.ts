@@ -11,7 +11,7 @@ import { EnqueueError } from "../ingest/send";
 import { httpError } from "../lib/http-error";
 import { log } from "../lib/log";
 import { isLoopbackUrl, LOCAL_DEV_WEBHOOK_SECRET } from "../local-dev";
-import { declaredLengthExceeds, discardBody, PayloadTooLargeError, readBodyWithLimit } from "./body";
+import { declaredLength, discardBody, PayloadTooLargeError, readBodyWithLimit } from "./body";
 import { checkTimestamp, readSignatureHeaders, SignatureError, verifyDelivery } from "./signature";
 
 /**
@@ -55,13 +55,14 @@ export async function receiveWebhook(c: Context<{ Bindings: Env }>): Promise<Res
   let body: Uint8Array;
   let scheme: Delivery["scheme"];
   try {
-    if (declaredLengthExceeds(request.headers, config.maxBodyBytes)) throw new PayloadTooLargeError();
+    const declared = declaredLength(request.headers);
+    if (declared !== undefined && declared > config.maxBodyBytes) throw new PayloadTooLargeError();
     const signed = readSignatureHeaders(request.headers);
     scheme = signed.scheme;
     if (signed.scheme === "maintainx") {
       checkTimestamp(signed.timestamp, receivedAt.getTime(), config.signatureToleranceSeconds);
     }
-    body = await readBodyWithLimit(request, config.maxBodyBytes);
+    body = await readBodyWithLimit(request, config.maxBodyBytes, declared);
     if (!(await verifyDelivery(signed, body, secrets))) throw new SignatureError("invalid");
   } catch (error) {
     await discardBody(request);
