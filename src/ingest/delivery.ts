@@ -42,6 +42,6 @@ export function honouredEventIdHeader(delivery: Pick<Delivery, "scheme" | "heade
  * The id of a delivery without `x-maintainx-event-id`: the hex SHA-256 of "<type>\n<raw body>".
  * Same body and type give the same id, so a re-signed retry (new `t`) is still a duplicate.
  */
-export async function contentEventId(sourceType: string, body: Uint8Array): Promise<string> {
+export function contentEventId(sourceType: string, body: Uint8Array): Promise<string> {
   return sha256Hex(withTextPrefix(`${sourceType}\n`, body));
 }

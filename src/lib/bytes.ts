@@ -101,8 +101,8 @@ export function utf8Length(text: string): number {
   return bytes;
 }
 
-export async function sha256Hex(data: Uint8Array): Promise<string> {
-  return toHex(await crypto.subtle.digest("SHA-256", data));
+export function sha256Hex(data: Uint8Array): Promise<string> {
+  return crypto.subtle.digest("SHA-256", data).then(toHex);
 }
 
 /** Constant-time comparison of two strings (bearer tokens). */
