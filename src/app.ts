@@ -23,9 +23,9 @@ const methodNotAllowed = async (c: Context) => {
 };
 // One handler per path, choosing by method: a path that matches a single handler is run by Hono
 // directly, where a POST route beside an ALL route would go through its middleware chain on
-// every delivery.
+// every delivery. Most deliveries never get here: `handleFetch` below hands them over first.
 const webhookRoute = (c: Context<{ Bindings: Env }>) =>
-  c.req.method === "POST" ? receiveWebhook(c) : methodNotAllowed(c);
+  c.req.method === "POST" ? receiveWebhook(c.req.raw, c.env, c.executionCtx, c.req.param("type")) : methodNotAllowed(c);
 app.all("/webhooks/maintainx", webhookRoute);
 app.all("/webhooks/maintainx/:type", webhookRoute);
 
@@ -56,9 +56,35 @@ app.notFound(async (c) => {
   return c.json({ error: "Not found" }, 404);
 });
 
-app.onError((error, c) => {
+/** The answer to a thrown error: an `httpError`'s own, else a bare 500. */
+function answerError(error: unknown, url: string): Response {
   if (error instanceof HTTPException) return error.getResponse();
   // Never a stack trace or a secret in the answer; the log line carries what an operator needs.
-  log.error("Unhandled error", { path: new URL(c.req.url).pathname, error: describeError(error) });
-  return c.json({ error: "Internal error" }, 500);
-});
+  log.error("Unhandled error", { path: new URL(url).pathname, error: describeError(error) });
+  return Response.json({ error: "Internal error" }, { status: 500 });
+}
+
+app.onError((error, c) => answerError(error, c.req.url));
+
+/**
+ * A webhook POST's path, as the two webhook routes above match it (an optional trailing slash and
+ * query), with the `<TYPE>` segment captured; a path with a percent escape is left to the router,
+ * which decodes it. Searched from the path's first character (sticky).
+ */
+const WEBHOOK_PATH = /\/webhooks\/maintainx(?:\/([^/%?#]+))?\/?(?:[?#]|$)/y;
+
+/**
+ * The Worker's fetch handler. A delivery is handed to the receiver before Hono's router: one
+ * match instead of the router's pass over every route, and no Hono context, for the request this
+ * Worker answers most, in about 0.01 ms less CPU each (README, Performance). The receiver and its
+ * answers are the ones the webhook routes give; every other request goes through Hono.
+ */
+export function handleFetch(request: Request, env: Env, ctx: ExecutionContext): Response | Promise<Response> {
+  if (request.method === "POST") {
+    const url = request.url;
+    WEBHOOK_PATH.lastIndex = url.indexOf("/", url.indexOf(":") + 3);
+    const match = WEBHOOK_PATH.exec(url);
+    if (match) return receiveWebhook(request, env, ctx, match[1]).catch((error: unknown) => answerError(error, url));
+  }
+  return app.fetch(request, env, ctx);
+}

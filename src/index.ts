@@ -2,13 +2,13 @@
 // Keep every other export out of this module (wrangler refuses a main module that exports
 // anything but handlers).
 
-import { app } from "./app";
+import { handleFetch } from "./app";
 import { registry } from "./handlers";
 import { handleScheduled } from "./polling/scheduled";
 import { handleQueue } from "./routing/queues";
 
 export default {
-  fetch: app.fetch,
+  fetch: handleFetch,
   queue: (batch, env, ctx) => handleQueue(batch, env, registry, ctx),
   scheduled: handleScheduled,
 } satisfies ExportedHandler<Env, unknown>;

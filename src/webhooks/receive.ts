@@ -2,7 +2,6 @@
 // Order of work: cheap checks first (secret configured, declared size, header presence, timestamp),
 // then HMAC over the raw bytes; parsing happens in ingest. Nothing here waits for a handler.
 
-import type { Context } from "hono";
 import { type Config, readConfig } from "../config";
 import { acceptDelivery } from "../ingest/accept-delivery";
 import { createDelivery, type Delivery } from "../ingest/delivery";
@@ -39,12 +38,19 @@ function acceptAnswer(status: string, eventId: string): Response {
   return new Response(`{"status":"${status}","eventId":${JSON.stringify(eventId)}}`, JSON_ANSWER);
 }
 
-export async function receiveWebhook(c: Context<{ Bindings: Env }>): Promise<Response> {
-  const request = c.req.raw;
-  const config = readConfig(c.env);
+/**
+ * A POSTed delivery, `pathType` being the path's `<TYPE>` segment, if any. Refusals are thrown as
+ * `httpError`s, whose answers the caller sends (`answerError` in app.ts).
+ */
+export async function receiveWebhook(
+  request: Request,
+  env: Env,
+  ctx: ExecutionContext,
+  pathType: string | undefined,
+): Promise<Response> {
+  const config = readConfig(env);
   const receivedAt = new Date();
 
-  const pathType = c.req.param("type");
   const secrets = usableSecrets(config, request.url, pathType);
   if (secrets === undefined) {
     await discardBody(request);
@@ -76,7 +82,7 @@ export async function receiveWebhook(c: Context<{ Bindings: Env }>): Promise<Res
 
   const delivery = await createDelivery({ body, pathType, scheme, headers: request.headers, receivedAt });
   try {
-    const { status, eventId } = await acceptDelivery(c.env, delivery, (work) => c.executionCtx.waitUntil(work));
+    const { status, eventId } = await acceptDelivery(env, delivery, (work) => ctx.waitUntil(work));
     return acceptAnswer(status, eventId);
   } catch (error) {
     if (error instanceof InvalidDeliveryError) throw httpError(400, error.message);

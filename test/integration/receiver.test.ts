@@ -1,7 +1,9 @@
 // The receiver's contract (README, "Receiving webhooks"): every answer-table row, for both wire formats.
 
+import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { app } from "../../src/app";
 import type { EventMessage } from "../../src/events/message";
 import { sha256Hex, utf8 } from "../../src/lib/bytes";
 import { signMaintainX, signSeed } from "../../src/webhooks/signature";
@@ -16,7 +18,7 @@ import {
   uniqueEventId,
   uniqueNewWorkOrder,
 } from "../helpers/deliveries";
-import { callWorker, failingQueue, recordingQueue } from "../helpers/worker";
+import { callWorker, failingQueue, recordingQueue, testEnv } from "../helpers/worker";
 
 async function json(response: Response): Promise<Record<string, unknown>> {
   return (await response.json()) as Record<string, unknown>;
@@ -392,6 +394,74 @@ describe("refusals", () => {
     const text = await (await callWorker(request)).text();
     expect(text).not.toContain(SECRET);
     expect(text).not.toContain(signature.split("v1=")[1]);
+  });
+});
+
+describe("the Worker's early dispatch of deliveries", () => {
+  /** The same request through Hono's router alone, as every request went before the early dispatch. */
+  async function throughRouter(request: Request, ctx = createExecutionContext()): Promise<Response> {
+    const response = await app.fetch(request, testEnv(), ctx);
+    await waitOnExecutionContext(ctx);
+    return response;
+  }
+
+  async function answer(response: Response) {
+    return { status: response.status, type: response.headers.get("content-type"), body: await response.text() };
+  }
+
+  it("answers every form of the webhook path as the router does: a trailing slash, a query, an escaped type", async () => {
+    const raw = JSON.stringify(uniqueNewWorkOrder());
+    const id = await sha256Hex(utf8.encode(`NEW_WORK_ORDER\n${raw}`));
+    const first = await throughRouter(await maintainXDelivery("NEW_WORK_ORDER", raw));
+    expect(await json(first)).toEqual({ status: "accepted", eventId: id });
+
+    // NEW%5FWORK%5FORDER has a percent escape, so the router takes it and decodes it.
+    for (const type of ["NEW_WORK_ORDER", "NEW_WORK_ORDER/", "NEW_WORK_ORDER?via=test", "NEW%5FWORK%5FORDER"]) {
+      const early = await answer(await callWorker(await maintainXDelivery(type, raw)));
+      const routed = await answer(await throughRouter(await maintainXDelivery(type, raw)));
+      expect(early).toEqual(routed);
+      expect(early.status).toBe(200);
+      expect(JSON.parse(early.body)).toEqual({ status: "already_processed", eventId: id });
+
+      const forged = await maintainXDelivery(type, raw, { secret: "not-the-secret" });
+      const forgedEarly = await answer(await callWorker(forged.clone()));
+      expect(forgedEarly).toEqual(await answer(await throughRouter(forged)));
+      expect(forgedEarly.status).toBe(401);
+    }
+  });
+
+  it("leaves other methods and near-miss paths to the router: 405, and 404 for a path the routes do not name", async () => {
+    const raw = JSON.stringify(uniqueNewWorkOrder());
+    for (const path of [
+      "/webhooks/maintainxx",
+      "/webhooks/maintainx//",
+      "/webhooks/maintainx/A/B",
+      "/Webhooks/maintainx",
+    ]) {
+      const request = await maintainXDelivery("NEW_WORK_ORDER", raw);
+      const moved = new Request(`${BASE}${path}`, request);
+      const response = await callWorker(moved);
+      expect([path, response.status]).toEqual([path, 404]);
+      expect(await json(response)).toEqual({ error: "Not found" });
+    }
+    const get = await callWorker(new Request(`${BASE}/webhooks/maintainx/NEW_WORK_ORDER?x=1`));
+    expect(get.status).toBe(405);
+  });
+
+  it("answers an unexpected failure with a bare 500, as the router's error handler does", async () => {
+    // A runtime that refuses waitUntil: the receiver throws after queueing, with no answer of its own.
+    const refusing = {
+      waitUntil() {
+        throw new Error("waitUntil refused");
+      },
+      passThroughOnException() {},
+      props: {},
+    } as unknown as ExecutionContext;
+    const worker = (await import("../../src/index")).default;
+    const delivery = () => maintainXDelivery("NEW_WORK_ORDER", JSON.stringify(uniqueNewWorkOrder()));
+    const expected = { status: 500, type: "application/json", body: '{"error":"Internal error"}' };
+    expect(await answer(await worker.fetch(await delivery(), testEnv(), refusing))).toEqual(expected);
+    expect(await answer(await app.fetch(await delivery(), testEnv(), refusing))).toEqual(expected);
   });
 });
 
