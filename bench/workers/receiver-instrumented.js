@@ -16,8 +16,13 @@ import { recordAccepted } from "../../src/store/event-log";
 import { dedupeKey } from "../../src/store/keys";
 import { readSignatureHeaders, verifyDelivery } from "../../src/webhooks/signature";
 
-/** Enough for a duplicate run; cleared past this so an accept run cannot exhaust the isolate. */
-const MEMORY_KV_LIMIT = 100_000;
+/**
+ * Keys kept, the oldest dropped first. An accept run writes a key per request that nothing reads
+ * again; kept by the hundred thousand, they made the isolate's heap, and so its garbage
+ * collection, grow round after round, a cost a deployed Worker (whose KV is remote) never has.
+ * A duplicate run reads one key, written just before it.
+ */
+const MEMORY_KV_LIMIT = 1000;
 
 class MemoryKV {
   values = new Map();
@@ -25,7 +30,7 @@ class MemoryKV {
     return this.values.get(key) ?? null;
   }
   async put(key, value) {
-    if (this.values.size >= MEMORY_KV_LIMIT) this.values.clear();
+    if (this.values.size >= MEMORY_KV_LIMIT) this.values.delete(this.values.keys().next().value);
     this.values.set(key, value);
   }
 }
