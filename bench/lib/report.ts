@@ -224,7 +224,7 @@ export function markdown(results: Results): string {
   const own = results.own_cpu_ms;
   lines.push(
     "",
-    `| receiver's own CPU (median of ${results.own_cpu_rounds.length} rounds) | ms/request | each round |`,
+    "| receiver's own CPU (median of its rounds) | ms/request | each round |",
     "|---|---:|---|",
     ...(
       [
@@ -234,7 +234,7 @@ export function markdown(results: Results): string {
       ] as const
     ).map(
       ([label, key]) =>
-        `| ${label} | ${fmt(own[key], 3)} | ${results.own_cpu_rounds.map((r) => fmt(r[key], 3)).join(", ")} |`,
+        `| ${label} | ${fmt(own[key], 3)} | ${results.own_cpu_rounds.flatMap((r) => (r[key] === null ? [] : [fmt(r[key], 3)])).join(", ")} |`,
     ),
   );
 
