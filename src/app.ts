@@ -24,8 +24,11 @@ const methodNotAllowed = async (c: Context) => {
 // One handler per path, choosing by method: a path that matches a single handler is run by Hono
 // directly, where a POST route beside an ALL route would go through its middleware chain on
 // every delivery. Most deliveries never get here: `handleFetch` below hands them over first.
+// `c.executionCtx` is read only when an event is accepted: Hono throws when a request came without one.
 const webhookRoute = (c: Context<{ Bindings: Env }>) =>
-  c.req.method === "POST" ? receiveWebhook(c.req.raw, c.env, c.executionCtx, c.req.param("type")) : methodNotAllowed(c);
+  c.req.method === "POST"
+    ? receiveWebhook(c.req.raw, c.env, (work) => c.executionCtx.waitUntil(work), c.req.param("type"))
+    : methodNotAllowed(c);
 app.all("/webhooks/maintainx", webhookRoute);
 app.all("/webhooks/maintainx/:type", webhookRoute);
 
@@ -84,7 +87,10 @@ export function handleFetch(request: Request, env: Env, ctx: ExecutionContext): 
     const url = request.url;
     WEBHOOK_PATH.lastIndex = url.indexOf("/", url.indexOf(":") + 3);
     const match = WEBHOOK_PATH.exec(url);
-    if (match) return receiveWebhook(request, env, ctx, match[1]).catch((error: unknown) => answerError(error, url));
+    if (match) {
+      const defer = (work: Promise<unknown>) => ctx.waitUntil(work);
+      return receiveWebhook(request, env, defer, match[1]).catch((error: unknown) => answerError(error, url));
+    }
   }
   return app.fetch(request, env, ctx);
 }

@@ -39,13 +39,14 @@ function acceptAnswer(status: string, eventId: string): Response {
 }
 
 /**
- * A POSTed delivery, `pathType` being the path's `<TYPE>` segment, if any. Refusals are thrown as
- * `httpError`s, whose answers the caller sends (`answerError` in app.ts).
+ * A POSTed delivery, `pathType` being the path's `<TYPE>` segment, if any. `defer` is the runtime's
+ * `waitUntil`, called only for an accepted event. Refusals are thrown as `httpError`s, whose
+ * answers the caller sends (`answerError` in app.ts).
  */
 export async function receiveWebhook(
   request: Request,
   env: Env,
-  ctx: ExecutionContext,
+  defer: (work: Promise<unknown>) => void,
   pathType: string | undefined,
 ): Promise<Response> {
   const config = readConfig(env);
@@ -62,7 +63,7 @@ export async function receiveWebhook(
   let scheme: Delivery["scheme"];
   try {
     const declared = declaredLength(request.headers);
-    if (declared !== undefined && declared > config.maxBodyBytes) throw new PayloadTooLargeError();
+    if (declared !== null && declared > config.maxBodyBytes) throw new PayloadTooLargeError();
     const signed = readSignatureHeaders(request.headers);
     scheme = signed.scheme;
     if (signed.scheme === "maintainx") {
@@ -82,7 +83,7 @@ export async function receiveWebhook(
 
   const delivery = await createDelivery({ body, pathType, scheme, headers: request.headers, receivedAt });
   try {
-    const { status, eventId } = await acceptDelivery(env, delivery, (work) => ctx.waitUntil(work));
+    const { status, eventId } = await acceptDelivery(env, delivery, defer);
     return acceptAnswer(status, eventId);
   } catch (error) {
     if (error instanceof InvalidDeliveryError) throw httpError(400, error.message);

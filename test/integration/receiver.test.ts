@@ -448,6 +448,14 @@ describe("the Worker's early dispatch of deliveries", () => {
     expect(get.status).toBe(405);
   });
 
+  it("answers a refused delivery through the router without an execution context (as app.request calls it)", async () => {
+    const raw = JSON.stringify(uniqueNewWorkOrder());
+    const forged = await maintainXDelivery("NEW_WORK_ORDER", raw, { secret: "not-the-secret" });
+    const response = await app.request(forged, undefined, testEnv());
+    expect(response.status).toBe(401);
+    expect(await json(response)).toEqual({ error: "Invalid signature" });
+  });
+
   it("answers an unexpected failure with a bare 500, as the router's error handler does", async () => {
     // A runtime that refuses waitUntil: the receiver throws after queueing, with no answer of its own.
     const refusing = {
