@@ -13,13 +13,13 @@ export class PayloadTooLargeError extends Error {
 /** True when Content-Length alone already says the body is over the limit. */
 export function declaredLengthExceeds(headers: Headers, maxBytes: number): boolean {
   const declared = declaredLength(headers);
-  return declared !== undefined && declared > maxBytes;
+  return declared !== null && declared > maxBytes;
 }
 
-/** The body's length as Content-Length declares it, when it is a plain decimal number. */
-export function declaredLength(headers: Headers): number | undefined {
+/** The body's length as Content-Length declares it, when it is a plain decimal number; else null. */
+export function declaredLength(headers: Headers): number | null {
   const declared = headers.get("content-length");
-  return declared !== null && /^\d+$/.test(declared.trim()) ? Number(declared) : undefined;
+  return declared !== null && /^\d+$/.test(declared.trim()) ? Number(declared) : null;
 }
 
 /**
@@ -35,18 +35,19 @@ const PREALLOCATE_LIMIT = 4 * 1024 * 1024;
 
 /**
  * Reads the whole body into one buffer; past maxBytes it stops keeping bytes and throws. A caller
- * that has already read Content-Length (`declaredLength`) passes it, so the header is read once.
+ * that has already read Content-Length (`declaredLength`, null for none) passes it, so the header
+ * is read once.
  */
 export async function readBodyWithLimit(
   request: Request,
   maxBytes: number,
-  declared: number | undefined = declaredLength(request.headers),
+  declared: number | null = declaredLength(request.headers),
 ): Promise<Uint8Array> {
-  if (declared !== undefined && declared > maxBytes) throw new PayloadTooLargeError();
+  if (declared !== null && declared > maxBytes) throw new PayloadTooLargeError();
   // With Transfer-Encoding the body is not framed by Content-Length (workerd then reads every
   // chunk sent, whatever the declared length): it is read as it streams, against the limit. A
   // framed one is read whole without making its stream (`request.body`), which costs a few µs.
-  const small = declared !== undefined && declared <= SMALL_BODY_BYTES;
+  const small = declared !== null && declared <= SMALL_BODY_BYTES;
   if (small && !request.headers.has("transfer-encoding")) return readFramedSmallBody(request, maxBytes);
   const stream = request.body;
   if (stream === null) return new Uint8Array(0);
@@ -75,7 +76,7 @@ async function readIntoBuffer(
   reader: ReadableStreamBYOBReader,
   capacity: number,
   maxBytes: number,
-  declared: number | undefined,
+  declared: number | null,
 ): Promise<Uint8Array> {
   const start = PREFIX_HEADROOM_BYTES;
   let buffer = new ArrayBuffer(start + capacity);
@@ -124,7 +125,7 @@ async function readFramedSmallBody(request: Request, maxBytes: number): Promise<
 async function readChunks(
   reader: ReadableStreamDefaultReader<Uint8Array>,
   maxBytes: number,
-  declared?: number,
+  declared: number | null = null,
 ): Promise<Uint8Array> {
   const chunks: Uint8Array[] = [];
   let total = 0;
