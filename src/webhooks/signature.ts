@@ -142,7 +142,7 @@ export async function verifyDelivery(delivery: SignedDelivery, body: Uint8Array,
   const { signatures } = delivery;
   for (const secret of secrets) {
     const cached = hmacKey(secret);
-    const key = cached instanceof Promise ? await cached : cached;
+    const key = "then" in cached ? await cached : cached;
     // Built right before the call that reads it: the prefix may live in the body's spare room.
     const content = delivery.scheme === "maintainx" ? maintainXSignedContent(delivery.timestamp, body) : body;
     // One signature (what MaintainX sends): the runtime computes and compares it in one call,
