@@ -10,12 +10,6 @@ export class PayloadTooLargeError extends Error {
   }
 }
 
-/** True when Content-Length alone already says the body is over the limit. */
-export function declaredLengthExceeds(headers: Headers, maxBytes: number): boolean {
-  const declared = declaredLength(headers);
-  return declared !== null && declared > maxBytes;
-}
-
 /** The body's length as Content-Length declares it, when it is a plain decimal number; else null. */
 export function declaredLength(headers: Headers): number | null {
   const declared = headers.get("content-length");
