@@ -4,12 +4,9 @@
 // HMAC-SHA256 of "<t>.<raw body>" (MaintainX: "the signed content is `<timestamp>.<payload>`"). Seed format (the earlier
 // integration guide): `x-maintainx-signature: [sha256=]<hex HMAC-SHA256 of the raw body>`.
 
-import { fromHex, toHex, utf8, withTextPrefix } from "../lib/bytes";
+import { fromHex, subtle, toHex, utf8, withTextPrefix } from "../lib/bytes";
 
 export const MAINTAINX_SIGNATURE_HEADER = "x-maintainx-webhook-body-signature";
-
-/** Read once: each `crypto.subtle` is a property read through the runtime (about 0.4 µs in workerd). */
-const subtle = crypto.subtle;
 export const SEED_SIGNATURE_HEADER = "x-maintainx-signature";
 
 /** At most this many `v1=` values are tried, so one header cannot buy unbounded HMAC work. */
