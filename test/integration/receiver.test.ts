@@ -409,14 +409,14 @@ describe("the Worker's early dispatch of deliveries", () => {
     return { status: response.status, type: response.headers.get("content-type"), body: await response.text() };
   }
 
-  it("answers every form of the webhook path as the router does: a trailing slash, a query, an escaped type", async () => {
+  it("answers every form of the webhook path as the router does: a query, an escaped type", async () => {
     const raw = JSON.stringify(uniqueNewWorkOrder());
     const id = await sha256Hex(utf8.encode(`NEW_WORK_ORDER\n${raw}`));
     const first = await throughRouter(await maintainXDelivery("NEW_WORK_ORDER", raw));
     expect(await json(first)).toEqual({ status: "accepted", eventId: id });
 
     // NEW%5FWORK%5FORDER has a percent escape, so the router takes it and decodes it.
-    for (const type of ["NEW_WORK_ORDER", "NEW_WORK_ORDER/", "NEW_WORK_ORDER?via=test", "NEW%5FWORK%5FORDER"]) {
+    for (const type of ["NEW_WORK_ORDER", "NEW_WORK_ORDER?via=test", "NEW%5FWORK%5FORDER"]) {
       const early = await answer(await callWorker(await maintainXDelivery(type, raw)));
       const routed = await answer(await throughRouter(await maintainXDelivery(type, raw)));
       expect(early).toEqual(routed);
@@ -437,6 +437,9 @@ describe("the Worker's early dispatch of deliveries", () => {
       "/webhooks/maintainx//",
       "/webhooks/maintainx/A/B",
       "/Webhooks/maintainx",
+      "/webhooks/maintainx/",
+      "/webhooks/maintainx/NEW_WORK_ORDER/",
+      "/webhooks/maintainx/NEW_WORK_ORDER/?via=test",
     ]) {
       const request = await maintainXDelivery("NEW_WORK_ORDER", raw);
       const moved = new Request(`${BASE}${path}`, request);
