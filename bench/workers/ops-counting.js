@@ -22,21 +22,13 @@ function units(body) {
   return Math.max(1, Math.ceil(encoder.encode(text).length / UNIT));
 }
 
-function countKv(kv) {
-  return new Proxy(kv, {
+/** The binding, each call of a method `kinds` names adding one to that method's counter. */
+function countCalls(binding, kinds) {
+  return new Proxy(binding, {
     get(target, prop) {
       const value = Reflect.get(target, prop);
       if (typeof value !== "function") return value;
-      const kind =
-        prop === "get" || prop === "getWithMetadata"
-          ? "kv_reads"
-          : prop === "put"
-            ? "kv_writes"
-            : prop === "delete"
-              ? "kv_deletes"
-              : prop === "list"
-                ? "kv_lists"
-                : undefined;
+      const kind = kinds.get(prop);
       return (...args) => {
         if (kind) counts[kind] += 1;
         return value.apply(target, args);
@@ -44,6 +36,20 @@ function countKv(kv) {
     },
   });
 }
+
+const KV_CALLS = new Map([
+  ["get", "kv_reads"],
+  ["getWithMetadata", "kv_reads"],
+  ["put", "kv_writes"],
+  ["delete", "kv_deletes"],
+  ["list", "kv_lists"],
+]);
+const R2_CALLS = new Map([
+  ["put", "r2_writes"],
+  ["delete", "r2_writes"],
+  ["get", "r2_reads"],
+  ["head", "r2_reads"],
+]);
 
 function countQueue(queue) {
   return {
@@ -58,21 +64,6 @@ function countQueue(queue) {
       return queue.sendBatch(messages, options);
     },
   };
-}
-
-function countR2(bucket) {
-  return new Proxy(bucket, {
-    get(target, prop) {
-      const value = Reflect.get(target, prop);
-      if (typeof value !== "function") return value;
-      const kind =
-        prop === "put" || prop === "delete" ? "r2_writes" : prop === "get" || prop === "head" ? "r2_reads" : undefined;
-      return (...args) => {
-        if (kind) counts[kind] += 1;
-        return value.apply(target, args);
-      };
-    },
-  });
 }
 
 /** `inConsumer` says whose round trips these are: the queue consumer's are also counted apart. */
@@ -136,10 +127,10 @@ function countD1(db, inConsumer) {
 function counted(env, inConsumer) {
   return {
     ...env,
-    IDEMPOTENCY: countKv(env.IDEMPOTENCY),
+    IDEMPOTENCY: countCalls(env.IDEMPOTENCY, KV_CALLS),
     EVENTS_QUEUE: countQueue(env.EVENTS_QUEUE),
     DB: countD1(env.DB, inConsumer),
-    REPORTS: countR2(env.REPORTS),
+    REPORTS: countCalls(env.REPORTS, R2_CALLS),
   };
 }
 
