@@ -14,9 +14,12 @@ import type { EndingObservation } from "../events/changes";
 export const ENDING_MATCH_TOLERANCE_MS = 120_000;
 
 /**
- * The ending an observation belongs to (its `seq` per work order), created when none matches.
- * One D1 batch, which D1 runs as one transaction: concurrent observations of one ending, from
- * either path, resolve to the same ending. The same event always resolves to the same ending.
+ * The statements that resolve the ending an observation belongs to (its `seq` per work order),
+ * created when none matches. They travel in one D1 batch (the attempt's first, `store/attempt.ts`),
+ * which D1 runs as one transaction: concurrent observations of one ending, from either path,
+ * resolve to the same ending. The same event always resolves to the same ending. After them, in
+ * the same batch, `event_endings` holds the event's ending; the last one reads its `seq`
+ * (see endingSeqOf).
  *
  * An observation matches an ending of the same work order and status that
  * - webhook: has no webhook yet, and a poll time within the tolerance (two webhooks never match:
@@ -27,16 +30,6 @@ export const ENDING_MATCH_TOLERANCE_MS = 120_000;
  * and, unless it is the same completedAt read again, the work order was not seen open between
  * the ending and the observation (`work_order_reopens`, whatever order those were processed in).
  * The closest in time wins.
- */
-export async function resolveEnding(db: D1Database, o: EndingObservation, nowMs = Date.now()): Promise<number> {
-  const statements = resolveEndingStatements(db, o, nowMs);
-  const results = await db.batch(statements);
-  return endingSeqOf(results[statements.length - 1], o.eventId);
-}
-
-/**
- * resolveEnding's statements, to travel in a larger batch: after them, in the same batch,
- * `event_endings` holds the event's ending. The last one reads its `seq` (see endingSeqOf).
  */
 export function resolveEndingStatements(
   db: D1Database,
@@ -104,14 +97,10 @@ export function endingSeqOf(result: D1Result | undefined, eventId: string): numb
 }
 
 /**
- * The work order was seen open again at `atMs`. Kept whatever order events are processed in: an
- * ending and a later observation with a reopen between them are two endings, even when the reopen
- * was processed first.
+ * Records that the work order was seen open again at `atMs`. Kept whatever order events are
+ * processed in: an ending and a later observation with a reopen between them are two endings, even
+ * when the reopen was processed first.
  */
-export async function recordReopen(db: D1Database, workOrderId: string, atMs: number): Promise<void> {
-  await reopenStatement(db, workOrderId, atMs).run();
-}
-
 export function reopenStatement(db: D1Database, workOrderId: string, atMs: number): D1PreparedStatement {
   return db
     .prepare("INSERT OR IGNORE INTO work_order_reopens (work_order_id, at_ms) VALUES (?1, ?2)")

@@ -4,7 +4,23 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import type { EndingObservation } from "../../src/events/changes";
-import { ENDING_MATCH_TOLERANCE_MS, recordReopen, resolveEnding } from "../../src/store/endings";
+import {
+  ENDING_MATCH_TOLERANCE_MS,
+  endingSeqOf,
+  reopenStatement,
+  resolveEndingStatements,
+} from "../../src/store/endings";
+
+/** The ending an observation resolves to, its statements run alone in one batch. */
+async function resolveEnding(db: D1Database, o: EndingObservation): Promise<number> {
+  const statements = resolveEndingStatements(db, o);
+  const results = await db.batch(statements);
+  return endingSeqOf(results[statements.length - 1], o.eventId);
+}
+
+async function recordReopen(db: D1Database, workOrderId: string, atMs: number): Promise<void> {
+  await reopenStatement(db, workOrderId, atMs).run();
+}
 
 let seq = 0;
 const T = Date.parse("2026-11-28T15:42:09.880Z");
