@@ -1,16 +1,19 @@
 // `npm run deploy`: applies the D1 migrations to the remote database, then deploys, so new code
 // never runs against an old schema.
 //
-// A fresh clone's wrangler.toml names every resource but carries no ids: `wrangler deploy`
-// creates the KV namespace, the D1 database and the R2 bucket on its first run, but not the
-// queues, and remote migrations need the database's id. So this first creates any queue that
-// wrangler.toml names and the account lacks; then, while wrangler.toml has no `database_id`, it
-// looks the database up by name (`wrangler d1 list`), deploying first if it does not exist yet
-// (which creates it), writes its id into wrangler.toml (commit it), and migrates.
+// wrangler.toml names every resource but carries no ids: `wrangler deploy` provisions what it
+// lacks (the KV namespace, the D1 database, the R2 bucket and the queue the Worker sends to) and
+// finds existing ones by name; `wrangler d1 migrations apply --remote` finds the database by its
+// name too. Two things are left to this script:
+// - a queue the Worker only consumes (the dead-letter queue) is not provisioned, and
+//   `wrangler deploy` refuses to run while it is missing, so it is created here first;
+// - migrations run before the deploy, except on the very first one, when the database does not
+//   exist until `wrangler deploy` creates it: then they run right after it, before any MaintainX
+//   subscription can point at the Worker.
 // Extra arguments go to `wrangler deploy` (`npm run deploy -- --name my-worker`).
 
 import { spawn } from "node:child_process";
-import { readFileSync, writeFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 
 const wrangler = process.platform === "win32" ? "wrangler.cmd" : "wrangler";
 const env = { ...process.env, WRANGLER_SEND_METRICS: process.env.WRANGLER_SEND_METRICS ?? "false" };
@@ -40,51 +43,51 @@ function read(args: string[]): Promise<{ code: number; stdout: string }> {
 
 const config = () => readFileSync(CONFIG, "utf8");
 
-/** The `[[d1_databases]]` block of binding DB: its name, and its id when it has one. */
-function database(): { name: string; id: string | undefined } {
-  const blocks = config()
-    .split(/^\s*\[\[d1_databases\]\]\s*$/m)
-    .slice(1);
-  const block = blocks.map((b) => b.split(/^\s*\[/m)[0] ?? "").find((b) => /^\s*binding\s*=\s*"DB"/m.test(b));
-  const name = block && /^\s*database_name\s*=\s*"([^"]+)"/m.exec(block)?.[1];
-  if (!block || !name)
-    throw new Error(`${CONFIG} has no [[d1_databases]] block with binding = "DB" and a database_name`);
-  return { name, id: /^\s*database_id\s*=\s*"([^"]+)"/m.exec(block)?.[1] };
+/** The text of each `[[table]]` block in wrangler.toml, up to the next table header. */
+function blocks(table: string): string[] {
+  const header = new RegExp(`^\\s*\\[\\[${table.replace(".", "\\.")}\\]\\]\\s*$`, "m");
+  return config()
+    .split(header)
+    .slice(1)
+    .map((block) => block.split(/^\s*\[/m)[0] ?? "");
 }
 
-/** Every queue wrangler.toml names (producers, consumers, dead-letter queues). */
-function queueNames(): string[] {
-  const names = [...config().matchAll(/^\s*(?:queue|dead_letter_queue)\s*=\s*"([^"]+)"/gm)].map((m) => m[1] as string);
-  return [...new Set(names)];
+/** The values of `key = "…"` lines in a piece of wrangler.toml. */
+function values(text: string, key: string): string[] {
+  return [...text.matchAll(new RegExp(`^\\s*${key}\\s*=\\s*"([^"]+)"`, "gm"))].map((m) => m[1] as string);
 }
 
-/** The id of the account's D1 database with this name, if it exists. */
-async function findDatabaseId(name: string): Promise<string | undefined> {
+/** The `database_name` of the `[[d1_databases]]` block with binding DB. */
+function databaseName(): string {
+  const block = blocks("d1_databases").find((b) => values(b, "binding").includes("DB"));
+  const name = block && values(block, "database_name")[0];
+  if (!name) throw new Error(`${CONFIG} has no [[d1_databases]] block with binding = "DB" and a database_name`);
+  return name;
+}
+
+/**
+ * The queues wrangler.toml consumes or dead-letters into that no producer binding names: the ones
+ * `wrangler deploy` requires to exist and does not create.
+ */
+function consumedOnlyQueues(): string[] {
+  const produced = new Set(blocks("queues.producers").flatMap((b) => values(b, "queue")));
+  const consumed = blocks("queues.consumers").flatMap((b) => [
+    ...values(b, "queue"),
+    ...values(b, "dead_letter_queue"),
+  ]);
+  return [...new Set(consumed)].filter((name) => !produced.has(name));
+}
+
+/** Whether the account has a D1 database of this name; undefined when wrangler could not tell. */
+async function databaseExists(name: string): Promise<boolean | undefined> {
   const listed = await read(["d1", "list", "--json"]);
   if (listed.code !== 0) return undefined;
   try {
-    const databases = JSON.parse(listed.stdout.slice(listed.stdout.indexOf("["))) as Array<{
-      uuid?: string;
-      name?: string;
-    }>;
-    return databases.find((db) => db.name === name)?.uuid;
+    const databases = JSON.parse(listed.stdout.slice(listed.stdout.indexOf("["))) as Array<{ name?: string }>;
+    return databases.some((db) => db.name === name);
   } catch {
     return undefined;
   }
-}
-
-/** Adds `database_id` right under the database's `database_name` line in wrangler.toml. */
-function writeDatabaseId(name: string, id: string): boolean {
-  const text = config();
-  const escaped = name.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
-  const line = new RegExp(`^([ \\t]*)database_name[ \\t]*=[ \\t]*"${escaped}"[^\\n]*$`, "m");
-  if (!line.test(text)) return false;
-  writeFileSync(
-    CONFIG,
-    text.replace(line, (found, indent: string) => `${found}\n${indent}database_id = "${id}"`),
-  );
-  console.log(`\n${CONFIG}: added database_id = "${id}" for the D1 database "${name}". Commit it.`);
-  return true;
 }
 
 const NOT_LOGGED_IN =
@@ -93,9 +96,9 @@ const migrate = () => run(["d1", "migrations", "apply", "DB", "--remote"]);
 const deploy = () => run(["deploy", ...process.argv.slice(2)]);
 
 async function ensureQueues(): Promise<boolean> {
-  for (const queue of queueNames()) {
+  for (const queue of consumedOnlyQueues()) {
     if ((await read(["queues", "info", queue])).code === 0) continue;
-    console.log(`\nCreating the queue ${queue} (wrangler deploy does not create queues).`);
+    console.log(`\nCreating the queue ${queue} (wrangler deploy creates the queues a Worker sends to, not this one).`);
     if ((await run(["queues", "create", queue])) !== 0) {
       console.error(`\nCould not create the queue ${queue}; nothing was deployed. ${NOT_LOGGED_IN}`);
       return false;
@@ -104,40 +107,36 @@ async function ensureQueues(): Promise<boolean> {
   return true;
 }
 
-async function main(): Promise<number> {
-  if (!(await ensureQueues())) return 1;
-
-  let deployed = false;
-  const { name, id: configuredId } = database();
-  if (configuredId === undefined) {
-    let id = await findDatabaseId(name);
-    if (id === undefined) {
-      console.log(
-        `\nNo D1 database "${name}" yet: this is the first deploy. Deploying (which creates it), then migrating.`,
-      );
-      const code = await deploy();
-      if (code !== 0) return code;
-      deployed = true;
-      id = await findDatabaseId(name);
-    }
-    if (id === undefined || !writeDatabaseId(name, id)) {
-      console.error(
-        `\nCould not find the D1 database "${name}" or name it in ${CONFIG}. Create it with \`npx wrangler d1 create ${name}\`, put its database_id under database_name in ${CONFIG}, then run \`npm run deploy\` again. ${NOT_LOGGED_IN}`,
-      );
-      return 1;
-    }
-  }
-
+async function firstDeploy(name: string): Promise<number> {
+  console.log(
+    `\nNo D1 database "${name}" yet: this is the first deploy. Deploying (which creates it), then migrating.`,
+  );
+  const code = await deploy();
+  if (code !== 0) return code;
   const migrated = await migrate();
   if (migrated !== 0) {
     console.error(
-      deployed
-        ? "\nThe Worker is deployed but its D1 migrations failed: run `npx wrangler d1 migrations apply DB --remote` before sending it webhooks."
-        : `\nApplying the D1 migrations failed, so nothing was deployed. ${NOT_LOGGED_IN}`,
+      "\nThe Worker is deployed but its D1 migrations failed: run `npx wrangler d1 migrations apply DB --remote` before sending it webhooks.",
     );
+  }
+  return migrated;
+}
+
+async function main(): Promise<number> {
+  if (!(await ensureQueues())) return 1;
+  const name = databaseName();
+  const exists = await databaseExists(name);
+  if (exists === undefined) {
+    console.error(`\nCould not list the account's D1 databases, so nothing was deployed. ${NOT_LOGGED_IN}`);
+    return 1;
+  }
+  if (!exists) return firstDeploy(name);
+
+  const migrated = await migrate();
+  if (migrated !== 0) {
+    console.error(`\nApplying the D1 migrations failed, so nothing was deployed. ${NOT_LOGGED_IN}`);
     return migrated;
   }
-  if (deployed) return 0;
   const code = await deploy();
   if (code !== 0) {
     console.error(

@@ -1,12 +1,12 @@
 // `npm run deploy` (scripts/deploy.ts) in a copy of the repository's wrangler.toml, with a
-// stand-in `wrangler` on PATH that records its calls: queues created when missing; migrations
-// before the deploy; without a database id, the database found by name (deploying first when it
-// does not exist yet), its id written into wrangler.toml, then the migrations; nothing deployed
-// when the migrations fail. One check runs the real wrangler: it refuses remote migrations without
-// a database id, which is why the script names the id first.
+// stand-in `wrangler` on PATH that records its calls: the dead-letter queue created when missing
+// (wrangler deploy provisions the rest); migrations before the deploy; on the first deploy, the
+// deploy (which creates the database) and then the migrations; nothing deployed when the
+// migrations fail or the databases cannot be listed. One check runs the real wrangler: it finds
+// the database for remote migrations by its name, so wrangler.toml needs no database_id.
 
 import { spawnSync } from "node:child_process";
-import { chmodSync, copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, copyFileSync, cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
@@ -18,33 +18,25 @@ afterEach(() => {
   for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
 });
 
-function tempCopy(withDatabaseId: boolean): string {
+function tempCopy(): string {
   const dir = mkdtempSync(join(tmpdir(), "fake-wrangler-"));
   dirs.push(dir);
   copyFileSync(join(REPO_ROOT, "wrangler.toml"), join(dir, "wrangler.toml"));
-  if (withDatabaseId) {
-    const path = join(dir, "wrangler.toml");
-    const text = readFileSync(path, "utf8").replace(
-      'database_name = "maintainx"',
-      `database_name = "maintainx"\ndatabase_id = "${DATABASE_ID}"`,
-    );
-    writeFileSync(path, text);
-  }
   return dir;
 }
 
 interface World {
-  /** wrangler.toml already names the database's id. */
-  withDatabaseId?: boolean;
   /** `d1 list` shows the database before any deploy (after a deploy it always does). */
   databaseExists?: boolean;
+  /** `d1 list` fails (not logged in, or the API is down). */
+  listFails?: boolean;
   /** The queues the account has. */
   queues?: string[];
   migrations?: "ok" | "unauthorised";
 }
 
 function deployWith(world: World, extraArgs: string[] = []) {
-  const dir = tempCopy(world.withDatabaseId ?? false);
+  const dir = tempCopy();
   const log = join(dir, "calls.log");
   const queues = (world.queues ?? ["maintainx-events", "maintainx-events-dlq"]).join(" ");
   const fake = join(dir, "wrangler");
@@ -60,6 +52,7 @@ case "$1 $2" in
     echo "✘ [ERROR] Authentication error [code: 10000]" >&2; exit 1 ;;
   "d1 list")
     echo "[WARNING] a note on stderr" >&2
+    if [ "${world.listFails ? "yes" : "no"}" = yes ]; then echo "✘ [ERROR] Authentication error" >&2; exit 1; fi
     if [ "${world.databaseExists ? "yes" : "no"}" = yes ] || grep -q '^deploy' "${log}"; then
       echo '[{"uuid":"0000-other","name":"other"},{"uuid":"${DATABASE_ID}","name":"maintainx"}]'
     else
@@ -85,52 +78,57 @@ echo "Deployed"
 }
 
 const MIGRATE = "d1 migrations apply DB --remote";
-const QUEUES_EXIST = ["queues info maintainx-events", "queues info maintainx-events-dlq"];
+const DLQ_EXISTS = "queues info maintainx-events-dlq";
+const LIST = "d1 list --json";
 
 describe("npm run deploy", () => {
   it("applies the D1 migrations remotely before deploying, passing extra arguments to wrangler deploy", () => {
-    const run = deployWith({ withDatabaseId: true }, ["--name", "my-worker"]);
+    const run = deployWith({ databaseExists: true }, ["--name", "my-worker"]);
     expect(run.status).toBe(0);
-    expect(run.calls).toEqual([...QUEUES_EXIST, MIGRATE, "deploy --name my-worker"]);
+    expect(run.calls).toEqual([DLQ_EXISTS, LIST, MIGRATE, "deploy --name my-worker"]);
     expect(run.output).toContain("wrangler secret put MAINTAINX_WEBHOOK_SECRET");
   });
 
-  it("creates the queues the account lacks, since wrangler deploy does not", () => {
-    const run = deployWith({ withDatabaseId: true, queues: ["maintainx-events"] });
+  it("creates the dead-letter queue when the account lacks it, since wrangler deploy creates only the queue it sends to", () => {
+    const run = deployWith({ databaseExists: true, queues: ["maintainx-events"] });
     expect(run.status).toBe(0);
-    expect(run.calls).toEqual([
-      "queues info maintainx-events",
-      "queues info maintainx-events-dlq",
+    expect(run.calls).toEqual([DLQ_EXISTS, "queues create maintainx-events-dlq", LIST, MIGRATE, "deploy"]);
+  });
+
+  it("leaves the queue the Worker sends to, and the KV, D1 and R2 resources, to wrangler deploy", () => {
+    const run = deployWith({ databaseExists: true, queues: [] });
+    expect(run.status).toBe(0);
+    expect(run.calls.filter((call) => call.startsWith("queues create"))).toEqual([
       "queues create maintainx-events-dlq",
-      MIGRATE,
-      "deploy",
     ]);
+    expect(run.calls.some((call) => /^(kv|r2|d1 create)/.test(call))).toBe(false);
   });
 
-  it("finds an existing database's id by name, writes it into wrangler.toml, and migrates before deploying", () => {
-    const run = deployWith({ databaseExists: true });
-    expect(run.status).toBe(0);
-    expect(run.calls).toEqual([...QUEUES_EXIST, "d1 list --json", MIGRATE, "deploy"]);
-    expect(run.config).toContain(`database_name = "maintainx"\ndatabase_id = "${DATABASE_ID}"`);
-  });
-
-  it("on the first deploy, deploys (creating the database), writes its id and then migrates", () => {
+  it("on the first deploy, deploys (which creates the database) and then migrates, writing nothing into wrangler.toml", () => {
     const run = deployWith({ databaseExists: false });
     expect(run.status).toBe(0);
-    expect(run.calls).toEqual([...QUEUES_EXIST, "d1 list --json", "deploy", "d1 list --json", MIGRATE]);
-    expect(run.config).toContain(`database_id = "${DATABASE_ID}"`);
+    expect(run.calls).toEqual([DLQ_EXISTS, LIST, "deploy", MIGRATE]);
     expect(run.output).toContain("first deploy");
+    expect(run.config).toBe(readFileSync(join(REPO_ROOT, "wrangler.toml"), "utf8"));
   });
 
   it("deploys nothing when the migrations fail, and says what to do", () => {
-    const run = deployWith({ withDatabaseId: true, migrations: "unauthorised" });
+    const run = deployWith({ databaseExists: true, migrations: "unauthorised" });
     expect(run.status).not.toBe(0);
-    expect(run.calls).toEqual([...QUEUES_EXIST, MIGRATE]);
+    expect(run.calls).toEqual([DLQ_EXISTS, LIST, MIGRATE]);
     expect(run.output).toContain("npx wrangler login");
   });
 
-  it("is right that the real wrangler refuses remote migrations while wrangler.toml has no database_id", () => {
-    const dir = tempCopy(false);
+  it("deploys nothing when it cannot tell whether the database exists, and says what to do", () => {
+    const run = deployWith({ listFails: true });
+    expect(run.status).not.toBe(0);
+    expect(run.calls).toEqual([DLQ_EXISTS, LIST]);
+    expect(run.output).toContain("npx wrangler login");
+  });
+
+  it("is right that the real wrangler finds the database for remote migrations by name, without a database_id", () => {
+    const dir = tempCopy();
+    cpSync(join(REPO_ROOT, "migrations"), join(dir, "migrations"), { recursive: true });
     const configHome = mkdtempSync(join(tmpdir(), "wrangler-config-"));
     dirs.push(configHome);
     const result = spawnSync(WRANGLER_BIN, ["d1", "migrations", "apply", "DB", "--remote"], {
@@ -139,7 +137,10 @@ describe("npm run deploy", () => {
       encoding: "utf8",
       timeout: 60_000,
     });
+    // It gets as far as asking the API, which needs credentials; it does not ask for an id.
     expect(result.status).not.toBe(0);
-    expect(`${result.stdout}${result.stderr}`).toMatch(/database_id/);
+    const output = `${result.stdout}${result.stderr}`;
+    expect(output).toMatch(/CLOUDFLARE_API_TOKEN/);
+    expect(output).not.toMatch(/database_id/);
   });
 });
