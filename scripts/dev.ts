@@ -13,6 +13,7 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { parseDevVars } from "../cli/env";
 import { LOCAL_ADMIN_TOKEN_FILE, LOCAL_ADMIN_TOKEN_VAR, LOCAL_DEV_WEBHOOK_SECRET } from "../src/local-dev";
+import { quietBindings } from "./dev-output";
 
 const passThrough = process.argv.slice(2);
 const env = { ...process.env, WRANGLER_SEND_METRICS: "false" };
@@ -33,14 +34,19 @@ const option = (name: string): string | undefined => options(name)[0];
 const persistTo = option("--persist-to");
 const persist = persistTo === undefined ? [] : ["--persist-to", persistTo];
 
+// Its tables of migrations are summed up in one line; its whole output is shown only on failure.
 const migrate = spawnSync(wrangler, ["d1", "migrations", "apply", "DB", "--local", ...persist], {
-  stdio: "inherit",
+  stdio: ["ignore", "pipe", "pipe"],
   env: { ...env, CI: "true" },
+  encoding: "utf8",
 });
 if (migrate.status !== 0) {
+  process.stderr.write(`${migrate.stdout ?? ""}${migrate.stderr ?? ""}`);
   console.error("Applying the local D1 migrations failed; see the output above.");
   process.exit(migrate.status ?? 1);
 }
+const applied = (migrate.stdout.match(/About to apply (\d+) migration/) ?? [])[1];
+console.log(applied ? `Local D1 database: ${applied} migrations applied.` : "Local D1 database: up to date.");
 
 /**
  * The files wrangler dev takes secrets from: the `--env-file`s given, else `.dev.vars`, else
@@ -126,7 +132,15 @@ function cleanUp(): void {
   injectedDir = undefined;
 }
 
-const child = spawn(wrangler, args, { stdio: "inherit", env });
+// wrangler's output passes through a filter that drops the variable rows of its bindings table
+// (they are wrangler.toml's [vars] and the secrets, over twenty lines) and a bindings table it
+// prints again unchanged. Read through a pipe, wrangler shows no key shortcuts: Ctrl-C stops it.
+const child = spawn(wrangler, args, {
+  stdio: ["inherit", "pipe", "pipe"],
+  env: { ...env, ...(process.stdout.isTTY && !process.env.NO_COLOR ? { FORCE_COLOR: "1" } : {}) },
+});
+child.stdout.pipe(quietBindings()).pipe(process.stdout);
+child.stderr.pipe(process.stderr);
 
 /** Prints the notes once the Worker answers, so they are not lost above wrangler's start-up output. */
 async function printNotesWhenReady(): Promise<void> {
