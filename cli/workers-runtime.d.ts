@@ -1,4 +1,4 @@
-// src/ is type-checked against @cloudflare/workers-types. The CLI imports a few of its files
+// src/ is type-checked against the runtime types `wrangler types` writes (worker-configuration.d.ts). The CLI imports a few of its files
 // (signatures, event types, config, normalisation) and checks them against Node's types instead,
 // because the Workers and DOM libs clash with @types/node. These are the Workers-only names those
 // files touch.

@@ -32,7 +32,7 @@ interface WranglerConfig {
   vars?: Record<string, unknown>;
   kv_namespaces: { binding: string }[];
   queues: {
-    producers?: { binding: string; queue: string }[];
+    producers?: { binding: string; queue?: string }[];
     consumers?: {
       queue: string;
       max_batch_size?: number;
@@ -68,11 +68,11 @@ export function receiverSpec(scriptPath: string, secret: string): WorkerSpec {
   }
   return {
     scriptPath,
-    compatibilityDate: config.compatibility_date ?? "2026-04-26",
+    compatibilityDate: config.compatibility_date ?? "2026-11-23",
     compatibilityFlags: config.compatibility_flags,
     bindings: { ...vars, MAINTAINX_WEBHOOK_SECRET: secret },
     kvNamespaces: config.kv_namespaces.map((kv) => kv.binding),
-    queueProducers: Object.fromEntries((config.queues.producers ?? []).map((p) => [p.binding, p.queue])),
+    queueProducers: Object.fromEntries((config.queues.producers ?? []).map((p) => [p.binding, p.queue ?? p.binding])),
     d1Databases: config.d1_databases.map((db) => db.binding),
     r2Buckets: config.r2_buckets.map((r2) => r2.binding),
     d1Setup,
