@@ -3,7 +3,7 @@
 // histogram has 1 ms buckets, too coarse for sub-millisecond answers).
 
 import autocannon from "autocannon";
-import { hasChildren, processCpuMs, processTreeCpuMs } from "./proc";
+import { hostsWorkerd, processCpuMs, processTreeCpuMs } from "./proc";
 
 export interface BenchRequest {
   method: "GET" | "POST";
@@ -40,7 +40,7 @@ interface Measurement {
   host_cpu_ms_per_req: number | null;
   /**
    * The CPU of the runtime that runs the server's code: the tree without its root when the root
-   * has children (workerd, without the Node process hosting it), else the root (Express). This is
+   * hosts workerd (workerd, without the Node process hosting it), else the whole tree (Express). This is
    * what the own-CPU figures are made of: the host only reads workerd's stdout, which a deployed
    * Worker does not pay for, and the Express row's stdout reader is not counted either.
    */
@@ -119,7 +119,7 @@ export async function measure(options: LoadOptions): Promise<Measurement> {
 
   const samples = new Float64Array(MAX_SAMPLES);
   let count = 0;
-  const hosted = hasChildren(options.servePid);
+  const hosted = hostsWorkerd(options.servePid);
   const cpuBefore = processTreeCpuMs(options.servePid);
   const hostBefore = processCpuMs(options.servePid);
   const clientBefore = process.cpuUsage();

@@ -20,6 +20,8 @@ function clockTicks(): number {
 interface ProcStat {
   pid: number;
   ppid: number;
+  /** The command name (at most 15 characters, as the kernel keeps it). */
+  comm: string;
   /** utime + stime, in clock ticks, summed over every thread of the process. */
   ticks: number;
 }
@@ -37,7 +39,8 @@ function readStat(pid: number): ProcStat | undefined {
   const utime = Number(fields[11]);
   const stime = Number(fields[12]);
   if (!Number.isFinite(ppid) || !Number.isFinite(utime) || !Number.isFinite(stime)) return undefined;
-  return { pid, ppid, ticks: utime + stime };
+  const comm = text.slice(text.indexOf("(") + 1, text.lastIndexOf(")"));
+  return { pid, ppid, comm, ticks: utime + stime };
 }
 
 /** True where per-process CPU accounting is available (Linux). */
@@ -83,13 +86,19 @@ export function processCpuMs(pid: number): number {
   return stat ? (stat.ticks * 1000) / clockTicks() : Number.NaN;
 }
 
-/** True when `pid` has a living child process (a Miniflare host's workerd); false without /proc. */
-export function hasChildren(pid: number): boolean {
+/**
+ * True when `pid` has a workerd child (a Miniflare host); false without /proc. By name, since other
+ * servers may have helper children too (tsx's esbuild service under the Express baseline).
+ */
+export function hostsWorkerd(pid: number): boolean {
   let entries: string[];
   try {
     entries = readdirSync("/proc");
   } catch {
     return false;
   }
-  return entries.some((entry) => /^\d+$/.test(entry) && readStat(Number(entry))?.ppid === pid);
+  return entries.some((entry) => {
+    const stat = /^\d+$/.test(entry) ? readStat(Number(entry)) : undefined;
+    return stat?.ppid === pid && stat.comm.startsWith("workerd");
+  });
 }
