@@ -3,7 +3,7 @@ import { defineConfig } from "vitest/config";
 
 // Two projects: "workers" runs inside workerd through Miniflare (real KV, Queue, D1, R2);
 // "node" drives a real `wrangler dev` and the command line from Node, and runs the contract tests
-// against MaintainX's OpenAPI description (README, "Contract tests").
+// against MaintainX's OpenAPI description (README, "Development").
 export default defineConfig({
   test: {
     // The Worker logs a JSON line per step; show them only for failing tests.

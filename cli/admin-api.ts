@@ -1,4 +1,4 @@
-// The command line's side of the Worker's /admin API (README, "Operator API"): which Worker, which
+// The command line's side of the Worker's /admin API (docs/console.md): which Worker, which
 // token (the environment, then .dev.vars, then the token a local `npm run dev` wrote), one
 // request, and every failure as a sentence saying what to do next. The token goes out in the
 // Authorization header to the chosen Worker only: never printed, never sent on a redirect.

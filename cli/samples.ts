@@ -1,5 +1,5 @@
 // Realistic delivery bodies for `send`, shaped like the bodies MaintainX posts: flat, no type
-// field (the type is in the path; README, "Receiving webhooks"). Each of the 46 types is what a
+// field (the type is in the path; docs/receiving.md). Each of the 46 types is what a
 // subscription created by this CLI (`options.serializeEntity: true`) delivers: the entity
 // (`newWorkOrder`, `newPart`…) carries what MaintainX serialises, never `id`, `status`,
 // `updatedAt` or `completedAt` (those only come from the REST API). `minimal` keeps only the

@@ -152,7 +152,7 @@ main().then(
       console.log(
         [
           "",
-          'Deployed. Next: set the secrets (README, "Deploying to Cloudflare"), e.g.',
+          'Deployed. Next: set the secrets (README, "Deploy"), e.g.',
           "  npx wrangler secret put MAINTAINX_WEBHOOK_SECRET",
           "  npx wrangler secret put ADMIN_TOKEN",
           "then open https://<worker>/admin for the console.",

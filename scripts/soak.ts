@@ -154,7 +154,7 @@ interface SoakEvent {
   accepted: boolean;
   /** The work order as MaintainX's REST API reports it after the change. */
   rest: Record<string, unknown>;
-  /** The id of the event the poller makes of this change (README, "Polling fallback"). */
+  /** The id of the event the poller makes of this change (docs/polling.md). */
   pollId: string;
   /** Its webhook is never sent. */
   dropped: boolean;
@@ -221,7 +221,7 @@ function makeEvent(workOrderId: number, index: number, dropped: boolean): SoakEv
           },
         };
   const raw = JSON.stringify(body);
-  // The Worker's id for a delivery without x-maintainx-event-id (README, "Receiving webhooks").
+  // The Worker's id for a delivery without x-maintainx-event-id (docs/receiving.md).
   const id = createHash("sha256").update(`${type}\n${raw}`).digest("hex");
   return { id, workOrderId, type, raw, accepted: false, rest, pollId, dropped };
 }

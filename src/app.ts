@@ -77,7 +77,7 @@ const WEBHOOK_PATH = /\/webhooks\/maintainx(?:\/([^/%?#]+))?(?:[?#]|$)/y;
 /**
  * The Worker's fetch handler. A delivery is handed to the receiver before Hono's router: one
  * match instead of the router's pass over every route, and no Hono context, for the request this
- * Worker answers most, in about 0.01 ms less CPU each (README, Performance). The receiver and its
+ * Worker answers most (docs/performance.md). The receiver and its
  * answers are the ones the webhook routes give; every other request goes through Hono.
  */
 export function handleFetch(request: Request, env: Env, ctx: ExecutionContext): Response | Promise<Response> {

@@ -4,7 +4,7 @@
 // Worker: Cloudflare routes a request to a Worker by its public host name.
 
 /**
- * The webhook secret that `npm run dev` injects when no .dev.vars exists, and that
+ * The webhook secret that `npm run dev` injects when the local configuration sets none, and that
  * `npm run cli -- send` signs with when no secret is configured.
  */
 export const LOCAL_DEV_WEBHOOK_SECRET = "local-dev-only-maintainx-secret";

@@ -1,4 +1,4 @@
-// `events list|show|replay`: the Worker's event log through /admin (README, "Operator API"). What
+// `events list|show|replay`: the Worker's event log through /admin (docs/console.md). What
 // an event holds came from outside, so every value is sanitised before it is printed
 // (cli/terminal.ts).
 

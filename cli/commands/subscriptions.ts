@@ -1,7 +1,7 @@
 // `subscriptions create|list|get|update|delete|secret`: manages MaintainX webhook subscriptions.
 // MaintainX delivers one event type per subscription, each signed with its own secret, and has no
 // endpoint that lists subscriptions, so `create` keeps a local record for `list`
-// (README, "Command line").
+// (docs/console.md).
 
 import { DEFAULT_MAINTAINX_API_BASE, MAINTAINX_TYPE_PATTERN } from "../../src/config";
 import { closestMaintainXType, MAINTAINX_EVENT_TYPES } from "../../src/events/maintainx-types";

@@ -1,5 +1,5 @@
 // @ts-check
-// The operator console (README, "Operator console"): plain browser JavaScript, no build step.
+// The operator console (docs/console.md): plain browser JavaScript, no build step.
 // It signs in with the admin token from the address's fragment (`#token=…`, removed at once) or a
 // form, keeps it for this tab only (sessionStorage), and sends it only as `Authorization: Bearer`
 // to the JSON routes under /admin. Everything that comes from an event is set as text, never HTML.

@@ -9,8 +9,8 @@ import { isLoopbackUrl, LOCAL_ADMIN_TOKEN_VAR } from "../local-dev";
 
 /**
  * The token that opens /admin for this request: the configured ADMIN_TOKEN, else the random one
- * `npm run dev` makes at each start, for requests addressed to a loopback host only (README,
- * "Operator console").
+ * `npm run dev` makes at each start, for requests addressed to a loopback host only
+ * (docs/console.md).
  */
 export function adminTokenFor(env: Env, requestUrl: string): string | undefined {
   const configured = readConfig(env).adminToken;

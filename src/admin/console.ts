@@ -1,4 +1,4 @@
-// The operator console (README, "Operator console"): a page, a script and a style from public/admin,
+// The operator console (docs/console.md): a page, a script and a style from public/admin,
 // served only where an admin token applies. The page carries no data: its script signs in with the
 // token the operator gives it and calls the JSON routes with `Authorization: Bearer`.
 

@@ -1,4 +1,4 @@
-// The filters of the event listing and of the bulk replay (README, "Operator API"): one schema per
+// The filters of the event listing and of the bulk replay (docs/console.md): one schema per
 // field, shared by the query string of `GET /admin/events` and the JSON body of
 // `POST /admin/events/replay`, so both take the same values and refuse them with the same words;
 // and the opaque cursor of a listing's next page.

@@ -1,4 +1,4 @@
-// Operator routes under /admin (the README's "Operator API"), all behind requireAdminToken.
+// Operator routes under /admin (docs/console.md), all behind requireAdminToken.
 
 import { zValidator } from "@hono/zod-validator";
 import { Hono } from "hono";
@@ -34,7 +34,7 @@ const validQuery = <T extends z.ZodType>(schema: T) =>
     if (!result.success) throw httpError(400, result.error.issues[0]?.message ?? "Malformed query");
   });
 
-/** Newest first, filtered, one page at a time (README, "Operator API"; ARCHITECTURE.md, "Listing events"). */
+/** Newest first, filtered, one page at a time (docs/console.md; ARCHITECTURE.md, "Listing events"). */
 admin.get("/events", validQuery(EventListQuery), async (c) => {
   const query = c.req.valid("query");
   const filter = filterOf(query);

@@ -1,4 +1,4 @@
-// Alerts for events that ended `failed` or `dead` (README, "Observability"): once per event and
+// Alerts for events that ended `failed` or `dead` (docs/operations.md): once per event and
 // status (again after a replay that ends so again). The consumer asks for one as soon as a batch
 // ends events so (`alertEndedEventsSoon`), and the scheduled run sweeps up each minute; at most one
 // alert goes per DIGEST_WINDOW_MS, so a burst is folded into a few digests, not a message per event.

@@ -1,4 +1,4 @@
-// The webhook-silence alert (README, "Observability"): webhooks have arrived before, none has for
+// The webhook-silence alert (docs/operations.md): webhooks have arrived before, none has for
 // ALERT_SILENCE_MINUTES, and the poller meanwhile found changes after the last one that a webhook
 // subscription this Worker has heard from would have delivered (a new work order, an ending) —
 // MaintainX disables a subscription whose deliveries keep failing. Once per silence, also when

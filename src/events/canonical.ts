@@ -1,4 +1,4 @@
-// The one event shape that travels through the queue, whatever its source (README, "Routing: what happens to each event").
+// The one event shape that travels through the queue, whatever its source (docs/events.md).
 
 import { maintainXType } from "./maintainx-types";
 
@@ -27,7 +27,7 @@ export interface CanonicalEvent {
   data: Record<string, unknown>;
 }
 
-/** The canonical type of a MaintainX type (all 46, README "Event types"); anything else is kept verbatim. */
+/** The canonical type of a MaintainX type (all 46, docs/events.md); anything else is kept verbatim. */
 export function canonicalType(sourceType: string): string {
   return maintainXType(sourceType)?.canonical ?? sourceType;
 }

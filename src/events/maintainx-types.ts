@@ -1,5 +1,5 @@
 // Every event type MaintainX delivers (the `x-webhooks` of its OpenAPI description, 46 types),
-// with its canonical name and the payload field that names its subject (README, "Event types").
+// with its canonical name and the payload field that names its subject (docs/events.md).
 
 interface MaintainXTypeInfo {
   /** The canonical type the event travels as. */

@@ -1,5 +1,5 @@
 // What the event log keeps about an event besides its data, so that listings never read the data
-// (README, "Operator API"): its subject as `<kind>:<id>`, and one line about it, such as
+// (docs/console.md): its subject as `<kind>:<id>`, and one line about it, such as
 // `#4821337 Replace pump seal` for a work order or an asset's or a part's name.
 
 import { type CanonicalEvent, type EventSubject, isObject, subjectOf } from "./canonical";

@@ -81,7 +81,7 @@ export function hasDescriptiveFields(wo: WorkOrderSnapshot): boolean {
   return DESCRIPTIVE_FIELDS.some((key) => wo[key] !== undefined);
 }
 
-/** The REST status a work order ends in → the routed type of that ending (README, "Completed, cancelled, skipped"). */
+/** The REST status a work order ends in → the routed type of that ending (docs/events.md). */
 export const ENDING_TYPE = {
   DONE: "workorder.completed",
   CANCELED: "workorder.canceled",

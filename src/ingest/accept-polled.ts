@@ -1,7 +1,7 @@
 // Entry point 2 of 3 into the queue: work orders the poller read from MaintainX's REST API.
 // Each version of a work order becomes one `workorder.updated` event, deduped exactly like a
 // webhook. What webhooks would have reported and may have been lost becomes an event of its own
-// (README, "Polling fallback"): the creation of a work order created inside the polled window, and
+// (docs/polling.md): the creation of a work order created inside the polled window, and
 // the ending of one whose REST status is DONE, CANCELED or SKIPPED. Their handlers run once per
 // real change, whichever path saw it first (ARCHITECTURE.md, "Once per real change").
 

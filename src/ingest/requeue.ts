@@ -73,7 +73,7 @@ async function replayMessage(env: Env, found: StoredEvent, dead: unknown): Promi
 /**
  * The subrequests (D1, KV and Queue calls) a bulk replay may make in one request. Workers on the
  * Paid plan allow at least 1,000 per request, and KV 1,000 operations per invocation; the rest is
- * left for the request's own calls (listing the events). README, "Operator API", "Subrequests".
+ * left for the request's own calls (listing the events). docs/console.md, "Subrequests".
  */
 export const REPLAY_SUBREQUEST_BUDGET = 900;
 /** Events per round of D1 calls (each round reads, reopens and, if need be, restores them together). */

@@ -30,7 +30,7 @@ export function fromHex(hex: string): Uint8Array | undefined {
 
 export const utf8 = new TextEncoder();
 
-/** Read once: each `crypto.subtle` is a property read through the runtime (about 0.4 µs in workerd). */
+/** Read once: each `crypto.subtle` is a property read through the runtime. */
 export const subtle = crypto.subtle;
 
 /**

@@ -1,4 +1,4 @@
-// Request failures as Hono HTTPExceptions carrying the JSON body `{"error": "..."}` of the README's answer tables.
+// Request failures as Hono HTTPExceptions carrying the JSON body `{"error": "..."}` of docs/receiving.md's answer table.
 
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";

@@ -1,6 +1,6 @@
-// The Cron Trigger entry point, once a minute: a polling run (README, "Polling fallback"), the
-// operator alerts (README, "Observability") and the retention of RETENTION_DAYS (README,
-// "Storage"). Each step is guarded on its own: one failing never stops the others.
+// The Cron Trigger entry point, once a minute: a polling run (docs/polling.md), the
+// operator alerts (docs/operations.md) and the retention of RETENTION_DAYS
+// (docs/storage.md). Each step is guarded on its own: one failing never stops the others.
 
 import { alertEndedEvents } from "../alerts/ended-events";
 import { checkWebhookSilence } from "../alerts/silence";

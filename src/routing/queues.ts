@@ -1,5 +1,5 @@
 // Dispatches a batch to the consumer of the queue it came from, and asks for an operator alert
-// (README, "Observability") when events of the batch ended failed or dead.
+// (docs/operations.md) when events of the batch ended failed or dead.
 
 import { alertEndedEventsSoon } from "../alerts/ended-events";
 import type { HandlerRegistry } from "../contract/registry";

@@ -1,4 +1,4 @@
-// What the operator alerts remember (README, "Observability"): which events were alerted in
+// What the operator alerts remember (docs/operations.md): which events were alerted in
 // which status, and which webhook silence was.
 
 export interface EndedEvent {

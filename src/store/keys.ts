@@ -1,4 +1,4 @@
-// Every KV key this Worker writes, in one place (the README's storage-key table mirrors this).
+// Every KV key this Worker writes, in one place (docs/storage.md's table mirrors this).
 //
 // | prefix / key        | TTL                         | written by                                   |
 // |---------------------|-----------------------------|----------------------------------------------|

@@ -1,4 +1,4 @@
-// RETENTION_DAYS (README, "Storage"): the scheduled run deletes events, their per-event outcomes
+// RETENTION_DAYS (docs/storage.md): the scheduled run deletes events, their per-event outcomes
 // and their dead letters once they are older than the cutoff, a bounded batch per run. Kept: the
 // mirror, the reports, and everything that makes an effect happen once per real change (claims
 // keyed by the change, the endings and reopens of work orders, and which ending each event id

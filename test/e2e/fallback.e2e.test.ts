@@ -1,4 +1,4 @@
-// Once per real change under `wrangler dev` (README, "Polling fallback"): signed webhooks and
+// Once per real change under `wrangler dev` (docs/polling.md): signed webhooks and
 // polling runs through /__scheduled against a fake MaintainX on 127.0.0.1 that holds the REST
 // record of every change. Changes are dated when the test makes them (never back), as MaintainX
 // dates them, so each is after the cursor of the runs before. Whichever path reports a creation or a completion, and in whatever order,

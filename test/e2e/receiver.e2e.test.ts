@@ -42,7 +42,7 @@ function nowSeconds(): number {
   return Math.floor(Date.now() / 1000);
 }
 
-/** The event id of a delivery without x-maintainx-event-id (README, "Receiving webhooks"). */
+/** The event id of a delivery without x-maintainx-event-id (docs/receiving.md). */
 function contentEventId(type: string, rawBody: string): string {
   return createHash("sha256").update(`${type}\n${rawBody}`).digest("hex");
 }

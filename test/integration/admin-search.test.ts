@@ -1,4 +1,4 @@
-// Listing, filters, paging and bulk replay of the operator API (README, "Operator API"), through
+// Listing, filters, paging and bulk replay of the operator API (docs/console.md), through
 // the Worker's own routes with the real local D1, KV and Queue. Storage is shared by the tests of
 // this file, so each seeds its own events: in a time window of its own, or under work orders and
 // subjects of its own.

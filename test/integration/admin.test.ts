@@ -1,4 +1,4 @@
-// Operator routes (README, "Operator API"): authorisation, each route's answer, and replay of a dead event.
+// Operator routes (docs/console.md): authorisation, each route's answer, and replay of a dead event.
 
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";

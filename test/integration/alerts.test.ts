@@ -1,4 +1,4 @@
-// Operator alerts (README, "Observability"): events that end failed or dead are alerted once per
+// Operator alerts (docs/operations.md): events that end failed or dead are alerted once per
 // event and status (again after a replay that ends so again), a burst as one digest, with no
 // secret, signature or sink URL path in the text; a failing or hanging alert channel changes
 // nothing; the webhook-silence alert is sent once per silence.

@@ -1,4 +1,4 @@
-// The handlers beyond work orders (README, "Handlers"): an asset going offline and a meter trigger
+// The handlers beyond work orders (docs/events.md): an asset going offline and a meter trigger
 // becoming TRIGGERED alert Slack, a purchase order's status change goes to the ERP; and
 // SLACK_ALERT_PRIORITIES decides which new work orders reach Slack. Asserts what each sink
 // received, which messages were acked or retried with what delay, and each handler's outcome.

@@ -1,4 +1,4 @@
-// The console's page and files, and which admin token applies (README, "Operator console"):
+// The console's page and files, and which admin token applies (docs/console.md):
 // the configured ADMIN_TOKEN, else the random local one `npm run dev` makes, on loopback hosts only.
 
 import { describe, expect, it } from "vitest";

@@ -14,7 +14,7 @@ import { batchOf, maintainXEvent, messageFor, settle } from "../helpers/events";
 import { world, worldApi, worldErp, worldSlack } from "../helpers/outbound";
 import { callWorker, recordingQueue, testEnv } from "../helpers/worker";
 
-/** MaintainX type → canonical type and subject field, written out as the README's table says. */
+/** MaintainX type → canonical type and subject field, written out as docs/events.md's table says. */
 const TABLE: Array<[type: string, canonical: string, subject?: [kind: string, field: string]]> = [
   ["NEW_WORK_ORDER", "workorder.created", ["workorder", "workOrderId"]],
   ["WORK_ORDER_CHANGE", "workorder.updated", ["workorder", "workOrderId"]],

@@ -1,4 +1,4 @@
-// Forwarding (README, "Connect anything"): each canonical event matching FORWARD_TYPES is POSTed
+// Forwarding (docs/forwarding.md): each canonical event matching FORWARD_TYPES is POSTed
 // to FORWARD_URL as a Standard Webhooks delivery. Every delivery is checked with the
 // `standardwebhooks` package's own verifier, which also refuses a tampered body and a stale one.
 

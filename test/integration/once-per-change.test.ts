@@ -1,4 +1,4 @@
-// Once per real change, whichever path saw it (README, "Polling fallback"; ARCHITECTURE.md, "Once
+// Once per real change, whichever path saw it (docs/polling.md; ARCHITECTURE.md, "Once
 // per real change"): webhooks and the poller's REST reads of the same creation or completion,
 // in either order, concurrently or repeated, cause one Slack post, one ERP POST and one report.
 // The consumer and the poller run directly with recording sinks and a fake MaintainX REST API.

@@ -1,4 +1,4 @@
-// The receiver's contract (README, "Receiving webhooks"): every answer-table row, for both wire formats.
+// The receiver's contract (docs/receiving.md): every answer-table row, for both wire formats.
 
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";

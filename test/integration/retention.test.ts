@@ -1,4 +1,4 @@
-// RETENTION_DAYS (README, "Storage"): the scheduled run deletes events, their outcomes and dead
+// RETENTION_DAYS (docs/storage.md): the scheduled run deletes events, their outcomes and dead
 // letters older than the cutoff, in bounded batches, and keeps the mirror, the reports and the
 // claims that make an effect happen once per real change.
 

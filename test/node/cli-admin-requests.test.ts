@@ -2,7 +2,7 @@
 // sends (method, path, query, body, headers), where the admin token comes from, how each answer
 // and each failure is printed, and that hostile event data never reaches the terminal as control
 // characters. The bulk replay route and the newer list filters are checked here against their
-// contract (README, "Operator API"); cli-events.test.ts runs the commands against a real Worker.
+// contract (docs/console.md); cli-events.test.ts runs the commands against a real Worker.
 
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";

@@ -1,4 +1,4 @@
-// The queue consumer (README, "Routing: what happens to each event"): which messages are acked or retried, with what delay, and what
+// The queue consumer (docs/events.md): which messages are acked or retried, with what delay, and what
 // each sink received. Outbound HTTP goes to recording sinks; KV, D1 and R2 are Miniflare's.
 
 import { env } from "cloudflare:workers";

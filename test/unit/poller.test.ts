@@ -1,4 +1,4 @@
-// The polling fallback (README, "Polling fallback") against a fake MaintainX: pages, ties, filters, failures,
+// The polling fallback (docs/polling.md) against a fake MaintainX: pages, ties, filters, failures,
 // rate limits, timeouts and POLL_MODE. Each test uses its own KV cursor by isolating keys.
 
 import { env } from "cloudflare:workers";
