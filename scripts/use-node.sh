@@ -1,7 +1,8 @@
 # Puts Node 24 (.node-version) first on PATH when the machine's Node is older than 22.12, the
 # floor in package.json. Source it: `. scripts/use-node.sh`. The binary comes from the npm
 # registry's node-<os>-<arch> package (the package is the binary; nothing else is downloaded),
-# installed once into the user's cache folder and reused after that.
+# installed once into the user's cache folder and reused after that. Returns non-zero, saying so,
+# when no Node of at least 22.12 could be put first.
 
 use_node_major="$(tr -d ' \n' < "$(dirname "${BASH_SOURCE[0]:-$0}")/../.node-version")"
 use_node_ok() {
@@ -27,5 +28,12 @@ if ! use_node_ok; then
     export PATH
   fi
 fi
+use_node_status=0
+if ! use_node_ok; then
+  echo "Node $(node --version 2>/dev/null || echo "(none)") is older than 22.12 and no Node ${use_node_major} could be installed." >&2
+  use_node_status=1
+fi
 unset use_node_major use_node_arch use_node_package use_node_prefix use_node_bin
 unset -f use_node_ok
+# shellcheck disable=SC2317 # `exit` runs only when this file is executed rather than sourced.
+return "$use_node_status" 2>/dev/null || exit "$use_node_status"
