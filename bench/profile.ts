@@ -6,10 +6,11 @@
 
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import autocannon from "autocannon";
-import { convertV4MiniflareOptions, Miniflare } from "miniflare";
+import { Miniflare } from "miniflare";
+import { miniflareOptions } from "./lib/miniflare-options";
 import { BENCH_SECRET, DeliveryBodies, maintainXRequest } from "./lib/payloads";
 import { bundleWorker, receiverSpec } from "./lib/worker-build";
 
@@ -107,25 +108,7 @@ const script =
     ? join(bench, "workers", "empty.js")
     : await bundleWorker(join(temp, "instrumented"), join(temp, "config"), "bench/workers/receiver-instrumented.js");
 const spec = receiverSpec(script, BENCH_SECRET);
-const mf = new Miniflare(
-  convertV4MiniflareOptions({
-    host: "127.0.0.1",
-    port: 0,
-    inspectorPort: INSPECTOR_PORT,
-    modules: true,
-    scriptPath: spec.scriptPath,
-    modulesRoot: dirname(spec.scriptPath),
-    compatibilityDate: spec.compatibilityDate,
-    compatibilityFlags: spec.compatibilityFlags,
-    bindings: spec.bindings,
-    kvNamespaces: spec.kvNamespaces,
-    queueProducers: Object.fromEntries(Object.entries(spec.queueProducers).map(([b, queueName]) => [b, { queueName }])),
-    d1Databases: spec.d1Databases,
-    r2Buckets: spec.r2Buckets,
-    unsafeDirectSockets: [{ host: "127.0.0.1", port: 0 }],
-    handleStructuredLogs() {},
-  }),
-);
+const mf = new Miniflare(miniflareOptions(spec, { inspectorPort: INSPECTOR_PORT, onLog() {} }));
 try {
   await mf.ready;
   const url = (await mf.unsafeGetDirectURL()).href;

@@ -66,9 +66,10 @@ export function receiverSpec(scriptPath: string, secret: string): WorkerSpec {
   for (const db of config.d1_databases) {
     d1Setup[db.binding] = migrationStatements(join(REPO_ROOT, db.migrations_dir ?? "migrations"));
   }
+  if (!config.compatibility_date) throw new Error("wrangler.toml has no compatibility_date");
   return {
     scriptPath,
-    compatibilityDate: config.compatibility_date ?? "2026-11-23",
+    compatibilityDate: config.compatibility_date,
     compatibilityFlags: config.compatibility_flags,
     bindings: { ...vars, MAINTAINX_WEBHOOK_SECRET: secret },
     kvNamespaces: config.kv_namespaces.map((kv) => kv.binding),

@@ -4,8 +4,8 @@
 
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
-import { dirname } from "node:path";
-import { convertV4MiniflareOptions, Miniflare } from "miniflare";
+import { Miniflare } from "miniflare";
+import { miniflareOptions } from "../lib/miniflare-options";
 import { type HostAddresses, READY_PREFIX, type WorkerSpec } from "../lib/worker-spec";
 
 const spec = JSON.parse(process.env.BENCH_WORKER_SPEC ?? "null") as WorkerSpec | null;
@@ -31,27 +31,11 @@ const sinkBindings = Object.fromEntries(
 );
 
 const mf = new Miniflare(
-  convertV4MiniflareOptions({
-    host: "127.0.0.1",
-    port: 0,
-    modules: true,
-    scriptPath: spec.scriptPath,
-    // Module names are paths relative to this root, and workerd refuses names that climb out of it.
-    modulesRoot: dirname(spec.scriptPath),
-    compatibilityDate: spec.compatibilityDate,
-    compatibilityFlags: spec.compatibilityFlags,
-    bindings: { ...spec.bindings, ...sinkBindings },
-    kvNamespaces: spec.kvNamespaces,
-    queueProducers: Object.fromEntries(
-      Object.entries(spec.queueProducers).map(([binding, queueName]) => [binding, { queueName }]),
-    ),
-    ...(spec.queueConsumers ? { queueConsumers: spec.queueConsumers } : {}),
-    d1Databases: spec.d1Databases,
-    r2Buckets: spec.r2Buckets,
-    unsafeDirectSockets: [{ host: "127.0.0.1", port: 0 }],
+  miniflareOptions(spec, {
+    bindings: sinkBindings,
     // The Worker's JSON log lines are dropped (in production they go to Workers Logs); warnings and
     // errors are passed on, so a failing run shows why.
-    handleStructuredLogs({ level, message }) {
+    onLog({ level, message }) {
       if (level === "error" || level === "warn") process.stderr.write(`${message}\n`);
     },
   }),
