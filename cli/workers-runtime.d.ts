@@ -1,7 +1,7 @@
-// src/ is type-checked against the runtime types `wrangler types` writes (worker-configuration.d.ts). The CLI imports a few of its files
-// (signatures, event types, config, normalisation) and checks them against Node's types instead,
-// because the Workers and DOM libs clash with @types/node. These are the Workers-only names those
-// files touch.
+// src/ is type-checked against the runtime types `wrangler types` writes into
+// worker-configuration.d.ts. The CLI imports a few of its files (signatures, event types, config,
+// normalisation) and checks them against Node's types instead, because the Workers and DOM libs
+// clash with @types/node. These are the Workers-only names those files touch.
 
 import type { webcrypto } from "node:crypto";
 
