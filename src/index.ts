@@ -2,13 +2,13 @@
 // Keep every other export out of this module (wrangler refuses a main module that exports
 // anything but handlers).
 
-import { handleFetch } from "./app";
+import { app } from "./app";
 import { registry } from "./handlers";
 import { handleScheduled } from "./polling/scheduled";
 import { handleQueue } from "./routing/queues";
 
 export default {
-  fetch: handleFetch,
+  fetch: app.fetch,
   queue: (batch, env, ctx) => handleQueue(batch, env, registry, ctx),
   scheduled: handleScheduled,
 } satisfies ExportedHandler<Env, unknown>;

@@ -4,7 +4,7 @@
 import type { CanonicalEvent } from "../events/canonical";
 import type { DataJson } from "../events/data-json";
 import type { EventMessage } from "../events/message";
-import { utf8Length } from "../lib/bytes";
+import { utf8 } from "../lib/bytes";
 import { describeError, log } from "../lib/log";
 import { PAYLOAD_TTL_SECONDS, payloadKey } from "../store/keys";
 
@@ -74,12 +74,12 @@ function claimCheckSize(message: EventMessage, source: DataJson | undefined): "f
 }
 
 function byteLength(json: Uint8Array | string): number {
-  return typeof json === "string" ? utf8Length(json) : json.byteLength;
+  return typeof json === "string" ? utf8.encode(json).byteLength : json.byteLength;
 }
 
 /** The UTF-8 size of a message as the queue serialises it. */
 function messageBytes(message: EventMessage): number {
-  return utf8Length(JSON.stringify(message));
+  return utf8.encode(JSON.stringify(message)).byteLength;
 }
 
 export async function sendMessage(queue: Queue, message: EventMessage): Promise<void> {

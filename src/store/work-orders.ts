@@ -4,7 +4,7 @@
 // unless a strictly newer version says otherwise: a snapshot of the same version cannot undelete it.
 
 import type { WorkOrderSnapshot } from "../events/work-order";
-import { utf8Length } from "../lib/bytes";
+import { utf8 } from "../lib/bytes";
 import { log } from "../lib/log";
 
 /**
@@ -26,11 +26,11 @@ export async function upsertWorkOrder(db: D1Database, write: MirrorWrite): Promi
   const { workOrder: wo } = write;
   const now = new Date().toISOString();
   let data = JSON.stringify(wo.fields);
-  if (data.length > MIRROR_DATA_LIMIT_BYTES / 3 && utf8Length(data) > MIRROR_DATA_LIMIT_BYTES) {
+  if (data.length > MIRROR_DATA_LIMIT_BYTES / 3 && utf8.encode(data).byteLength > MIRROR_DATA_LIMIT_BYTES) {
     log.warn("Work-order fields too large for the mirror row; columns kept, data left as it was", {
       workOrderId: wo.id,
       eventId: write.eventId,
-      bytes: utf8Length(data),
+      bytes: utf8.encode(data).byteLength,
     });
     data = "{}";
   }

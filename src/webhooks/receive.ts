@@ -1,10 +1,11 @@
-// POST /webhooks/maintainx[/:type]: verify the delivery, hand it to ingest, answer.
-// Order of work: cheap checks first (secret configured, declared size, header presence, timestamp),
-// then HMAC over the raw bytes; parsing happens in ingest. Nothing here waits for a handler.
+// POST /webhooks/maintainx[/:type]: verify the delivery, hand it to ingest, answer. Cheap checks
+// first (secret configured, declared size, signature header, timestamp), then the HMAC over the
+// raw bytes; parsing happens in ingest. Nothing here waits for a handler.
 
+import type { Context } from "hono";
 import { type Config, readConfig } from "../config";
 import { acceptDelivery } from "../ingest/accept-delivery";
-import { createDelivery, type Delivery } from "../ingest/delivery";
+import { createDelivery } from "../ingest/delivery";
 import { InvalidDeliveryError } from "../ingest/normalise";
 import { EnqueueError } from "../ingest/send";
 import { httpError } from "../lib/http-error";
@@ -14,77 +15,51 @@ import { declaredLength, discardBody, PayloadTooLargeError, readBodyWithLimit } 
 import { checkTimestamp, readSignatureHeaders, SignatureError, verifyDelivery } from "./signature";
 
 /**
- * The secrets a delivery to this path may be signed with: the unbound ones, and on a typed path
- * those bound to its type (a secret bound to another type never verifies it, so a delivery
- * captured on one type's path cannot be re-posted to another's). The local development default is
- * honoured only for requests addressed to a loopback host, so it can never open a deployed Worker.
+ * The secrets a delivery to this path may be signed with (undefined when none is configured): the
+ * unbound ones and those bound to its type (a delivery cannot be re-posted to another type's path),
+ * and the local development default only on a loopback host, so it never opens a deployed Worker.
  */
 function usableSecrets(config: Config, request: Request, pathType: string | undefined): string[] | undefined {
-  let configured = config.webhookSecrets;
-  if (configured.some((s) => s.secret === LOCAL_DEV_WEBHOOK_SECRET) && !isLoopbackUrl(request.url)) {
-    configured = configured.filter((s) => s.secret !== LOCAL_DEV_WEBHOOK_SECRET);
-  }
+  const local = isLoopbackUrl(request.url);
+  const configured = config.webhookSecrets.filter((s) => local || s.secret !== LOCAL_DEV_WEBHOOK_SECRET);
   if (configured.length === 0) return undefined;
   return configured.filter((s) => s.type === undefined || s.type === pathType).map((s) => s.secret);
 }
 
-const JSON_ANSWER: ResponseInit = { headers: { "content-type": "application/json" } };
-
-/**
- * The 200 answer, `{"status":…,"eventId":…}`, as `c.json` writes it, built directly: every delivery
- * gets one, and Hono's response assembly would add to each.
- */
-function acceptAnswer(status: string, eventId: string): Response {
-  return new Response(`{"status":"${status}","eventId":${JSON.stringify(eventId)}}`, JSON_ANSWER);
-}
-
-/**
- * A POSTed delivery, `pathType` being the path's `<TYPE>` segment, if any. `defer` is the runtime's
- * `waitUntil`, called only for an accepted event. Refusals are thrown as `httpError`s, whose
- * answers the caller sends (`answerError` in app.ts).
- */
-export async function receiveWebhook(
-  request: Request,
-  env: Env,
-  defer: (work: Promise<unknown>) => void,
-  pathType: string | undefined,
-): Promise<Response> {
-  const config = readConfig(env);
+/** Refusals are thrown as `httpError`s; `waitUntil` is called only for an accepted event. */
+export async function receiveWebhook(c: Context<{ Bindings: Env }>): Promise<Response> {
+  const request = c.req.raw;
+  const pathType = c.req.param("type");
+  const config = readConfig(c.env);
   const receivedAt = new Date();
-
   const secrets = usableSecrets(config, request, pathType);
   if (secrets === undefined) {
     await discardBody(request);
     log.error("Webhook refused: MAINTAINX_WEBHOOK_SECRET is not set");
     throw httpError(503, "Webhook secret not configured");
   }
-
   let body: Uint8Array;
-  let scheme: Delivery["scheme"];
+  let signed: ReturnType<typeof readSignatureHeaders>;
   try {
     const declared = declaredLength(request.headers);
     if (declared !== null && declared > config.maxBodyBytes) throw new PayloadTooLargeError();
-    const signed = readSignatureHeaders(request.headers);
-    scheme = signed.scheme;
+    signed = readSignatureHeaders(request.headers);
     if (signed.scheme === "maintainx") {
       checkTimestamp(signed.timestamp, receivedAt.getTime(), config.signatureToleranceSeconds);
     }
-    body = await readBodyWithLimit(request, config.maxBodyBytes, declared);
+    body = await readBodyWithLimit(request, config.maxBodyBytes);
     if (!(await verifyDelivery(signed, body, secrets))) throw new SignatureError("invalid");
   } catch (error) {
     await discardBody(request);
     if (error instanceof PayloadTooLargeError) throw httpError(413, "Payload too large");
-    if (error instanceof SignatureError) {
-      log.warn("Webhook refused", { reason: error.reason });
-      throw httpError(401, error.message);
-    }
-    throw error;
+    if (!(error instanceof SignatureError)) throw error;
+    log.warn("Webhook refused", { reason: error.reason });
+    throw httpError(401, error.message);
   }
-
-  const delivery = await createDelivery({ body, pathType, scheme, headers: request.headers, receivedAt });
+  const { headers } = request;
+  const delivery = await createDelivery({ body, pathType, scheme: signed.scheme, headers, receivedAt });
   try {
-    const { status, eventId } = await acceptDelivery(env, delivery, defer);
-    return acceptAnswer(status, eventId);
+    return Response.json(await acceptDelivery(c.env, delivery, (work) => c.executionCtx.waitUntil(work)));
   } catch (error) {
     if (error instanceof InvalidDeliveryError) throw httpError(400, error.message);
     if (error instanceof EnqueueError) throw httpError(503, "Event could not be queued; retry the delivery");

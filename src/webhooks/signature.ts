@@ -1,10 +1,8 @@
-// Signature schemes for MaintainX deliveries, checked over the raw request bytes with WebCrypto.
-//
-// MaintainX: `x-maintainx-webhook-body-signature: t=<unix time>,v1=<hex>`, the hex being
-// HMAC-SHA256 of "<t>.<raw body>" (MaintainX: "the signed content is `<timestamp>.<payload>`"). Seed format (the earlier
-// integration guide): `x-maintainx-signature: [sha256=]<hex HMAC-SHA256 of the raw body>`.
+// Signature schemes, checked over the raw request bytes with WebCrypto. MaintainX's:
+// `x-maintainx-webhook-body-signature: t=<unix time>,v1=<hex HMAC-SHA256 of "<t>.<raw body>">`.
+// The seed format (the earlier integration guide): `x-maintainx-signature: [sha256=]<hex HMAC>`.
 
-import { fromHex, subtle, toHex, utf8, withTextPrefix } from "../lib/bytes";
+import { toHex, utf8, withTextPrefix } from "../lib/bytes";
 
 export const MAINTAINX_SIGNATURE_HEADER = "x-maintainx-webhook-body-signature";
 export const SEED_SIGNATURE_HEADER = "x-maintainx-signature";
@@ -13,21 +11,18 @@ export const SEED_SIGNATURE_HEADER = "x-maintainx-signature";
 const MAX_SIGNATURES = 8;
 /** A `t` at or above this is milliseconds (the unit is undocumented; community code does the same). */
 const MILLISECONDS_THRESHOLD = 1e12;
-const HMAC_SHA256_BYTES = 32;
 
-type SignatureFailure = "missing" | "timestamp" | "invalid";
+const ANSWERS = {
+  missing: "Missing signature header",
+  timestamp: "Signature timestamp outside tolerance",
+  invalid: "Invalid signature",
+};
 
 /** A delivery whose signature could not be accepted; `reason` picks the 401 answer. */
 export class SignatureError extends Error {
   override readonly name = "SignatureError";
-  constructor(readonly reason: SignatureFailure) {
-    super(
-      reason === "missing"
-        ? "Missing signature header"
-        : reason === "timestamp"
-          ? "Signature timestamp outside tolerance"
-          : "Invalid signature",
-    );
+  constructor(readonly reason: keyof typeof ANSWERS) {
+    super(ANSWERS[reason]);
   }
 }
 
@@ -35,43 +30,36 @@ type SignedDelivery =
   | { scheme: "maintainx"; timestamp: string; signatures: Uint8Array[] }
   | { scheme: "seed"; signatures: Uint8Array[] };
 
-/** The header exactly as MaintainX writes it, one `v1`: read by one match instead of the general loop. */
-const EXACT_MAINTAINX_SIGNATURE = /^t=(\d{1,16}),v1=([0-9a-fA-F]{64})$/;
+/** A 32-byte HMAC-SHA256 from 64 hex digits, else undefined: anything else can never match. */
+function digest(hex: string): Uint8Array | undefined {
+  if (!/^[0-9a-fA-F]{64}$/.test(hex)) return undefined;
+  return Uint8Array.from({ length: 32 }, (_, i) => Number.parseInt(hex.slice(2 * i, 2 * i + 2), 16));
+}
 
 /**
  * Parses `t=<digits>,v1=<hex>[,v1=<hex>...]`. Unknown keys are ignored; `v1` values that are not
- * 32 bytes of hex can never match and are dropped. Undefined when there is no usable `t` or `v1`.
+ * 32 bytes of hex are dropped. Undefined when there is no usable `t` or `v1`.
  */
 export function parseMaintainXSignature(value: string): { timestamp: string; signatures: Uint8Array[] } | undefined {
-  const exact = EXACT_MAINTAINX_SIGNATURE.exec(value);
-  if (exact) {
-    const bytes = fromHex(exact[2] as string);
-    if (bytes) return { timestamp: exact[1] as string, signatures: [bytes] };
-  }
   let timestamp: string | undefined;
   const signatures: Uint8Array[] = [];
   for (const part of value.split(",")) {
-    const eq = part.indexOf("=");
-    if (eq < 0) continue;
-    const key = part.slice(0, eq).trim();
-    const val = part.slice(eq + 1).trim();
+    const [, key, val = ""] = /^\s*(t|v1)\s*=\s*(.*?)\s*$/.exec(part) ?? [];
     if (key === "t") {
       if (timestamp !== undefined || !/^\d{1,16}$/.test(val)) return undefined;
       timestamp = val;
     } else if (key === "v1" && signatures.length < MAX_SIGNATURES) {
-      const bytes = fromHex(val);
-      if (bytes?.length === HMAC_SHA256_BYTES) signatures.push(bytes);
+      const bytes = digest(val);
+      if (bytes) signatures.push(bytes);
     }
   }
-  if (timestamp === undefined || signatures.length === 0) return undefined;
-  return { timestamp, signatures };
+  return timestamp === undefined || signatures.length === 0 ? undefined : { timestamp, signatures };
 }
 
 /** Parses the seed header: one hex digest, optionally prefixed `sha256=`. */
 export function parseSeedSignature(value: string): Uint8Array[] | undefined {
-  const hex = value.trim().replace(/^sha256=/i, "");
-  const bytes = fromHex(hex);
-  return bytes?.length === HMAC_SHA256_BYTES ? [bytes] : undefined;
+  const bytes = digest(value.trim().replace(/^sha256=/i, ""));
+  return bytes ? [bytes] : undefined;
 }
 
 /**
@@ -86,12 +74,10 @@ export function readSignatureHeaders(headers: Headers): SignedDelivery {
     return { scheme: "maintainx", ...parsed };
   }
   const seed = headers.get(SEED_SIGNATURE_HEADER);
-  if (seed !== null) {
-    const signatures = parseSeedSignature(seed);
-    if (!signatures) throw new SignatureError("invalid");
-    return { scheme: "seed", signatures };
-  }
-  throw new SignatureError("missing");
+  if (seed === null) throw new SignatureError("missing");
+  const signatures = parseSeedSignature(seed);
+  if (!signatures) throw new SignatureError("invalid");
+  return { scheme: "seed", signatures };
 }
 
 /** Replay protection: `t` must lie within the tolerance, in the past or the future. */
@@ -101,27 +87,19 @@ export function checkTimestamp(timestamp: string, nowMs: number, toleranceSecond
   if (Math.abs(nowMs / 1000 - seconds) > toleranceSeconds) throw new SignatureError("timestamp");
 }
 
-// Imported keys are cached per isolate: importKey costs more than HMAC over a small body. A key
-// is kept as the CryptoKey once imported, so a delivery verified with it waits for no promise.
-const keyCache = new Map<string, CryptoKey | Promise<CryptoKey>>();
-const KEY_CACHE_LIMIT = 64;
-
-function hmacKey(secret: string): CryptoKey | Promise<CryptoKey> {
-  const cached = keyCache.get(secret);
-  if (cached) return cached;
-  if (keyCache.size >= KEY_CACHE_LIMIT) keyCache.clear();
-  const imported = subtle
-    .importKey("raw", utf8.encode(secret), { name: "HMAC", hash: "SHA-256" }, false, ["sign", "verify"])
-    .then((key) => {
-      if (keyCache.get(secret) === imported) keyCache.set(secret, key);
-      return key;
-    });
-  // A failed import is not kept: the next delivery tries again.
-  imported.catch(() => {
-    if (keyCache.get(secret) === imported) keyCache.delete(secret);
-  });
-  keyCache.set(secret, imported);
-  return imported;
+// Imported keys are cached per isolate (importKey costs more than HMAC over a small body), at most 64.
+const keys = new Map<string, Promise<CryptoKey>>();
+function hmacKey(secret: string): Promise<CryptoKey> {
+  let key = keys.get(secret);
+  if (!key) {
+    if (keys.size >= 64) keys.clear();
+    key = crypto.subtle.importKey("raw", utf8.encode(secret), { name: "HMAC", hash: "SHA-256" }, false, [
+      "sign",
+      "verify",
+    ]);
+    keys.set(secret, key);
+  }
+  return key;
 }
 
 /** The exact bytes MaintainX signs: "<t>." followed by the raw body. */
@@ -130,46 +108,32 @@ export function maintainXSignedContent(timestamp: string, body: Uint8Array): Uin
 }
 
 /**
- * True when any signature matches any configured secret (several secrets allow rotation).
- * One HMAC per secret, however many `v1` values the header carries: a forged 1 MiB delivery must
- * not buy MAX_SIGNATURES HMACs per secret. `timingSafeEqual` compares in constant time, unlike
- * `===` on hex strings.
+ * True when any signature matches any configured secret (several secrets allow rotation). One
+ * HMAC per secret, however many `v1` values the header carries: a forged 1 MiB delivery must not
+ * buy MAX_SIGNATURES HMACs per secret. Both `verify` and `timingSafeEqual` compare in constant time.
  */
 export async function verifyDelivery(delivery: SignedDelivery, body: Uint8Array, secrets: string[]): Promise<boolean> {
   const { signatures } = delivery;
+  const content = delivery.scheme === "maintainx" ? maintainXSignedContent(delivery.timestamp, body) : body;
   for (const secret of secrets) {
-    const cached = hmacKey(secret);
-    const key = "then" in cached ? await cached : cached;
-    // Built right before the call that reads it: the prefix may live in the body's spare room.
-    const content = delivery.scheme === "maintainx" ? maintainXSignedContent(delivery.timestamp, body) : body;
-    // One signature (what MaintainX sends): the runtime computes and compares it in one call,
-    // in constant time (workerd compares with BoringSSL's CRYPTO_memcmp).
-    const [only] = signatures;
-    if (signatures.length === 1 && only) {
-      if (await subtle.verify("HMAC", key, only, content)) return true;
-      continue;
-    }
-    const mac = new Uint8Array(await subtle.sign("HMAC", key, content));
-    for (const signature of signatures) {
-      if (signature.byteLength === mac.byteLength && subtle.timingSafeEqual(mac, signature)) return true;
+    const key = await hmacKey(secret);
+    if (signatures.length === 1) {
+      if (await crypto.subtle.verify("HMAC", key, signatures[0] as Uint8Array, content)) return true;
+    } else {
+      const mac = new Uint8Array(await crypto.subtle.sign("HMAC", key, content));
+      if (signatures.some((signature) => crypto.subtle.timingSafeEqual(mac, signature))) return true;
     }
   }
   return false;
 }
 
-/** HMAC-SHA256 as lower-case hex; used to sign test fixtures and by `npm run cli -- send`. */
+// Signing, for test fixtures and `npm run cli -- send`: HMAC-SHA256 as lower-case hex, and the
+// header values MaintainX (at `timestamp`, in seconds) or the seed format would send.
 export async function hmacHex(secret: string, content: Uint8Array): Promise<string> {
-  return toHex(await subtle.sign("HMAC", await hmacKey(secret), content));
+  return toHex(await crypto.subtle.sign("HMAC", await hmacKey(secret), content));
 }
-
-/** The header value MaintainX would send for this body at this time (seconds). */
+const bytesOf = (body: Uint8Array | string) => (typeof body === "string" ? utf8.encode(body) : body);
 export async function signMaintainX(secret: string, body: Uint8Array | string, timestamp: number): Promise<string> {
-  const bytes = typeof body === "string" ? utf8.encode(body) : body;
-  const t = String(timestamp);
-  return `t=${t},v1=${await hmacHex(secret, maintainXSignedContent(t, bytes))}`;
+  return `t=${timestamp},v1=${await hmacHex(secret, maintainXSignedContent(String(timestamp), bytesOf(body)))}`;
 }
-
-/** The seed-format header value for this body. */
-export async function signSeed(secret: string, body: Uint8Array | string): Promise<string> {
-  return hmacHex(secret, typeof body === "string" ? utf8.encode(body) : body);
-}
+export const signSeed = (secret: string, body: Uint8Array | string) => hmacHex(secret, bytesOf(body));
