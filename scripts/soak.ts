@@ -311,293 +311,447 @@ function soakOptions(input: Partial<SoakOptions> = {}): SoakOptions {
   return options;
 }
 
-export async function runSoak(input: Partial<SoakOptions> = {}): Promise<SoakResult> {
-  const options = soakOptions(input);
-  const progress = options.progress ?? ((line: string) => process.stderr.write(`${line}\n`));
-  const rand = random(options.seed);
-  // Every request this run may make, counted against one cap (sends, replays, drain polls).
-  const maxRequests = Math.ceil(
+/** Counts every request the run makes (sends, replays, polls, admin reads) against one cap. */
+class RequestBudget {
+  #used = 0;
+  constructor(readonly max: number) {}
+
+  /** Counts one request; throws once the cap is passed. */
+  spend(): void {
+    this.#used += 1;
+    if (this.#used > this.max) throw new Error(`soak: request budget of ${this.max} used up`);
+  }
+
+  /** Counts one request if the cap leaves room for it; false, counting nothing, once it does not. */
+  trySpend(): boolean {
+    if (this.#used >= this.max) return false;
+    this.#used += 1;
+    return true;
+  }
+}
+
+/** The most requests a run with these options may make, with room to spare. */
+function requestCap(options: SoakOptions): number {
+  return Math.ceil(
     options.seconds * options.rate * 12 +
       options.drainSeconds * 4 +
       (options.seconds + options.drainSeconds) / options.pollEverySeconds +
       100,
   );
-  let requestsMade = 0;
-  const budget = () => {
-    requestsMade += 1;
-    if (requestsMade > maxRequests) throw new Error(`soak: request budget of ${maxRequests} used up`);
-  };
+}
 
+type FailingSink = ReturnType<typeof failingSink>;
+
+interface Sinks {
+  slackStub: StubServer;
+  erpStub: StubServer;
+  slack: FailingSink;
+  erp: FailingSink;
+}
+
+/** The stub Slack and ERP, each failing `failShare` of its requests and counting successes per work order. */
+async function startSinks(failShare: number, rand: () => number): Promise<Sinks> {
   const [slackStub, erpStub] = await Promise.all([startStubServer("slack"), startStubServer("erp")]);
   const slack = failingSink(
     slackStub,
     (r) => /#(\d+):/.exec(String((r.json as { text?: string })?.text))?.[1],
-    options.failShare,
+    failShare,
     rand,
   );
   // Keyed by work order: each work order has one real change, whichever path reports it.
   const erp = failingSink(
     erpStub,
     (r) => (r.json as { workOrder?: { id?: string } } | undefined)?.workOrder?.id,
-    options.failShare,
+    failShare,
     rand,
   );
+  return { slackStub, erpStub, slack, erp };
+}
 
-  // The fake MaintainX: the REST record of every change, dropped webhook or not.
-  const records = new Map<number, Record<string, unknown>>();
-  const maintainx: FakeMaintainX = await startFakeMaintainX();
+/** The REST record of every change, by work order id. */
+type WorkOrderRecords = Map<number, Record<string, unknown>>;
+
+/** The fake MaintainX: its REST API reports every change of `records`, dropped webhook or not. */
+async function startRecordingMaintainX(records: WorkOrderRecords): Promise<FakeMaintainX> {
+  const maintainx = await startFakeMaintainX();
   maintainx.route("GET", "/v1/workorders", (req) => {
     const since = String(req.query["updatedAt[gte]"] ?? "");
-    const limit = Number(req.query.limit ?? 100);
+    const pageSize = Number(req.query.limit ?? 100);
     const offset = Number(req.query.cursor ?? 0);
     const rows = [...records.values()]
       .filter((wo) => String(wo.updatedAt) >= since)
       .sort((a, b) => String(a.updatedAt).localeCompare(String(b.updatedAt)) || Number(a.id) - Number(b.id));
-    const nextCursor = offset + limit < rows.length ? String(offset + limit) : null;
-    return { body: { workOrders: rows.slice(offset, offset + limit), nextCursor, nextPageUrl: null } };
+    const nextCursor = offset + pageSize < rows.length ? String(offset + pageSize) : null;
+    return { body: { workOrders: rows.slice(offset, offset + pageSize), nextCursor, nextPageUrl: null } };
   });
   maintainx.route("GET", "/v1/workorders/:id", (req) => {
     const wo = records.get(Number(req.params.id));
     return wo ? { body: { workOrder: wo } } : { status: 404, body: { errors: [{ message: "not found" }] } };
   });
+  return maintainx;
+}
 
-  let dev: WranglerDev | undefined;
+/** The Worker's settings for a run: the stubs as sinks, the fake MaintainX polled on every run. */
+function workerVars(sinks: Sinks, maintainxUrl: string): Record<string, string> {
+  return {
+    MAINTAINX_WEBHOOK_SECRET: SECRET,
+    ADMIN_TOKEN,
+    SLACK_WEBHOOK_URL: `${sinks.slackStub.url}/services/T0/B0/soak`,
+    ERP_WEBHOOK_URL: `${sinks.erpStub.url}/erp/completed`,
+    RETRY_BASE_SECONDS: "1",
+    OUTBOUND_TIMEOUT_SECONDS: String(OUTBOUND_TIMEOUT_SECONDS),
+    MAINTAINX_API_BASE: maintainxUrl,
+    MAINTAINX_API_KEY: "soak-api-key",
+    POLL_MODE: "always",
+  };
+}
+
+interface Poller {
+  /** Polling runs triggered so far. */
+  runs(): number;
+  /** Ends the loop after its current run; resolves when it has ended. */
+  stop(): Promise<void>;
+}
+
+/** The poller, as the Cron Trigger would run it (more often, to keep the run short). */
+function startPolling(base: string, budget: RequestBudget, everySeconds: number): Poller {
   let polling = true;
-  let polls = 0;
-  let pollLoop: Promise<void> = Promise.resolve();
-  try {
-    dev = await startWranglerDev({
-      vars: {
-        MAINTAINX_WEBHOOK_SECRET: SECRET,
-        ADMIN_TOKEN,
-        SLACK_WEBHOOK_URL: `${slackStub.url}/services/T0/B0/soak`,
-        ERP_WEBHOOK_URL: `${erpStub.url}/erp/completed`,
-        RETRY_BASE_SECONDS: "1",
-        OUTBOUND_TIMEOUT_SECONDS: String(OUTBOUND_TIMEOUT_SECONDS),
-        MAINTAINX_API_BASE: maintainx.url,
-        MAINTAINX_API_KEY: "soak-api-key",
-        POLL_MODE: "always",
-      },
-    });
-    const base = dev.url;
-    if (!base.startsWith("http://127.0.0.1:")) throw new Error(`soak: refusing a non-loopback Worker at ${base}`);
-    progress(
-      `soak: ${options.seconds} s at ${options.rate} events/s, sink failure share ${options.failShare}, ` +
-        `duplicates ${options.duplicateShare}, bursts ${options.burstShare}, replays ${options.replayShare}, ` +
-        `dropped webhooks ${options.dropShare}, a poll every ${options.pollEverySeconds} s, seed ${options.seed}`,
-    );
-
-    // The poller, as the Cron Trigger would run it (more often, to keep the run short).
-    pollLoop = (async () => {
-      while (polling) {
-        if (requestsMade >= maxRequests) break;
-        requestsMade += 1;
-        polls += 1;
-        const response = await fetch(`${base}/__scheduled?cron=*+*+*+*+*`, {
-          signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
-        }).catch(() => undefined);
-        await response?.body?.cancel();
-        await sleep(options.pollEverySeconds * 1000);
-      }
-    })();
-
-    const events: SoakEvent[] = [];
-    let sent = 0;
-    let refused = 0;
-    /** Why deliveries were not accepted: HTTP status or error name, with counts. */
-    const refusals = new Map<string, number>();
-    const refusal = (why: string) => refusals.set(why, (refusals.get(why) ?? 0) + 1);
-    let replays = 0;
-    const run = limit(MAX_IN_FLIGHT);
-    const pending = new Set<Promise<void>>();
-    const track = (p: Promise<void>) => {
-      pending.add(p);
-      // Failures surface through the Promise.all below; this chain only does the bookkeeping.
-      p.finally(() => pending.delete(p)).catch(() => {});
-    };
-
-    const deliverOnce = async (event: SoakEvent): Promise<boolean> => {
-      budget();
-      sent += 1;
-      const signature = await signMaintainX(SECRET, event.raw, Math.floor(Date.now() / 1000));
-      try {
-        const response = await fetch(`${base}/webhooks/maintainx/${event.type}`, {
-          method: "POST",
-          headers: { "content-type": "application/json", "x-maintainx-webhook-body-signature": signature },
-          body: event.raw,
-          signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
-        });
-        const json = (await response.json().catch(() => ({}))) as { status?: string; eventId?: string };
-        if (response.status !== 200) {
-          refusal(`HTTP ${response.status}`);
-          return false;
-        }
-        if (json.eventId !== event.id)
-          throw new Error(`soak: the Worker answered event id ${json.eventId} for ${event.id}`);
-        return json.status === "accepted" || json.status === "already_processed";
-      } catch (error) {
-        if (error instanceof Error && error.message.startsWith("soak:")) throw error;
-        refusal(error instanceof Error ? (error.cause instanceof Error ? error.cause.message : error.name) : "error");
-        return false;
-      }
-    };
-
-    /** Delivers like MaintainX: a refused or unanswered delivery is sent again, a few times. */
-    const deliver = async (event: SoakEvent): Promise<void> => {
-      for (let attempt = 1; attempt <= SENDER_ATTEMPTS; attempt++) {
-        if (await run(() => deliverOnce(event))) {
-          event.accepted = true;
-          return;
-        }
-        refused += 1;
-        await sleep(500 * attempt);
-      }
-    };
-
-    const replay = async (event: SoakEvent): Promise<void> => {
-      for (let attempt = 1; attempt <= 3; attempt++) {
-        budget();
-        const response = await fetch(`${base}/admin/events/${event.id}/replay`, {
-          method: "POST",
-          headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
-          signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
-        }).catch(() => undefined);
-        await response?.body?.cancel();
-        if (response?.status === 202) {
-          replays += 1;
-          return;
-        }
-        await sleep(1000);
-      }
-    };
-
-    // A D1 blip: the local database file locked from outside for d1BlipSeconds, 40 % into the
-    // stream, so every D1 call in that time fails as it does when D1 is briefly unavailable.
-    const blip =
-      options.d1BlipSeconds > 0
-        ? sleep(options.seconds * 400).then(() => lockD1(dev as WranglerDev, options.d1BlipSeconds, progress))
-        : Promise.resolve();
-    track(blip);
-
-    // The stream: one new event every 1/rate s for `seconds`, each with its own extras.
-    const started = Date.now();
-    const sendUntil = started + options.seconds * 1000;
-    const firstWorkOrder = 10_000_000 + Math.floor(rand() * 1_000_000) * 100;
-    let nextReport = started + 5_000;
-    for (let i = 0; Date.now() < sendUntil; i++) {
-      const dueAt = started + (i * 1000) / options.rate;
-      if (dueAt > Date.now()) await sleep(dueAt - Date.now());
-      if (Date.now() >= sendUntil) break;
-      const event = makeEvent(firstWorkOrder + i, i, rand() < options.dropShare);
-      events.push(event);
-      records.set(event.workOrderId, event.rest);
-      if (event.dropped) continue;
-
-      const copies = rand() < options.burstShare ? 3 + Math.floor(rand() * 3) : 1;
-      for (let c = 0; c < copies; c++) track(deliver(event));
-      if (rand() < options.duplicateShare) {
-        const later = 1_000 + rand() * 9_000;
-        track(sleep(later).then(() => deliver(event)));
-      }
-      if (rand() < options.replayShare) {
-        const later = 500 + rand() * 4_500;
-        track(sleep(later).then(() => (event.accepted ? replay(event) : undefined)));
-      }
-      if (Date.now() >= nextReport) {
-        nextReport += 5_000;
-        progress(
-          `soak: ${Math.round((Date.now() - started) / 1000)} s, ${events.length} events, ${sent} deliveries sent`,
-        );
-      }
+  let runs = 0;
+  const loop = (async () => {
+    while (polling) {
+      if (!budget.trySpend()) break;
+      runs += 1;
+      const response = await fetch(`${base}/__scheduled?cron=*+*+*+*+*`, {
+        signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+      }).catch(() => undefined);
+      await response?.body?.cancel();
+      await sleep(everySeconds * 1000);
     }
-    await Promise.all([...pending]);
-    progress(`soak: sending done (${events.length} events, ${sent} deliveries); draining`);
+  })();
+  return {
+    runs: () => runs,
+    stop() {
+      polling = false;
+      return loop;
+    },
+  };
+}
 
-    // Drain: until every change is delivered or dead and nothing is pending in the log.
-    const successesOf = (event: SoakEvent) =>
-      (event.type === "NEW_WORK_ORDER" ? slack : erp).successes.get(String(event.workOrderId)) ?? 0;
-    const isDead = (event: SoakEvent, dead: Set<string>) => dead.has(event.id) || dead.has(event.pollId);
-    const admin = async <T>(path: string): Promise<T> => {
-      budget();
-      const response = await fetch(`${base}/admin${path}`, {
+/** Sends deliveries as MaintainX does and replays as an operator does, counting what happened. */
+class Sender {
+  sent = 0;
+  /** Deliveries refused or unanswered, each sent again. */
+  refused = 0;
+  replays = 0;
+  /** Why deliveries were not accepted: HTTP status or error name, with counts. */
+  readonly refusals = new Map<string, number>();
+  readonly #run = limit(MAX_IN_FLIGHT);
+
+  constructor(
+    private readonly base: string,
+    private readonly budget: RequestBudget,
+  ) {}
+
+  /** Delivers like MaintainX: a refused or unanswered delivery is sent again, a few times. */
+  async deliver(event: SoakEvent): Promise<void> {
+    for (let attempt = 1; attempt <= SENDER_ATTEMPTS; attempt++) {
+      if (await this.#run(() => this.#deliverOnce(event))) {
+        event.accepted = true;
+        return;
+      }
+      this.refused += 1;
+      await sleep(500 * attempt);
+    }
+  }
+
+  /** Replays a logged event through the admin API, a few times until it is taken. */
+  async replay(event: SoakEvent): Promise<void> {
+    for (let attempt = 1; attempt <= 3; attempt++) {
+      this.budget.spend();
+      const response = await fetch(`${this.base}/admin/events/${event.id}/replay`, {
+        method: "POST",
         headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
         signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
-      });
-      if (response.status !== 200) throw new Error(`soak: GET /admin${path} answered ${response.status}`);
-      return (await response.json()) as T;
-    };
-    const deadIds = async () =>
-      new Set(
-        (await admin<{ events: Array<{ id: string }> }>("/events?status=dead&limit=1000")).events.map((e) => e.id),
-      );
-
-    const accepted = events.filter((e) => e.accepted);
-    const drainStarted = Date.now();
-    const drainUntil = drainStarted + options.drainSeconds * 1000;
-    let drained = false;
-    let dead = new Set<string>();
-    while (Date.now() < drainUntil) {
-      dead = await deadIds();
-      const open = events.filter((e) => successesOf(e) === 0 && !isDead(e, dead));
-      const status = await admin<{ events: { accepted: number } }>("/status");
-      if (open.length === 0 && status.events.accepted === 0) {
-        drained = true;
-        break;
+      }).catch(() => undefined);
+      await response?.body?.cancel();
+      if (response?.status === 202) {
+        this.replays += 1;
+        return;
       }
-      await sleep(1_000);
+      await sleep(1000);
     }
-    const drainEnded = Date.now();
-    // One more poll after the drain: it must add nothing.
-    if (drained) await sleep(Math.max(QUIET_MS, options.pollEverySeconds * 1000 + 1000));
-    polling = false;
-    await pollLoop;
-    dead = await deadIds();
+  }
 
-    const delivered = events.filter((e) => successesOf(e) > 0).length;
-    const duplicates = events.reduce((n, e) => n + Math.max(0, successesOf(e) - 1), 0);
-    const lost = events.filter((e) => successesOf(e) === 0 && !isDead(e, dead)).length;
-    const deadCount = events.filter((e) => isDead(e, dead) && successesOf(e) === 0).length;
-    const dropped = events.filter((e) => e.dropped).length;
-    const reloaded = /Reloading local server/.test(dev.logs());
-    const slackStats = slack.stats();
-    const erpStats = erp.stats();
+  /** One signed delivery; true when the Worker took it (accepted, or already processed). */
+  async #deliverOnce(event: SoakEvent): Promise<boolean> {
+    this.budget.spend();
+    this.sent += 1;
+    const signature = await signMaintainX(SECRET, event.raw, Math.floor(Date.now() / 1000));
+    try {
+      const response = await fetch(`${this.base}/webhooks/maintainx/${event.type}`, {
+        method: "POST",
+        headers: { "content-type": "application/json", "x-maintainx-webhook-body-signature": signature },
+        body: event.raw,
+        signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+      });
+      const json = (await response.json().catch(() => ({}))) as { status?: string; eventId?: string };
+      if (response.status !== 200) {
+        this.#refusal(`HTTP ${response.status}`);
+        return false;
+      }
+      if (json.eventId !== event.id)
+        throw new Error(`soak: the Worker answered event id ${json.eventId} for ${event.id}`);
+      return json.status === "accepted" || json.status === "already_processed";
+    } catch (error) {
+      if (error instanceof Error && error.message.startsWith("soak:")) throw error;
+      this.#refusal(
+        error instanceof Error ? (error.cause instanceof Error ? error.cause.message : error.name) : "error",
+      );
+      return false;
+    }
+  }
 
-    progress(
-      `soak: sinks answered ${slackStats.requests + erpStats.requests} requests, failing ${slackStats.failures + erpStats.failures} on purpose; ` +
-        `${polls} polling runs; ${deadCount} changes dead (replayable), ${refused} deliveries refused and sent again` +
-        `${refusals.size > 0 ? ` (${[...refusals].map(([why, n]) => `${why}: ${n}`).join(", ")})` : ""}, ${replays} replays; ` +
-        `${drained ? `queue drained in ${Math.round((drainEnded - drainStarted) / 1000)} s` : `queue NOT drained within ${options.drainSeconds} s`}`,
-    );
-    if (reloaded) {
+  #refusal(why: string): void {
+    this.refusals.set(why, (this.refusals.get(why) ?? 0) + 1);
+  }
+}
+
+/** What the steps of one run share, once the Worker is up. */
+interface SoakRun {
+  options: SoakOptions;
+  progress: (line: string) => void;
+  rand: () => number;
+  budget: RequestBudget;
+  sinks: Sinks;
+  records: WorkOrderRecords;
+  dev: WranglerDev;
+  sender: Sender;
+}
+
+/** Promises still running; `settled` waits for those pending when it is called, failing with the first failure. */
+function taskSet(): { track(task: Promise<void>): void; settled(): Promise<unknown> } {
+  const pending = new Set<Promise<void>>();
+  return {
+    track(task) {
+      pending.add(task);
+      // Failures surface through settled(); this chain only does the bookkeeping.
+      task.finally(() => pending.delete(task)).catch(() => {});
+    },
+    settled: () => Promise.all([...pending]),
+  };
+}
+
+/**
+ * A D1 blip: the local database file locked from outside for d1BlipSeconds, 40 % into the
+ * stream, so every D1 call in that time fails as it does when D1 is briefly unavailable.
+ */
+function d1Blip(run: SoakRun): Promise<void> {
+  const { options } = run;
+  if (options.d1BlipSeconds <= 0) return Promise.resolve();
+  return sleep(options.seconds * 400).then(() => lockD1(run.dev, options.d1BlipSeconds, run.progress));
+}
+
+/** Sends one change's webhook as the run's shares say: concurrent copies, a later duplicate, a replay. */
+function sendChange(run: SoakRun, event: SoakEvent, track: (task: Promise<void>) => void): void {
+  const { options, rand, sender } = run;
+  const copies = rand() < options.burstShare ? 3 + Math.floor(rand() * 3) : 1;
+  for (let c = 0; c < copies; c++) track(sender.deliver(event));
+  if (rand() < options.duplicateShare) {
+    const later = 1_000 + rand() * 9_000;
+    track(sleep(later).then(() => sender.deliver(event)));
+  }
+  if (rand() < options.replayShare) {
+    const later = 500 + rand() * 4_500;
+    track(sleep(later).then(() => (event.accepted ? sender.replay(event) : undefined)));
+  }
+}
+
+/** The stream: one new change every 1/rate s for `seconds`, each recorded in MaintainX, most of them sent. */
+async function streamChanges(run: SoakRun, track: (task: Promise<void>) => void): Promise<SoakEvent[]> {
+  const { options, rand, progress } = run;
+  const events: SoakEvent[] = [];
+  const started = Date.now();
+  const sendUntil = started + options.seconds * 1000;
+  const firstWorkOrder = 10_000_000 + Math.floor(rand() * 1_000_000) * 100;
+  let nextReport = started + 5_000;
+  for (let i = 0; Date.now() < sendUntil; i++) {
+    const dueAt = started + (i * 1000) / options.rate;
+    if (dueAt > Date.now()) await sleep(dueAt - Date.now());
+    if (Date.now() >= sendUntil) break;
+    const event = makeEvent(firstWorkOrder + i, i, rand() < options.dropShare);
+    events.push(event);
+    run.records.set(event.workOrderId, event.rest);
+    if (event.dropped) continue;
+    sendChange(run, event, track);
+    if (Date.now() >= nextReport) {
+      nextReport += 5_000;
       progress(
-        "soak: warning: wrangler dev reloaded during the run (a source file changed); queued messages are dropped on reload",
+        `soak: ${Math.round((Date.now() - started) / 1000)} s, ${events.length} events, ${run.sender.sent} deliveries sent`,
       );
     }
-    return {
-      changes: events.length,
-      dropped,
-      polls,
-      sent,
-      accepted: accepted.length,
-      delivered,
-      duplicates,
-      lost,
-      dead: deadCount,
-      refused,
-      replays,
-      sinkRequests: slackStats.requests + erpStats.requests,
-      sinkFailures: slackStats.failures + erpStats.failures,
-      drained,
-      reloaded,
-      line:
-        `soak: changes ${events.length}, sent ${sent}, accepted ${accepted.length}, dropped ${dropped}, ` +
-        `delivered ${delivered}, lost ${lost}, duplicates ${duplicates}`,
-    };
+  }
+  return events;
+}
+
+/** The stream, with the D1 blip during it; resolves once every delivery and replay it started has ended. */
+async function sendChanges(run: SoakRun): Promise<SoakEvent[]> {
+  const tasks = taskSet();
+  tasks.track(d1Blip(run));
+  const events = await streamChanges(run, tasks.track);
+  await tasks.settled();
+  run.progress(`soak: sending done (${events.length} events, ${run.sender.sent} deliveries); draining`);
+  return events;
+}
+
+/** How often the change's side effect was answered 2xx by its sink. */
+function successesOf(sinks: Sinks, event: SoakEvent): number {
+  return (event.type === "NEW_WORK_ORDER" ? sinks.slack : sinks.erp).successes.get(String(event.workOrderId)) ?? 0;
+}
+
+/** Whether the change's webhook event or the poller's event of it is dead (kept for replay). */
+function isDead(event: SoakEvent, dead: Set<string>): boolean {
+  return dead.has(event.id) || dead.has(event.pollId);
+}
+
+async function adminGet<T>(run: SoakRun, path: string): Promise<T> {
+  run.budget.spend();
+  const response = await fetch(`${run.dev.url}/admin${path}`, {
+    headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
+    signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+  });
+  if (response.status !== 200) throw new Error(`soak: GET /admin${path} answered ${response.status}`);
+  return (await response.json()) as T;
+}
+
+async function deadEventIds(run: SoakRun): Promise<Set<string>> {
+  const listing = await adminGet<{ events: Array<{ id: string }> }>(run, "/events?status=dead&limit=1000");
+  return new Set(listing.events.map((e) => e.id));
+}
+
+/** Waits until every change is delivered or dead and nothing is pending in the log, for drainSeconds at most. */
+async function waitForDrain(run: SoakRun, events: SoakEvent[]): Promise<{ drained: boolean; seconds: number }> {
+  const started = Date.now();
+  const until = started + run.options.drainSeconds * 1000;
+  while (Date.now() < until) {
+    const dead = await deadEventIds(run);
+    const open = events.filter((e) => successesOf(run.sinks, e) === 0 && !isDead(e, dead));
+    const status = await adminGet<{ events: { accepted: number } }>(run, "/status");
+    if (open.length === 0 && status.events.accepted === 0) {
+      return { drained: true, seconds: Math.round((Date.now() - started) / 1000) };
+    }
+    await sleep(1_000);
+  }
+  return { drained: false, seconds: Math.round((Date.now() - started) / 1000) };
+}
+
+interface Tally {
+  delivered: number;
+  duplicates: number;
+  lost: number;
+  dead: number;
+  dropped: number;
+}
+
+/** What became of each change, by its sink's successes and the dead events. */
+function tallyChanges(events: SoakEvent[], sinks: Sinks, dead: Set<string>): Tally {
+  const successes = (e: SoakEvent) => successesOf(sinks, e);
+  return {
+    delivered: events.filter((e) => successes(e) > 0).length,
+    duplicates: events.reduce((n, e) => n + Math.max(0, successes(e) - 1), 0),
+    lost: events.filter((e) => successes(e) === 0 && !isDead(e, dead)).length,
+    dead: events.filter((e) => isDead(e, dead) && successes(e) === 0).length,
+    dropped: events.filter((e) => e.dropped).length,
+  };
+}
+
+/** Prints how the run went and returns its result, with the summary line. */
+function report(
+  run: SoakRun,
+  events: SoakEvent[],
+  tally: Tally,
+  drain: { drained: boolean; seconds: number },
+  polls: number,
+): SoakResult {
+  const { options, progress, sender } = run;
+  const slackStats = run.sinks.slack.stats();
+  const erpStats = run.sinks.erp.stats();
+  const sinkRequests = slackStats.requests + erpStats.requests;
+  const sinkFailures = slackStats.failures + erpStats.failures;
+  const accepted = events.filter((e) => e.accepted).length;
+  const reloaded = /Reloading local server/.test(run.dev.logs());
+  const refusals =
+    sender.refusals.size > 0 ? ` (${[...sender.refusals].map(([why, n]) => `${why}: ${n}`).join(", ")})` : "";
+  progress(
+    `soak: sinks answered ${sinkRequests} requests, failing ${sinkFailures} on purpose; ` +
+      `${polls} polling runs; ${tally.dead} changes dead (replayable), ${sender.refused} deliveries refused and sent again` +
+      `${refusals}, ${sender.replays} replays; ` +
+      `${drain.drained ? `queue drained in ${drain.seconds} s` : `queue NOT drained within ${options.drainSeconds} s`}`,
+  );
+  if (reloaded) {
+    progress(
+      "soak: warning: wrangler dev reloaded during the run (a source file changed); queued messages are dropped on reload",
+    );
+  }
+  return {
+    changes: events.length,
+    dropped: tally.dropped,
+    polls,
+    sent: sender.sent,
+    accepted,
+    delivered: tally.delivered,
+    duplicates: tally.duplicates,
+    lost: tally.lost,
+    dead: tally.dead,
+    refused: sender.refused,
+    replays: sender.replays,
+    sinkRequests,
+    sinkFailures,
+    drained: drain.drained,
+    reloaded,
+    line:
+      `soak: changes ${events.length}, sent ${sender.sent}, accepted ${accepted}, dropped ${tally.dropped}, ` +
+      `delivered ${tally.delivered}, lost ${tally.lost}, duplicates ${tally.duplicates}`,
+  };
+}
+
+function settingsLine(options: SoakOptions): string {
+  return (
+    `soak: ${options.seconds} s at ${options.rate} events/s, sink failure share ${options.failShare}, ` +
+    `duplicates ${options.duplicateShare}, bursts ${options.burstShare}, replays ${options.replayShare}, ` +
+    `dropped webhooks ${options.dropShare}, a poll every ${options.pollEverySeconds} s, seed ${options.seed}`
+  );
+}
+
+export async function runSoak(input: Partial<SoakOptions> = {}): Promise<SoakResult> {
+  const options = soakOptions(input);
+  const progress = options.progress ?? ((line: string) => process.stderr.write(`${line}\n`));
+  const rand = random(options.seed);
+  const budget = new RequestBudget(requestCap(options));
+  const sinks = await startSinks(options.failShare, rand);
+  const records: WorkOrderRecords = new Map();
+  const maintainx = await startRecordingMaintainX(records);
+
+  let dev: WranglerDev | undefined;
+  let poller: Poller | undefined;
+  try {
+    dev = await startWranglerDev({ vars: workerVars(sinks, maintainx.url) });
+    if (!dev.url.startsWith("http://127.0.0.1:")) throw new Error(`soak: refusing a non-loopback Worker at ${dev.url}`);
+    progress(settingsLine(options));
+    poller = startPolling(dev.url, budget, options.pollEverySeconds);
+    const sender = new Sender(dev.url, budget);
+    const run: SoakRun = { options, progress, rand, budget, sinks, records, dev, sender };
+
+    const events = await sendChanges(run);
+    const drain = await waitForDrain(run, events);
+    // One more poll after the drain: it must add nothing.
+    if (drain.drained) await sleep(Math.max(QUIET_MS, options.pollEverySeconds * 1000 + 1000));
+    await poller.stop();
+    const tally = tallyChanges(events, sinks, await deadEventIds(run));
+    return report(run, events, tally, drain, poller.runs());
   } finally {
-    polling = false;
-    await pollLoop.catch(() => {});
+    await poller?.stop().catch(() => {});
     await dev?.stop();
-    await Promise.all([slackStub.close(), erpStub.close(), maintainx.close()]);
+    await Promise.all([sinks.slackStub.close(), sinks.erpStub.close(), maintainx.close()]);
   }
 }
 
