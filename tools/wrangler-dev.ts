@@ -277,122 +277,161 @@ function isAddressInUse(logs: string): boolean {
   return /Address already in use|EADDRINUSE/i.test(logs);
 }
 
-export async function startWranglerDev(options: WranglerDevOptions = {}): Promise<WranglerDev> {
-  registerCleanup();
+/** One run's temporary folder: the local state, wrangler's config home and an empty env file. */
+interface RunFolder {
+  /** The local KV, Queue, D1 and R2 state (`--persist-to`). */
+  persistTo: string;
+  configHome: string;
+  emptyEnvFile: string;
+  /** Deletes the folder. */
+  remove: () => void;
+}
+
+function makeRunFolder(): RunFolder {
   const tempRoot = mkdtempSync(join(tmpdir(), "maintainx-wrangler-dev-"));
   liveTempDirs.add(tempRoot);
-  const persistTo = join(tempRoot, "state");
-  const configHome = join(tempRoot, "config");
   // Naming an env file stops wrangler from reading the repository's .dev.vars (a developer's real
   // secrets must not leak into a test or a benchmark); this one is empty, so only --var values count.
   const emptyEnvFile = join(tempRoot, "empty.env");
   writeFileSync(emptyEnvFile, "");
-  const env = wranglerEnv(configHome);
-
-  const removeTemp = () => {
-    rmSync(tempRoot, { recursive: true, force: true });
-    liveTempDirs.delete(tempRoot);
+  return {
+    persistTo: join(tempRoot, "state"),
+    configHome: join(tempRoot, "config"),
+    emptyEnvFile,
+    remove: () => {
+      rmSync(tempRoot, { recursive: true, force: true });
+      liveTempDirs.delete(tempRoot);
+    },
   };
+}
 
-  try {
-    await runWrangler(
-      ["d1", "migrations", "apply", "DB", "--local", "--persist-to", persistTo],
-      env,
-      MIGRATIONS_TIMEOUT_MS,
-    );
-  } catch (error) {
-    removeTemp();
-    throw error;
-  }
+function applyMigrations(persistTo: string, env: NodeJS.ProcessEnv): Promise<void> {
+  return runWrangler(
+    ["d1", "migrations", "apply", "DB", "--local", "--persist-to", persistTo],
+    env,
+    MIGRATIONS_TIMEOUT_MS,
+  );
+}
 
-  const varArgs = Object.entries(options.vars ?? {}).flatMap(([key, value]) => ["--var", `${key}:${value}`]);
+function devArgs(port: number, inspectorPort: number, folder: RunFolder, vars: Record<string, string>): string[] {
+  return [
+    "dev",
+    "--ip",
+    "127.0.0.1",
+    "--port",
+    String(port),
+    "--inspector-port",
+    String(inspectorPort),
+    "--persist-to",
+    folder.persistTo,
+    "--env-file",
+    folder.emptyEnvFile,
+    // As `npm run dev` runs it: GET /__scheduled fires the cron handler.
+    "--test-scheduled",
+    "--show-interactive-dev-session=false",
+    // wrangler's default, pinned so that a WRANGLER_LOG in the environment cannot change it:
+    // at "info" wrangler drops the Worker's console.log lines, and the tests read them.
+    "--log-level",
+    "log",
+    ...Object.entries(vars).flatMap(([key, value]) => ["--var", `${key}:${value}`]),
+  ];
+}
 
+/** A wrangler dev that answered GET /health. */
+interface HealthyDev {
+  dev: DevProcess;
+  url: string;
+  port: number;
+  pid: number;
+}
+
+/**
+ * Starts wrangler dev and waits for GET /health. On a picked port taken by another process
+ * between freePort() and wrangler binding it, tries again on a new one.
+ */
+async function startUntilHealthy(
+  options: WranglerDevOptions,
+  folder: RunFolder,
+  env: NodeJS.ProcessEnv,
+): Promise<HealthyDev> {
   for (let attempt = 1; ; attempt++) {
     const port = options.port ?? (await freePort());
     // wrangler 4.86 has no flag to turn the inspector off; a free port keeps parallel runs apart.
     const inspectorPort = await freePort();
     const url = `http://127.0.0.1:${port}`;
-    const dev = spawnDev(
-      [
-        "dev",
-        "--ip",
-        "127.0.0.1",
-        "--port",
-        String(port),
-        "--inspector-port",
-        String(inspectorPort),
-        "--persist-to",
-        persistTo,
-        "--env-file",
-        emptyEnvFile,
-        // As `npm run dev` runs it: GET /__scheduled fires the cron handler.
-        "--test-scheduled",
-        "--show-interactive-dev-session=false",
-        // wrangler's default, pinned so that a WRANGLER_LOG in the environment cannot change it:
-        // at "info" wrangler drops the Worker's console.log lines, and the tests read them.
-        "--log-level",
-        "log",
-        ...varArgs,
-      ],
-      env,
-      options.maxLogChars ?? Number.POSITIVE_INFINITY,
-    );
-
+    const args = devArgs(port, inspectorPort, folder, options.vars ?? {});
+    const dev = spawnDev(args, env, options.maxLogChars ?? Number.POSITIVE_INFINITY);
     try {
       await waitUntilHealthy(dev, url);
     } catch (error) {
       await stopDev(dev);
-      // Another process may have taken a port between freePort() and wrangler binding it.
       if (options.port === undefined && attempt < START_ATTEMPTS && isAddressInUse(dev.logs())) continue;
-      removeTemp();
       throw error;
     }
-
     const pid = dev.child.pid;
     if (pid === undefined) {
       // Unreachable: a process that failed to spawn cannot answer /health.
       await stopDev(dev);
-      removeTemp();
       throw new Error("wrangler dev answered, yet its process id is unknown");
     }
-    let stopping: Promise<void> | undefined;
-    return {
-      url,
-      port,
-      pid,
-      persistTo,
-      logs: dev.logs,
-      waitForLog(pattern, timeoutMs = 10_000) {
-        const regex = withoutStatefulFlags(pattern);
-        return new Promise<void>((resolve, reject) => {
-          let unsubscribe = () => {};
-          let timer: NodeJS.Timeout | undefined;
-          const check = () => {
-            if (regex.test(dev.logs())) {
-              finish();
-              resolve();
-            } else if (dev.hasExited()) {
-              finish();
-              reject(new Error(`wrangler dev exited before logging ${regex}:\n${dev.logs()}`));
-            }
-          };
-          const finish = () => {
-            unsubscribe();
-            clearTimeout(timer);
-          };
-          timer = setTimeout(() => {
-            finish();
-            const logs = dev.logs();
-            reject(new Error(`No log line matched ${regex} within ${timeoutMs} ms.${reloadHint(logs)} Logs:\n${logs}`));
-          }, timeoutMs);
-          unsubscribe = dev.onOutput(check);
-          check();
-        });
-      },
-      stop() {
-        stopping ??= stopDev(dev).finally(removeTemp);
-        return stopping;
-      },
-    };
+    return { dev, url, port, pid };
   }
+}
+
+/** Resolves once the kept logs match `pattern`; rejects with them on timeout or if wrangler exits. */
+function waitForDevLog(dev: DevProcess, pattern: RegExp, timeoutMs: number): Promise<void> {
+  const regex = withoutStatefulFlags(pattern);
+  return new Promise<void>((resolve, reject) => {
+    let unsubscribe = () => {};
+    let timer: NodeJS.Timeout | undefined;
+    const check = () => {
+      if (regex.test(dev.logs())) {
+        finish();
+        resolve();
+      } else if (dev.hasExited()) {
+        finish();
+        reject(new Error(`wrangler dev exited before logging ${regex}:\n${dev.logs()}`));
+      }
+    };
+    const finish = () => {
+      unsubscribe();
+      clearTimeout(timer);
+    };
+    timer = setTimeout(() => {
+      finish();
+      const logs = dev.logs();
+      reject(new Error(`No log line matched ${regex} within ${timeoutMs} ms.${reloadHint(logs)} Logs:\n${logs}`));
+    }, timeoutMs);
+    unsubscribe = dev.onOutput(check);
+    check();
+  });
+}
+
+export async function startWranglerDev(options: WranglerDevOptions = {}): Promise<WranglerDev> {
+  registerCleanup();
+  const folder = makeRunFolder();
+  const env = wranglerEnv(folder.configHome);
+  let healthy: HealthyDev;
+  try {
+    await applyMigrations(folder.persistTo, env);
+    healthy = await startUntilHealthy(options, folder, env);
+  } catch (error) {
+    folder.remove();
+    throw error;
+  }
+
+  const { dev, url, port, pid } = healthy;
+  let stopping: Promise<void> | undefined;
+  return {
+    url,
+    port,
+    pid,
+    persistTo: folder.persistTo,
+    logs: dev.logs,
+    waitForLog: (pattern, timeoutMs = 10_000) => waitForDevLog(dev, pattern, timeoutMs),
+    stop() {
+      stopping ??= stopDev(dev).finally(folder.remove);
+      return stopping;
+    },
+  };
 }
