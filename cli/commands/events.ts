@@ -3,7 +3,15 @@
 // (cli/terminal.ts).
 
 import { z } from "zod";
+import {
+  FILTER_NAMES,
+  type FilterName,
+  LIST_DEFAULT_LIMIT,
+  MAX_LIMIT,
+  REPLAY_DEFAULT_LIMIT,
+} from "../../src/admin/vocabulary";
 import { EVENT_TYPE_PATTERN } from "../../src/events/canonical";
+import { EVENT_STATUSES } from "../../src/store/event-status";
 import {
   ADMIN_OPTIONS,
   ADMIN_OPTIONS_HELP,
@@ -23,10 +31,6 @@ import { CommandFailure, UsageError } from "../errors";
 import { type CliContext, EXIT_OK, type ExitCode } from "../io";
 import { type Column, formatTable, safeJson, sanitise, truncate, widthBeforeLast } from "../terminal";
 
-/** The event log's statuses (src/store/event-log.ts, which the CLI cannot import: it needs D1's types). */
-const EVENT_STATUSES = ["accepted", "processed", "failed", "dead"] as const;
-/** The most GET /admin/events returns at once. */
-const MAX_LIMIT = 1000;
 /** --all stops after this many events, and says how to go on. */
 export const MAX_ALL_EVENTS = 10_000;
 /** When the terminal's width is unknown (output piped, or a test). */
@@ -68,7 +72,7 @@ line says how to get the next page.
 ${FILTERS_HELP}
 
 Options:
-  --limit <n>          events per page, 1 to ${MAX_LIMIT} (default: the Worker's, 50; with --all, ${MAX_LIMIT})
+  --limit <n>          events per page, 1 to ${MAX_LIMIT} (default: the Worker's, ${LIST_DEFAULT_LIMIT}; with --all, ${MAX_LIMIT})
   --cursor <c>         the page after the one that printed this cursor
   --all                follow the pages to the end, at most ${MAX_ALL_EVENTS.toLocaleString("en")} events; with --json,
                        one {"events","nextCursor"} holding them all
@@ -96,7 +100,7 @@ and prints how many and their ids. Try --dry-run first: it lists what would be r
 ${FILTERS_HELP}
 
 Options:
-  --limit <n>          replay at most this many
+  --limit <n>          replay at most this many, 1 to ${MAX_LIMIT} (default: the Worker's, ${REPLAY_DEFAULT_LIMIT})
   --dry-run            list the matching events; replay nothing
 ${ADMIN_OPTIONS_HELP}
 
@@ -123,23 +127,21 @@ const REPLAY_OPTIONS = { ...ADMIN_OPTIONS, ...FILTER_OPTIONS, "dry-run": { type:
 
 type FilterValues = { [K in keyof typeof FILTER_OPTIONS]?: string };
 
-/** The filters as the Worker names them, in the order they are sent. */
-interface EventFilter {
-  status?: string;
-  type?: string;
-  workOrderId?: string;
-  subject?: string;
-  since?: string;
-  until?: string;
-}
+/** The filters as the Worker names them. */
+type EventFilter = { [K in FilterName]?: string };
+
+/** The option that sets each filter. */
+const FILTER_FLAGS: Record<FilterName, string> = {
+  status: "--status",
+  type: "--type",
+  workOrderId: "--work-order",
+  subject: "--subject",
+  since: "--since",
+  until: "--until",
+};
 
 /** The filters GET /admin/events gained with cursors; an older Worker ignores them. */
-const NEWER_FILTERS: Array<[keyof EventFilter, string]> = [
-  ["workOrderId", "--work-order"],
-  ["subject", "--subject"],
-  ["since", "--since"],
-  ["until", "--until"],
-];
+const NEWER_FILTERS: FilterName[] = ["workOrderId", "subject", "since", "until"];
 
 const PRINTABLE = /^[\x21-\x7e]{1,200}$/;
 const SUBJECT = /^[A-Za-z][A-Za-z0-9_-]*:[\x21-\x7e]{1,200}$/;
@@ -188,28 +190,22 @@ function readFilter(values: FilterValues): EventFilter {
   return filter;
 }
 
-function readLimit(value: string | undefined, max: number | undefined): number | undefined {
+/** Listing and bulk replay alike take 1 to MAX_LIMIT events. */
+function readLimit(value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
   const limit = /^\d+$/.test(value) ? Number(value) : Number.NaN;
-  if (!(limit >= 1) || (max !== undefined && limit > max)) {
-    throw new UsageError(`--limit must be a whole number${max === undefined ? " of at least 1" : ` from 1 to ${max}`}`);
+  if (!(limit >= 1 && limit <= MAX_LIMIT)) {
+    throw new UsageError(`--limit must be a whole number from 1 to ${MAX_LIMIT}`);
   }
   return limit;
 }
 
-/** The filters again as options, for a suggested command line. */
+/** The filters again as options, in the Worker's order, for a suggested command line. */
 function filterArgs(filter: EventFilter): string[] {
-  const names: Record<keyof EventFilter, string> = {
-    status: "--status",
-    type: "--type",
-    workOrderId: "--work-order",
-    subject: "--subject",
-    since: "--since",
-    until: "--until",
-  };
-  return (Object.keys(names) as Array<keyof EventFilter>).flatMap((key) =>
-    filter[key] === undefined ? [] : [names[key], filter[key] as string],
-  );
+  return FILTER_NAMES.flatMap((name) => {
+    const value = filter[name];
+    return value === undefined ? [] : [FILTER_FLAGS[name], value];
+  });
 }
 
 /** One path segment. `.` and `..` cannot be one: URLs resolve them away. */
@@ -272,7 +268,7 @@ export async function runEvents(argv: string[], ctx: CliContext): Promise<ExitCo
       if (values.help) return printHelp(help, ctx);
       requireNoMorePositionals(positionals, 0);
       const filter = readFilter(values);
-      const limit = readLimit(values.limit, MAX_LIMIT);
+      const limit = readLimit(values.limit);
       if (values.cursor !== undefined && values.cursor === "") throw new UsageError("--cursor is empty");
       const request = { filter, limit, cursor: values.cursor, all: values.all === true, json: values.json === true };
       return listEvents(request, resolveAdminTarget(values, ctx), ctx);
@@ -301,10 +297,10 @@ export async function runEvents(argv: string[], ctx: CliContext): Promise<ExitCo
     }
     if (Object.keys(filter).length === 0) {
       throw new UsageError(
-        "events replay needs an event id, or at least one filter for a bulk replay (--status, --type, --work-order, --subject, --since, --until), e.g. events replay --status failed --dry-run",
+        `events replay needs an event id, or at least one filter for a bulk replay (${FILTER_NAMES.map((name) => FILTER_FLAGS[name]).join(", ")}), e.g. events replay --status failed --dry-run`,
       );
     }
-    const limit = readLimit(values.limit, undefined);
+    const limit = readLimit(values.limit);
     const bulk = { filter, limit, dryRun: values["dry-run"] === true, json };
     return replayMany(bulk, resolveAdminTarget(values, ctx), ctx);
   });
@@ -361,7 +357,7 @@ async function listEvents(request: ListRequest, target: AdminTarget, ctx: CliCon
     if (!request.json) stderr(`Read ${events.length.toLocaleString("en")} events; reading the next page…`);
   }
 
-  const ignored = NEWER_FILTERS.filter(([key]) => request.filter[key] !== undefined).map(([, flag]) => flag);
+  const ignored = NEWER_FILTERS.filter((name) => request.filter[name] !== undefined).map((name) => FILTER_FLAGS[name]);
   if (request.cursor !== undefined) ignored.push("--cursor");
   if (request.all) ignored.push("--all");
   if (!knowsCursors && ignored.length > 0) {

@@ -5,20 +5,9 @@
 // to the JSON routes under /admin. Everything that comes from an event is set as text, never HTML.
 
 const TOKEN_KEY = "maintainx-console-token";
-const STATUSES = ["accepted", "processed", "failed", "dead"];
-const FILTERS = ["status", "type", "workOrderId", "subject", "since", "until"];
-const COMMON_TYPES = [
-  "workorder.created",
-  "workorder.updated",
-  "workorder.status_changed",
-  "workorder.completed",
-  "workorder.canceled",
-  "workorder.skipped",
-  "workorder.deleted",
-  "asset.status_changed",
-  "meter.trigger_status_changed",
-  "purchaseorder.status_changed",
-];
+/** The page sizes the forms offer besides the Worker's default, up to its maximum. */
+const LIST_PAGE_SIZES = [25, 100, 200];
+const REPLAY_PAGE_SIZES = [10, 500, 1000];
 
 const main = /** @type {HTMLElement} */ (document.getElementById("main"));
 const nav = /** @type {HTMLElement} */ (document.getElementById("nav"));
@@ -258,6 +247,67 @@ function showFailure(/** @type {unknown} */ error, /** @type {string} */ title) 
 }
 
 // ---------------------------------------------------------------------------------------------
+// What the Worker's listing takes: its statuses, canonical types, filters and limits, read once from
+// GET /admin/vocabulary, so the console offers only names the Worker has.
+
+/**
+ * @typedef {{ default: number, max: number }} Limit
+ * @typedef {{ statuses: string[], types: string[], filters: string[], limits: { list: Limit, replay: Limit } }} Vocabulary
+ */
+
+/** @type {Vocabulary | undefined} */
+let vocabulary;
+
+/** The vocabulary, read at the first view after sign-in; a failed read is tried again by the next view. */
+async function loadVocabulary() {
+  if (vocabulary) return vocabulary;
+  /** @type {any} */
+  let answer;
+  try {
+    answer = await api("/admin/vocabulary");
+  } catch (error) {
+    if (!(error instanceof ApiError) || error.status === 401) throw error;
+    // A call that got no answer already says what to do; an answer says what the Worker refused.
+    const next =
+      error.status === 0
+        ? ""
+        : error.status === 404
+          ? " This Worker is older than its console: deploy it again (npm run deploy), then reload this page."
+          : " Try again; if it keeps failing, the Worker's logs (npx wrangler tail) say why.";
+    const reason = /[.!?]$/.test(error.message) ? error.message : `${error.message}.`;
+    throw new ApiError(
+      error.status,
+      `The console could not read the event statuses and types it offers from the Worker (GET /admin/vocabulary): ${reason}${next}`,
+      error.body,
+    );
+  }
+  const strings = (/** @type {unknown} */ list) =>
+    Array.isArray(list) && list.length > 0 && list.every((item) => typeof item === "string") ? list : undefined;
+  const limit = (/** @type {any} */ value) =>
+    value && Number.isInteger(value.default) && Number.isInteger(value.max) ? value : undefined;
+  const statuses = strings(answer.statuses);
+  const types = strings(answer.types);
+  const filters = strings(answer.filters);
+  const list = limit(answer.limits?.list);
+  const replay = limit(answer.limits?.replay);
+  if (!statuses || !types || !filters || !list || !replay) {
+    throw new ApiError(
+      0,
+      "The Worker's answer to GET /admin/vocabulary lacks the statuses, types, filters or limits this console needs: is the Worker as new as its console? Deploy it again, then reload this page.",
+      null,
+    );
+  }
+  vocabulary = { statuses, types, filters, limits: { list, replay } };
+  return vocabulary;
+}
+
+/** The form's page sizes: the Worker's default, and the console's others within its maximum. */
+function pageSizes(/** @type {Limit} */ limit, /** @type {number[]} */ others) {
+  const sizes = new Set([limit.default, ...others.filter((n) => n >= 1 && n <= limit.max)]);
+  return [...sizes].sort((a, b) => a - b).map(String);
+}
+
+// ---------------------------------------------------------------------------------------------
 // Sign in and out.
 
 function showSignIn(/** @type {string} */ note = "") {
@@ -311,7 +361,7 @@ function signOut() {
 // ---------------------------------------------------------------------------------------------
 // Views.
 
-async function statusView() {
+async function statusView(/** @type {Vocabulary} */ words) {
   const status = await api("/admin/status");
   const counts = status.events ?? {};
   const poll = status.poll ?? {};
@@ -322,7 +372,7 @@ async function statusView() {
     h(
       "section",
       { class: "cards", "aria-label": "Events per status" },
-      STATUSES.map((s) =>
+      words.statuses.map((s) =>
         routeLink(
           s === "dead" ? "dead" : `events?status=${s}`,
           [h("span", { class: "count" }, String(counts[s] ?? 0)), badge(s)],
@@ -371,11 +421,11 @@ async function statusView() {
   );
 }
 
-/** The filters of a route's query, only the known names with a value. */
-function filtersOf(/** @type {URLSearchParams} */ params) {
+/** The filters of a route's query, only the Worker's filter names with a value. */
+function filtersOf(/** @type {URLSearchParams} */ params, /** @type {Vocabulary} */ words) {
   /** @type {Record<string, string>} */
   const filters = {};
-  for (const name of FILTERS) {
+  for (const name of words.filters) {
     const value = params.get(name)?.trim();
     if (value) filters[name] = value;
   }
@@ -383,11 +433,12 @@ function filtersOf(/** @type {URLSearchParams} */ params) {
 }
 
 /**
- * The filter form shared by the events list and bulk replay.
- * @param {Record<string, string>} filters @param {string} limit @param {string} submitText
+ * The filter form shared by the events list and bulk replay; its statuses and types are the Worker's.
+ * @param {Vocabulary} words @param {Record<string, string>} filters @param {string} limit
+ * @param {string[]} limits @param {string} submitText
  * @param {(filters: Record<string, string>, limit: string) => void} onSubmit
  */
-function filterForm(filters, limit, submitText, onSubmit, /** @type {string[]} */ limits = ["25", "50", "100", "200"]) {
+function filterForm(words, filters, limit, limits, submitText, onSubmit) {
   /** @param {string} name @param {string} label @param {Record<string, string>} [extra] */
   const field = (name, label, extra = {}) =>
     h(
@@ -407,7 +458,23 @@ function filterForm(filters, limit, submitText, onSubmit, /** @type {string[]} *
     "select",
     { id: "f-status", name: "status" },
     h("option", { value: "" }, "any"),
-    STATUSES.map((s) => h("option", { value: s, selected: filters.status === s }, s)),
+    words.statuses.map((s) => h("option", { value: s, selected: filters.status === s }, s)),
+  );
+  // A type from the address that the Worker does not list (a seed delivery's, or one MaintainX
+  // never documented, is logged as it came) is kept, so the form shows the filter the list has.
+  const unlisted = filters.type && !words.types.includes(filters.type) ? filters.type : "";
+  const type = h(
+    "select",
+    { id: "f-type", name: "type" },
+    h("option", { value: "" }, "any"),
+    unlisted ? h("option", { value: unlisted, selected: true }, `${unlisted} (not a known type)`) : null,
+    typeGroups(words.types).map(([kind, types]) =>
+      h(
+        "optgroup",
+        { label: kind },
+        types.map((t) => h("option", { value: t, selected: filters.type === t }, t)),
+      ),
+    ),
   );
   const limitSelect = h(
     "select",
@@ -427,7 +494,7 @@ function filterForm(filters, limit, submitText, onSubmit, /** @type {string[]} *
           const data = new FormData(form);
           /** @type {Record<string, string>} */
           const chosen = {};
-          for (const name of FILTERS) {
+          for (const name of words.filters) {
             const value = String(data.get(name) ?? "").trim();
             if (value) chosen[name] = value;
           }
@@ -435,12 +502,7 @@ function filterForm(filters, limit, submitText, onSubmit, /** @type {string[]} *
         },
       },
       h("div", { class: "field" }, h("label", { for: "f-status" }, "Status"), status),
-      field("type", "Type", { list: "types", placeholder: "workorder.completed" }),
-      h(
-        "datalist",
-        { id: "types" },
-        COMMON_TYPES.map((t) => h("option", { value: t })),
-      ),
+      h("div", { class: "field" }, h("label", { for: "f-type" }, "Type"), type),
       field("workOrderId", "Work order", { inputmode: "numeric", placeholder: "123" }),
       field("subject", "Subject", { placeholder: "asset:9" }),
       field("since", "Since", { placeholder: "2026-12-01T09:00:00Z" }),
@@ -452,20 +514,32 @@ function filterForm(filters, limit, submitText, onSubmit, /** @type {string[]} *
   return form;
 }
 
+/** The types grouped by what they are about (`workorder.created` → `workorder`), in the given order. */
+function typeGroups(/** @type {string[]} */ types) {
+  /** @type {Map<string, string[]>} */
+  const groups = new Map();
+  for (const type of types) {
+    const kind = type.split(".")[0] ?? type;
+    groups.set(kind, [...(groups.get(kind) ?? []), type]);
+  }
+  return [...groups];
+}
+
 function query(/** @type {Record<string, string>} */ values) {
   const params = new URLSearchParams(values);
   const text = params.toString();
   return text ? `?${text}` : "";
 }
 
-/** @param {URLSearchParams} params @param {{ dead?: boolean }} [options] */
-async function eventsView(params, options = {}) {
-  const filters = filtersOf(params);
+/** @param {URLSearchParams} params @param {Vocabulary} words @param {{ dead?: boolean }} [options] */
+async function eventsView(params, words, options = {}) {
+  const filters = filtersOf(params, words);
   if (options.dead) filters.status = "dead";
-  const limit = params.get("limit") ?? "50";
+  const limit = params.get("limit") ?? String(words.limits.list.default);
   const cursor = params.get("cursor") ?? "";
   const title = options.dead ? "Dead events" : filters.status === "failed" ? "Failed events" : "Events";
-  const form = filterForm(filters, limit, "Show", (chosen, chosenLimit) => {
+  const sizes = pageSizes(words.limits.list, LIST_PAGE_SIZES);
+  const form = filterForm(words, filters, limit, sizes, "Show", (chosen, chosenLimit) => {
     location.hash = `#/events${query({ ...chosen, limit: chosenLimit })}`;
   });
   /** @type {any} */
@@ -696,20 +770,15 @@ async function showReport(id, into) {
 }
 
 /** Bulk replay: the filters, then a dry run's count and ids, then the replay once confirmed. */
-async function replayView(/** @type {URLSearchParams} */ params) {
-  const filters = filtersOf(params);
-  const limit = params.get("limit") ?? "100";
+async function replayView(/** @type {URLSearchParams} */ params, /** @type {Vocabulary} */ words) {
+  const filters = filtersOf(params, words);
+  const limit = params.get("limit") ?? String(words.limits.replay.default);
   const preview = h("div", { class: "preview", "aria-live": "polite" });
-  const form = filterForm(
-    filters,
-    limit,
-    "Preview",
-    (chosen, chosenLimit) => {
-      history.replaceState(null, "", `#/replay${query({ ...chosen, limit: chosenLimit })}`);
-      runPreview(chosen, chosenLimit, preview);
-    },
-    ["10", "100", "500", "1000"],
-  );
+  const sizes = pageSizes(words.limits.replay, REPLAY_PAGE_SIZES);
+  const form = filterForm(words, filters, limit, sizes, "Preview", (chosen, chosenLimit) => {
+    history.replaceState(null, "", `#/replay${query({ ...chosen, limit: chosenLimit })}`);
+    runPreview(chosen, chosenLimit, preview);
+  });
   render(
     "Bulk replay",
     h(
@@ -832,25 +901,24 @@ async function route() {
   const [path = "", search = ""] = hash.split(/\?(.*)/s);
   const params = new URLSearchParams(search);
   const [view = "status", ...rest] = path.split("/");
-  const current =
-    view === "events" && params.get("status") === "failed" && Object.keys(filtersOf(params)).length === 1
-      ? "failed"
-      : view;
-  for (const link of nav.querySelectorAll("a")) {
-    if (link.dataset.view === current) link.setAttribute("aria-current", "page");
-    else link.removeAttribute("aria-current");
-  }
+  markCurrent(view);
   routeAbort.abort();
   const mine = new AbortController();
   routeAbort = mine;
   main.setAttribute("aria-busy", "true");
   loading.hidden = false;
   try {
-    if (view === "events") await eventsView(params);
-    else if (view === "dead") await eventsView(params, { dead: true });
+    // Every view offers or counts the Worker's statuses, types and filters: none is shown without them.
+    const words = vocabulary ?? (await loadVocabulary());
+    if (routeAbort !== mine) return;
+    if (view === "events" && params.get("status") === "failed" && Object.keys(filtersOf(params, words)).length === 1) {
+      markCurrent("failed");
+    }
+    if (view === "events") await eventsView(params, words);
+    else if (view === "dead") await eventsView(params, words, { dead: true });
     else if (view === "event") await eventView(decodedId(rest.join("/")));
-    else if (view === "replay") await replayView(params);
-    else await statusView();
+    else if (view === "replay") await replayView(params, words);
+    else await statusView(words);
   } catch (error) {
     if (routeAbort === mine) showFailure(error, "Something went wrong");
   } finally {
@@ -858,6 +926,14 @@ async function route() {
       main.removeAttribute("aria-busy");
       loading.hidden = true;
     }
+  }
+}
+
+/** Marks the navigation's link to `view` as the current page. */
+function markCurrent(/** @type {string} */ view) {
+  for (const link of nav.querySelectorAll("a")) {
+    if (link.dataset.view === view) link.setAttribute("aria-current", "page");
+    else link.removeAttribute("aria-current");
   }
 }
 

@@ -8,12 +8,9 @@ import { EVENT_TYPE_PATTERN } from "../events/canonical";
 import { SUBJECT_KINDS } from "../events/maintainx-types";
 import { sha256Hex, utf8 } from "../lib/bytes";
 import { isoInstant } from "../lib/time";
-import { EVENT_STATUSES, type EventFilter, type EventPosition } from "../store/event-log";
-
-export const MAX_LIMIT = 1000;
-
-/** The filters, in the order the messages name them. */
-export const FILTER_NAMES = ["status", "type", "workOrderId", "subject", "since", "until"] as const;
+import type { EventFilter, EventPosition } from "../store/event-log";
+import { EVENT_STATUSES } from "../store/event-status";
+import { FILTER_NAMES, LIST_DEFAULT_LIMIT, MAX_LIMIT, REPLAY_DEFAULT_LIMIT } from "./vocabulary";
 
 const limitMessage = `limit must be a whole number from 1 to ${MAX_LIMIT}`;
 const typeMessage = "type must be a canonical event type such as workorder.created";
@@ -85,7 +82,7 @@ export const EventListQuery = z
         .regex(/^\d+$/, limitMessage)
         .transform(Number)
         .pipe(z.number().min(1, limitMessage).max(MAX_LIMIT, limitMessage))
-        .default(50),
+        .default(LIST_DEFAULT_LIMIT),
       cursor: z.string({ error: "cursor must be the nextCursor of an earlier page" }).optional(),
     },
     unknownKeys("parameter", "the listing", listParameters),
@@ -114,7 +111,7 @@ export const BulkReplayBody = z
         .int(limitMessage)
         .min(1, limitMessage)
         .max(MAX_LIMIT, limitMessage)
-        .default(100),
+        .default(REPLAY_DEFAULT_LIMIT),
       dryRun: z.boolean({ error: "dryRun must be true or false" }).optional(),
     },
     unknownKeys("field", "the body", knownFields),

@@ -24,6 +24,7 @@ import {
   filtersHash,
   NO_FILTER_MESSAGE,
 } from "./event-query";
+import { VOCABULARY } from "./vocabulary";
 
 export const admin = new Hono<{ Bindings: Env }>();
 admin.use("*", requireAdminToken());
@@ -90,6 +91,12 @@ admin.post("/events/replay", async (c) => {
   }
   return c.json({ replayed: replayed.length, ids: replayed }, 202);
 });
+
+/**
+ * The statuses, canonical types, subject kinds, filters and limits the two routes above take; the
+ * console offers exactly these, read once when it starts.
+ */
+admin.get("/vocabulary", (c) => c.json(VOCABULARY));
 
 admin.get("/events/:id", async (c) => {
   const id = c.req.param("id");

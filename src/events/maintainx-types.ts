@@ -78,6 +78,11 @@ export const SUBJECT_KINDS: readonly string[] = [
   ...new Set(["workorder", ...Object.values(TYPES).flatMap((info) => (info.subject ? [info.subject.kind] : []))]),
 ].sort();
 
+/** The canonical names of the 46 types, in alphabetical order. */
+export const CANONICAL_TYPES: readonly string[] = [
+  ...new Set(Object.values(TYPES).map((info) => info.canonical)),
+].sort();
+
 /** The 46 MaintainX event types, in alphabetical order. */
 export const MAINTAINX_EVENT_TYPES: readonly string[] = Object.keys(TYPES).sort();
 

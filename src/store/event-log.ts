@@ -3,9 +3,9 @@
 import { type CanonicalEvent, subjectOf } from "../events/canonical";
 import { type DataJson, dataJson, dataJsonText, parseDataJson } from "../events/data-json";
 import { subjectKey, subjectOfEvent, summaryOf } from "../events/summary";
+import { EVENT_STATUSES, type EventStatus } from "./event-status";
 
-export type EventStatus = "accepted" | "processed" | "failed" | "dead";
-export const EVENT_STATUSES: readonly EventStatus[] = ["accepted", "processed", "failed", "dead"];
+export type { EventStatus } from "./event-status";
 
 /**
  * Inserts the event as `accepted` unless it is already logged (first writer wins). `stored` is the
@@ -376,7 +376,7 @@ export async function countEventsByStatus(db: D1Database): Promise<Record<EventS
   const { results } = await db
     .prepare("SELECT status, COUNT(*) AS n FROM events GROUP BY status")
     .all<{ status: EventStatus; n: number }>();
-  const counts: Record<EventStatus, number> = { accepted: 0, processed: 0, failed: 0, dead: 0 };
+  const counts = Object.fromEntries(EVENT_STATUSES.map((status) => [status, 0])) as Record<EventStatus, number>;
   for (const row of results) counts[row.status] = row.n;
   return counts;
 }

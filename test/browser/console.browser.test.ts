@@ -221,7 +221,7 @@ describe.skipIf(!chromiumPath)("operator console in Chromium", () => {
     await screenshot(page, "events");
 
     await page.getByLabel("Work order").fill(String(createdIds[2]));
-    await page.getByLabel("Type").fill("workorder.created");
+    await page.getByLabel("Type").selectOption("workorder.created");
     await page.getByRole("button", { name: "Show" }).click();
     await expect.poll(() => listedIds(page)).toEqual([createdEvents[2]]);
 
@@ -230,6 +230,51 @@ describe.skipIf(!chromiumPath)("operator console in Chromium", () => {
     await page.getByRole("button", { name: "Show" }).click();
     await page.getByRole("alert").filter({ hasText: "since" }).waitFor();
     expect(problems.filter((p) => !p.includes("400"))).toEqual([]);
+    await context.close();
+  });
+
+  it("offers exactly the Worker's statuses and canonical types (GET /admin/vocabulary), in both forms", async () => {
+    const vocabulary = await adminJson<{ statuses: string[]; types: string[] }>("/vocabulary");
+    expect(vocabulary.types).toContain("meter.trigger_state_changed");
+    const { context, page, problems } = await signedIn();
+    const offered = (select: string) =>
+      page
+        .locator(`${select} option:not([value=""])`)
+        .evaluateAll((options) => options.map((o) => o.getAttribute("value")));
+    for (const [route, heading] of [
+      ["events", "Events"],
+      ["replay", "Bulk replay"],
+    ]) {
+      await page.goto(`${dev.url}/admin#/${route}`);
+      await page.getByRole("heading", { level: 1, name: heading }).waitFor();
+      expect(await offered("#f-type"), route).toEqual(vocabulary.types);
+      expect(await offered("#f-status"), route).toEqual(vocabulary.statuses);
+    }
+    // A type from the address that the Worker does not list stays selected, marked as such.
+    await page.goto(`${dev.url}/admin#/events?type=custom.thing`);
+    await expect.poll(() => page.locator("#f-type").inputValue()).toBe("custom.thing");
+    expect(await page.locator("#f-type option:checked").textContent()).toBe("custom.thing (not a known type)");
+    expect(problems).toEqual([]);
+    await context.close();
+  });
+
+  it("says what to do when the Worker's vocabulary cannot be read, and recovers on Try again", async () => {
+    const { context, page } = await openTab();
+    let refuse = true;
+    await page.route("**/admin/vocabulary", async (route) => {
+      if (refuse) await route.fulfill({ status: 503, contentType: "application/json", body: '{"error":"Busy"}' });
+      else await route.continue();
+    });
+    await page.goto(`${dev.url}/admin#token=${encodeURIComponent(ADMIN_TOKEN)}`);
+    const alert = page.getByRole("alert");
+    await alert.waitFor();
+    expect(await alert.textContent()).toBe(
+      "The console could not read the event statuses and types it offers from the Worker (GET /admin/vocabulary): Busy. Try again; if it keeps failing, the Worker's logs (npx wrangler tail) say why.",
+    );
+    refuse = false;
+    await page.getByRole("button", { name: "Try again" }).click();
+    await page.getByRole("heading", { level: 1, name: "Status" }).waitFor();
+    await expect.poll(() => page.locator(".card").count()).toBe(4);
     await context.close();
   });
 
