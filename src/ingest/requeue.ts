@@ -1,84 +1,45 @@
 // Entry point 3 of 3 into the queue: an operator's replay of recorded events, one
 // (`POST /admin/events/:id/replay`) or many (`POST /admin/events/replay`). A replay skips the edge
 // filter and asks the consumer to run failed and skipped handlers again (done ones stay done).
+// Both go through replayRound: one event is a round of one.
 
 import type { CanonicalEvent } from "../events/canonical";
-import type { DataJson } from "../events/data-json";
-import { isEventMessage } from "../events/message";
+import { type EventMessage, isEventMessage } from "../events/message";
 import { describeError, log } from "../lib/log";
-import { lastDeadLetter, lastDeadLetters } from "../store/dead-letters";
+import { charged, Subrequests } from "../lib/subrequests";
+import { lastDeadLetters } from "../store/dead-letters";
 import {
-  loadStoredEvent,
   loadStoredEvents,
   MAX_IDS_PER_QUERY,
-  reopenEvent,
   reopenEvents,
-  restoreEventStatus,
   restoreEventStatuses,
+  type StoredEvent,
 } from "../store/event-log";
 import { replayPayloadKey } from "../store/keys";
 import { type BuiltMessage, buildMessage, EnqueueError, sendMessage, sendMessages } from "./send";
 
-interface StoredEvent {
-  event: CanonicalEvent;
-  stored: DataJson;
-}
-
-/** Re-queues the event; "not_found" when the log has no such event. Throws EnqueueError. */
+/**
+ * Re-queues the event; "not_found" when the log has no such event. Throws EnqueueError when the
+ * claim check, the dead letter's read or the queue refused (the event is then as it was); a
+ * failed read or reopen of its log row throws as it is.
+ */
 export async function replayEvent(env: Env, id: string): Promise<"queued" | "not_found"> {
-  const found = await loadStoredEvent(env.DB, id);
-  if (!found) return "not_found";
-
-  let built: BuiltMessage;
-  try {
-    const dead = needsDeadLetter(found.event) ? await lastDeadLetter(env.DB, id) : undefined;
-    built = await replayMessage(env, found, dead);
-  } catch (error) {
-    log.error("Replay could not be queued", { eventId: id, error: describeError(error) });
-    throw error instanceof EnqueueError ? error : new EnqueueError("Replay could not be queued");
-  }
-
-  // Reopened before the send: the consumer may finish the replay before this request could write
-  // `accepted` after it, and that would leave a processed event looking pending.
-  const previous = await reopenEvent(env.DB, id);
-  try {
-    await sendMessage(env.EVENTS_QUEUE, built.message);
-  } catch (error) {
-    await restoreEventStatus(env.DB, id, previous).catch((restoreError: unknown) =>
-      log.warn("Event status not restored after a failed replay", { eventId: id, error: describeError(restoreError) }),
-    );
-    throw error;
-  }
+  const replayed: string[] = [];
+  await replayRound(env, [id], new Subrequests(), replayed);
+  if (replayed.length === 0) return "not_found";
   log.info("Event replay queued", { eventId: id });
   return "queued";
-}
-
-/** Only an event whose log row has no data may be replayed from its dead letter's claim check. */
-function needsDeadLetter(event: CanonicalEvent): boolean {
-  return Object.keys(event.data).length === 0;
-}
-
-/** The replay's message; throws EnqueueError when its claim check cannot be written. */
-async function replayMessage(env: Env, found: StoredEvent, dead: unknown): Promise<BuiltMessage> {
-  const { event, stored } = found;
-  // The event log never saw its data (its claim check was never read): replay the dead message.
-  if (needsDeadLetter(event) && isEventMessage(dead) && dead.payloadKey) {
-    return { message: { ...dead, replay: true } };
-  }
-  // A claim check of its own: an earlier message of this event may still be retrying on its key.
-  const key = replayPayloadKey(event.id, crypto.randomUUID());
-  return buildMessage(env.IDEMPOTENCY, event, { source: stored, replay: true, key });
 }
 
 /**
  * The subrequests (D1, KV and Queue calls) a bulk replay may make in one request. Workers on the
  * Paid plan allow at least 1,000 per request, and KV 1,000 operations per invocation; the rest is
- * left for the request's own calls (listing the events). docs/console.md, "Subrequests".
+ * left for the request's own calls (listing the events). docs/console.md, "Bulk replay".
  */
 export const REPLAY_SUBREQUEST_BUDGET = 900;
 /** Events per round of D1 calls (each round reads, reopens and, if need be, restores them together). */
 const EVENTS_PER_ROUND = 50;
-/** Calls of a round whatever its size: read, dead letters, reopen, restore. */
+/** The most calls a round makes whatever its size: read, dead letters, reopen, restore. */
 const ROUND_CALLS = 4;
 /** The most calls one event can add to its round: its large data read alone, its claim check, a send of its own. */
 const MOST_CALLS_PER_EVENT = 3;
@@ -97,84 +58,126 @@ export interface BulkReplay {
 }
 
 /**
- * Replays the events as replayEvent does each (reopened before the send, restored when the send
- * fails, a dead letter's claim check when the log has no data), in rounds of 50 that share their
- * D1 calls, with `sendBatch` for the messages: about 4 calls per 50 small events, so 1,000 fit well
- * within REPLAY_SUBREQUEST_BUDGET. An event whose data is over 16 K characters costs up to 3 calls
- * more; a round is cut short, and the replay stops, before its worst case could exceed `budget`.
+ * Replays the events as replayEvent does each, in rounds of 50 that share their D1 calls, with
+ * `sendBatch` for the messages: a read, a reopen and a send per 50 small events, so 1,000 fit well
+ * within REPLAY_SUBREQUEST_BUDGET. Every call is charged as it is made; each round is sized, and
+ * the replay stopped, so that the round's worst case (an event over 16 K characters costs up to 3
+ * calls more) fits what is left of `budget`.
  */
 export async function replayEvents(
   env: Env,
   ids: readonly string[],
   options: { budget?: number; perRound?: number } = {},
 ): Promise<BulkReplay> {
-  const budget = options.budget ?? REPLAY_SUBREQUEST_BUDGET;
+  const calls = new Subrequests(options.budget ?? REPLAY_SUBREQUEST_BUDGET);
   const perRound = Math.min(options.perRound ?? EVENTS_PER_ROUND, MAX_IDS_PER_QUERY);
-  const progress = { replayed: [] as string[], calls: 0 };
+  const replayed: string[] = [];
   let next = 0;
   while (next < ids.length) {
-    const fits = Math.floor((budget - progress.calls - ROUND_CALLS) / MOST_CALLS_PER_EVENT);
-    if (fits < 1) return stop(progress.replayed, "budget", ids.length);
+    const fits = Math.floor((calls.left - ROUND_CALLS) / MOST_CALLS_PER_EVENT);
+    if (fits < 1) return stop(replayed, "budget", ids.length);
     const round = ids.slice(next, next + Math.min(perRound, fits));
     next += round.length;
     try {
-      await replayRound(env, round, progress);
+      await replayRound(env, round, calls, replayed);
     } catch (error) {
-      log.error("Bulk replay could not be queued", { replayed: progress.replayed.length, error: describeError(error) });
-      return stop(progress.replayed, "unavailable", ids.length);
+      log.error("Bulk replay could not be queued", { replayed: replayed.length, error: describeError(error) });
+      return stop(replayed, "unavailable", ids.length);
     }
   }
-  log.info("Bulk replay queued", { replayed: progress.replayed.length, calls: progress.calls });
-  return { replayed: progress.replayed };
+  log.info("Bulk replay queued", { replayed: replayed.length, calls: calls.used });
+  return { replayed };
 }
 
-/** One round: read the events, build their messages, reopen them, send them; throws when it cannot go on. */
-async function replayRound(env: Env, ids: readonly string[], progress: { replayed: string[]; calls: number }) {
-  // The batch read, then large rows alone, then the dead letters of events logged without data.
-  const { found, large } = await loadStoredEvents(env.DB, ids);
-  progress.calls += 1 + large.length;
-  const loaded = await mapConcurrently(large, (id) => loadStoredEvent(env.DB, id));
-  large.forEach((id, i) => {
-    const event = loaded[i];
-    if (event) found.set(id, event);
-  });
+/**
+ * One round (at most MAX_IDS_PER_QUERY events): read them, build their messages, reopen them, send
+ * them. Each id the queue took is appended to `replayed` as soon as it took it; throws when it
+ * cannot go on, having restored what was reopened and not sent. Every D1, KV and Queue call it
+ * makes is charged to `calls`.
+ */
+async function replayRound(env: Env, ids: readonly string[], calls: Subrequests, replayed: string[]): Promise<void> {
+  // The batch read; a row too large to come with it is read alone, as a batch of one.
+  const { found, large } = await loadStoredEvents(env.DB, ids, calls);
+  const alone = await mapConcurrently(large, async (id) => (await loadStoredEvents(env.DB, [id], calls)).found);
+  for (const rows of alone) for (const [id, event] of rows) found.set(id, event);
   const events = ids.flatMap((id) => found.get(id) ?? []);
-  const deadIds = events.filter(({ event }) => needsDeadLetter(event)).map(({ event }) => event.id);
-  const dead = new Map<string, unknown>();
-  if (deadIds.length > 0) {
-    progress.calls += 1;
-    for (const [id, letter] of await lastDeadLetters(env.DB, deadIds)) dead.set(id, letter);
-  }
-  const built = await mapConcurrently(events, async (found) => {
-    const message = await replayMessage(env, found, dead.get(found.event.id));
-    if (message.claimChecked !== undefined) progress.calls += 1;
-    return message;
-  });
+  if (events.length === 0) return;
 
-  // Reopened before the send, as replayEvent does; what the queue did not take is restored.
-  progress.calls += 1;
+  let built: BuiltMessage[];
+  try {
+    built = await replayMessages(env, events, calls);
+  } catch (error) {
+    log.error("Replay could not be queued", { eventIds: ids, error: describeError(error) });
+    throw error instanceof EnqueueError ? error : new EnqueueError("Replay could not be queued");
+  }
+
+  // Reopened before the send: the consumer may finish a replay before this request could write
+  // `accepted` after it, and that would leave a processed event looking pending.
   const previous = await reopenEvents(
     env.DB,
     events.map(({ event }) => event.id),
+    calls,
   );
   try {
-    await sendMessages(env.EVENTS_QUEUE, built, async (sent) => {
-      progress.calls += 1;
+    await send(charged(env.EVENTS_QUEUE, calls), built, (sent) => {
       for (const message of sent) {
-        progress.replayed.push(message.event.id);
+        replayed.push(message.event.id);
         previous.delete(message.event.id);
       }
     });
   } catch (error) {
-    progress.calls += 1;
-    await restoreEventStatuses(env.DB, previous).catch((restoreError: unknown) =>
-      log.warn("Event statuses not restored after a failed bulk replay", {
+    // What the queue did not take is put back as it was, unless it moved on since.
+    await restoreEventStatuses(env.DB, previous, calls).catch((restoreError: unknown) =>
+      log.warn("Event statuses not restored after a failed replay", {
         eventIds: [...previous.keys()],
         error: describeError(restoreError),
       }),
     );
     throw error;
   }
+}
+
+/** The events' replay messages, in their order: the dead letters they need read in one call. */
+async function replayMessages(env: Env, events: StoredEvent[], calls: Subrequests): Promise<BuiltMessage[]> {
+  const deadIds = events.filter(({ event }) => needsDeadLetter(event)).map(({ event }) => event.id);
+  const dead = new Map<string, unknown>();
+  if (deadIds.length > 0) {
+    calls.charge();
+    for (const [id, letter] of await lastDeadLetters(env.DB, deadIds)) dead.set(id, letter);
+  }
+  const kv = charged(env.IDEMPOTENCY, calls);
+  return mapConcurrently(events, (found) => replayMessage(kv, found, dead.get(found.event.id)));
+}
+
+/** Only an event whose log row has no data may be replayed from its dead letter's claim check. */
+function needsDeadLetter(event: CanonicalEvent): boolean {
+  return Object.keys(event.data).length === 0;
+}
+
+/** The replay's message; throws EnqueueError when its claim check cannot be written. */
+async function replayMessage(kv: KVNamespace, found: StoredEvent, dead: unknown): Promise<BuiltMessage> {
+  const { event, stored } = found;
+  // The event log never saw its data (its claim check was never read): replay the dead message.
+  if (needsDeadLetter(event) && isEventMessage(dead) && dead.payloadKey) {
+    return { message: { ...dead, replay: true } };
+  }
+  // A claim check of its own: an earlier message of this event may still be retrying on its key.
+  const key = replayPayloadKey(event.id, crypto.randomUUID());
+  return buildMessage(kv, event, { source: stored, replay: true, key });
+}
+
+/**
+ * Sends the messages, calling `sent` with each part the queue took. A lone message goes by `send`,
+ * as the receiver sends each delivery; more go by `sendBatch`, in as few calls as its limits allow.
+ */
+async function send(queue: Queue, built: BuiltMessage[], sent: (messages: EventMessage[]) => void): Promise<void> {
+  const [only] = built;
+  if (built.length === 1 && only !== undefined) {
+    await sendMessage(queue, only.message);
+    sent([only.message]);
+    return;
+  }
+  await sendMessages(queue, built, async (chunk) => sent(chunk));
 }
 
 function stop(replayed: string[], stopped: BulkReplay["stopped"] & string, asked: number): BulkReplay {

@@ -3,6 +3,7 @@
 import { type CanonicalEvent, subjectOf } from "../events/canonical";
 import { type DataJson, dataJson, dataJsonText, parseDataJson } from "../events/data-json";
 import { subjectKey, subjectOfEvent, summaryOf } from "../events/summary";
+import type { Subrequests } from "../lib/subrequests";
 import { EVENT_STATUSES, type EventStatus } from "./event-status";
 
 export type { EventStatus } from "./event-status";
@@ -46,21 +47,18 @@ export async function loadEvent(db: D1Database, id: string): Promise<CanonicalEv
   return (await loadStoredEvent(db, id))?.event;
 }
 
-/** The event, and its data's JSON as the row keeps it (a replay can send that on as it is). */
-export async function loadStoredEvent(
-  db: D1Database,
-  id: string,
-): Promise<{ event: CanonicalEvent; stored: DataJson } | undefined> {
-  const row = await db
-    .prepare(
-      "SELECT id, type, source_type, source, work_order_id, occurred_at, received_at, data, data_field FROM events WHERE id = ?1",
-    )
-    .bind(id)
-    .first<EventRow>();
-  return row ? storedEventOf(row) : undefined;
+/** The event, and its data's JSON as the row keeps it: loadStoredEvents for a batch of one. */
+export async function loadStoredEvent(db: D1Database, id: string): Promise<StoredEvent | undefined> {
+  return (await loadStoredEvents(db, [id])).found.get(id);
 }
 
-function storedEventOf(row: EventRow): { event: CanonicalEvent; stored: DataJson } {
+/** An event and its data's JSON as the row keeps it (a replay can send that on as it is). */
+export interface StoredEvent {
+  event: CanonicalEvent;
+  stored: DataJson;
+}
+
+function storedEventOf(row: EventRow): StoredEvent {
   const stored = dataJson(row.data, row.data_field);
   return { event: rowToEvent(row, parseDataJson(stored) ?? {}), stored };
 }
@@ -71,25 +69,28 @@ export const MAX_IDS_PER_QUERY = 90;
 const BATCH_DATA_CHARS = 16 * 1024;
 
 /**
- * The events with these ids as loadStoredEvent gives them, in one D1 call: each row with its data
- * when that is small (a batch of rows of up to 1 MB each could outgrow the Worker's memory);
- * `large` lists the ids whose data is to be read with loadStoredEvent. Unknown ids are left out.
+ * The events with these ids, in one D1 call (charged to `calls` when given). One event comes with
+ * its data whatever its size; several come with theirs only when it is small, since a batch of
+ * rows of up to 1 MB each could outgrow the Worker's memory: `large` lists the ids whose data is
+ * to be read as batches of one. Unknown ids are left out.
  */
 export async function loadStoredEvents(
   db: D1Database,
   ids: readonly string[],
-): Promise<{ found: Map<string, { event: CanonicalEvent; stored: DataJson }>; large: string[] }> {
-  const found = new Map<string, { event: CanonicalEvent; stored: DataJson }>();
+  calls?: Subrequests,
+): Promise<{ found: Map<string, StoredEvent>; large: string[] }> {
+  const found = new Map<string, StoredEvent>();
   const large: string[] = [];
   if (ids.length === 0) return { found, large };
-  const { results } = await db
+  const data = ids.length === 1 ? "data" : `CASE WHEN length(data) <= ${BATCH_DATA_CHARS} THEN data END AS data`;
+  const query = db
     .prepare(
-      `SELECT id, type, source_type, source, work_order_id, occurred_at, received_at,
-         CASE WHEN length(data) <= ${BATCH_DATA_CHARS} THEN data END AS data, data_field
+      `SELECT id, type, source_type, source, work_order_id, occurred_at, received_at, ${data}, data_field
        FROM events WHERE id IN (${placeholders(ids.length)})`,
     )
-    .bind(...checkedIds(ids))
-    .all<Omit<EventRow, "data"> & { data: string | null }>();
+    .bind(...checkedIds(ids));
+  calls?.charge();
+  const { results } = await query.all<Omit<EventRow, "data"> & { data: string | null }>();
   for (const row of results) {
     if (row.data === null) large.push(row.id);
     else found.set(row.id, storedEventOf({ ...row, data: row.data }));
@@ -194,23 +195,18 @@ interface StatusSnapshot {
   lastError: string | null;
 }
 
-/** Puts the event back to `accepted` (a replay is about to be sent); returns what it was. */
-export async function reopenEvent(db: D1Database, id: string): Promise<StatusSnapshot | undefined> {
-  const [before] = await db.batch<{ status: EventStatus; last_error: string | null }>([
-    db.prepare("SELECT status, last_error FROM events WHERE id = ?1").bind(id),
-    db
-      .prepare("UPDATE events SET status = 'accepted', last_error = NULL, updated_at = ?2 WHERE id = ?1")
-      .bind(id, new Date().toISOString()),
-  ]);
-  const row = before?.results[0];
-  return row ? { status: row.status, lastError: row.last_error } : undefined;
-}
-
-/** reopenEvent for several events in one D1 call (at most MAX_IDS_PER_QUERY): what each was. */
-export async function reopenEvents(db: D1Database, ids: readonly string[]): Promise<Map<string, StatusSnapshot>> {
+/**
+ * Puts the events back to `accepted` (a replay is about to be sent) in one D1 call (charged to
+ * `calls` when given), at most MAX_IDS_PER_QUERY of them; returns what each was.
+ */
+export async function reopenEvents(
+  db: D1Database,
+  ids: readonly string[],
+  calls?: Subrequests,
+): Promise<Map<string, StatusSnapshot>> {
   const before = new Map<string, StatusSnapshot>();
   if (ids.length === 0) return before;
-  const [rows] = await db.batch<{ id: string; status: EventStatus; last_error: string | null }>([
+  const statements = [
     db
       .prepare(`SELECT id, status, last_error FROM events WHERE id IN (${placeholders(ids.length)})`)
       .bind(...checkedIds(ids)),
@@ -219,21 +215,26 @@ export async function reopenEvents(db: D1Database, ids: readonly string[]): Prom
         `UPDATE events SET status = 'accepted', last_error = NULL, updated_at = ?1 WHERE id IN (${placeholders(ids.length, 2)})`,
       )
       .bind(new Date().toISOString(), ...ids),
-  ]);
+  ];
+  calls?.charge();
+  const [rows] = await db.batch<{ id: string; status: EventStatus; last_error: string | null }>(statements);
   for (const row of rows?.results ?? []) before.set(row.id, { status: row.status, lastError: row.last_error });
   return before;
 }
 
-/** Undoes reopenEvent after a replay that could not be sent, unless the event has moved on since. */
-export async function restoreEventStatus(db: D1Database, id: string, previous: StatusSnapshot | undefined) {
-  if (!previous) return;
-  await restoreStatement(db, id, previous).run();
-}
-
-/** restoreEventStatus for several events, in one D1 call. */
-export async function restoreEventStatuses(db: D1Database, previous: ReadonlyMap<string, StatusSnapshot>) {
+/**
+ * Undoes reopenEvents for the events of a replay that could not be sent, each unless it has moved
+ * on since, in one D1 call (charged to `calls` when given).
+ */
+export async function restoreEventStatuses(
+  db: D1Database,
+  previous: ReadonlyMap<string, StatusSnapshot>,
+  calls?: Subrequests,
+): Promise<void> {
   if (previous.size === 0) return;
-  await db.batch([...previous].map(([id, snapshot]) => restoreStatement(db, id, snapshot)));
+  const statements = [...previous].map(([id, snapshot]) => restoreStatement(db, id, snapshot));
+  calls?.charge();
+  await db.batch(statements);
 }
 
 function restoreStatement(db: D1Database, id: string, previous: StatusSnapshot): D1PreparedStatement {

@@ -5,7 +5,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import type { EventMessage } from "../../src/events/message";
-import { replayEvents } from "../../src/ingest/requeue";
+import { replayEvent, replayEvents } from "../../src/ingest/requeue";
 import { insertStatement, setEventStatus } from "../../src/store/event-log";
 import { uniqueNewWorkOrder } from "../helpers/deliveries";
 import { maintainXEvent } from "../helpers/events";
@@ -165,5 +165,44 @@ describe("bulk replay", () => {
     }
     // One batch read, three rows alone, one reopen; three claim checks; one sendBatch.
     expect({ ...calls, queue: queue.batches }).toEqual({ d1: 5, kv: 3, queue: 1 });
+  });
+
+  it("never makes more calls than its budget, whatever mix of small and large events it meets", async () => {
+    const large = { newWorkOrder: { title: "Large", priority: "LOW", description: "z".repeat(110_000) } };
+    for (const budget of [7, 12, 20, 40]) {
+      const ids = [
+        ...(await failedEvents(4, `mix-small-${budget}`)),
+        ...(await failedEvents(4, `mix-large-${budget}`, large)),
+      ];
+      const queue = heldQueue();
+      const { calls, db, kv } = counted();
+      const outcome = await replayEvents(testEnv({ DB: db, IDEMPOTENCY: kv, EVENTS_QUEUE: queue }), ids, {
+        budget,
+        perRound: 3,
+      });
+      expect(calls.d1 + calls.kv + queue.batches, `budget ${budget}`).toBeLessThanOrEqual(budget);
+      expect(outcome.replayed).toEqual(ids.slice(0, outcome.replayed.length));
+      expect(outcome.stopped).toBe(outcome.replayed.length < ids.length ? "budget" : undefined);
+      const n = outcome.replayed.length;
+      expect(await statuses(ids)).toEqual([...Array(n).fill("accepted"), ...Array(ids.length - n).fill("failed")]);
+    }
+  });
+
+  it("replays one event as a round of one: one read with its data, one reopen, one send", async () => {
+    for (const [tag, extra, kvPuts] of [
+      ["one-small", {}, 0],
+      ["one-large", { newWorkOrder: { title: "Large", priority: "LOW", description: "w".repeat(110_000) } }, 1],
+    ] as const) {
+      const [id] = await failedEvents(1, tag, extra);
+      const queue = heldQueue();
+      const { calls, db, kv } = counted();
+      expect(await replayEvent(testEnv({ DB: db, IDEMPOTENCY: kv, EVENTS_QUEUE: queue }), id as string)).toBe("queued");
+      expect({ ...calls, queue: queue.batches }, tag).toEqual({ d1: 2, kv: kvPuts, queue: 1 });
+      expect(queue.sent.map((m) => m.event.id)).toEqual([id]);
+      expect(await statuses([id as string])).toEqual(["accepted"]);
+    }
+    const { calls, db } = counted();
+    expect(await replayEvent(testEnv({ DB: db, EVENTS_QUEUE: heldQueue() }), "no-such-event")).toBe("not_found");
+    expect(calls.d1).toBe(1);
   });
 });
