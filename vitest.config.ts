@@ -15,6 +15,8 @@ export default defineConfig({
             main: "./src/index.ts",
             wrangler: { configPath: "./wrangler.toml" },
             miniflare: {
+              // A database of its own for the upgrade test (test/integration/upgrade.test.ts).
+              d1Databases: { UPGRADE_DB: "upgrade-test" },
               bindings: {
                 MAINTAINX_WEBHOOK_SECRET: "test-secret-current, test-secret-previous",
                 // Sinks recorded by test/helpers/outbound.ts (the `world` fake).

@@ -4,6 +4,8 @@ declare global {
   namespace Cloudflare {
     interface Env {
       TEST_MIGRATIONS: D1Migration[];
+      /** An empty database, migrated step by step by the upgrade test. */
+      UPGRADE_DB: D1Database;
     }
   }
 }

@@ -1,48 +1,51 @@
-// The handler registry: `registry.on("workorder.created", slackAlert)`. Several handlers may
-// listen to one type, `prefix.*` listens to every type under a prefix, and `*` to every type. A handler's `name`
-// is its identity in the side-effect claims, so it must be stable and unique.
+// The handler registry: `registry.on("workorder.created", slackAlert, { once: "per-change" })`.
+// Several handlers may listen to one type, `prefix.*` listens to every type under a prefix, and
+// `*` to every type. A handler's `name` is its identity in the side-effect claims, so it must be
+// stable and unique.
 
 import type { Config } from "../config";
 import type { CanonicalEvent } from "../events/canonical";
-import { isChangeType } from "../events/changes";
 import { matchesPattern } from "../lib/type-patterns";
 import { type EventHandler, routedTypes } from "./handler";
 
-/** A handler chosen for an event, and the change type it was registered under by name, if any. */
+/**
+ * How a handler's effect is claimed (ARCHITECTURE.md, "Once per real change"):
+ * - `per-event` (the default): once per event id;
+ * - `per-change`: once per real change (a work order's creation, each of its endings) when the
+ *   event reports one, whichever path (webhook or poll) reported it; once per event otherwise.
+ */
+export type Once = "per-event" | "per-change";
+
+/** A handler chosen for an event, and how it is claimed. */
 export interface Route {
   handler: EventHandler;
-  /**
-   * `workorder.created`, `.completed`, `.canceled` or `.skipped` when the handler was registered
-   * under exactly that type and the event is routed as it: it then runs once per real change
-   * (ARCHITECTURE.md, "Once per real change"). Wildcard registrations (`workorder.*`) run per event.
-   */
-  changeType?: string;
+  once: Once;
 }
 
 export class HandlerRegistry {
-  readonly #routes: Array<{ pattern: string; handler: EventHandler }> = [];
+  readonly #routes: Array<{ pattern: string } & Route> = [];
 
-  on(pattern: string, handler: EventHandler): this {
-    const clash = this.#routes.find((r) => r.handler.name === handler.name && r.handler !== handler);
-    if (clash) throw new Error(`Two different handlers are named ${handler.name}`);
-    this.#routes.push({ pattern, handler });
+  on(pattern: string, handler: EventHandler, options: { once?: Once } = {}): this {
+    const once = options.once ?? "per-event";
+    const clash = this.#routes.find((r) => r.handler.name === handler.name);
+    if (clash && clash.handler !== handler) throw new Error(`Two different handlers are named ${handler.name}`);
+    if (clash && clash.once !== once) throw new Error(`${handler.name} is registered both ${clash.once} and ${once}`);
+    this.#routes.push({ pattern, handler, once });
     return this;
   }
 
   /**
-   * The handlers for an event, each once, in registration order, with the change type each runs
-   * for (a change wins over a wildcard). A handler whose `appliesTo` says no is left out.
+   * The handlers for an event, each once, in registration order. A handler whose `appliesTo` says
+   * no is left out.
    */
   routesFor(event: CanonicalEvent, config: Config): Route[] {
     const types = routedTypes(event);
     const out: Route[] = [];
-    for (const { pattern, handler } of this.#routes) {
+    for (const { pattern, handler, once } of this.#routes) {
+      if (out.some((route) => route.handler === handler)) continue;
       if (!types.some((type) => matchesPattern(pattern, type))) continue;
       if (handler.appliesTo && !handler.appliesTo(event, config, types)) continue;
-      const changeType = isChangeType(pattern) ? pattern : undefined;
-      const existing = out.find((route) => route.handler === handler);
-      if (!existing) out.push(changeType ? { handler, changeType } : { handler });
-      else if (changeType && !existing.changeType) existing.changeType = changeType;
+      out.push({ handler, once });
     }
     return out;
   }

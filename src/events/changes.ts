@@ -4,23 +4,14 @@
 
 import { epochMs } from "../lib/time";
 import type { CanonicalEvent } from "./canonical";
-import { ENDING_TYPE, type EndingStatus, workOrderFromEvent } from "./work-order";
+import { ENDING_TYPE, type EndingStatus, routedTypes, workOrderFromEvent } from "./work-order";
 
-export const CREATED_TYPE = "workorder.created";
+const CREATED_TYPE = "workorder.created";
 
 /** The routed type of an ending → the REST status it ends in. */
 const ENDING_STATUS: Readonly<Record<string, EndingStatus>> = Object.fromEntries(
   Object.entries(ENDING_TYPE).map(([status, type]) => [type, status as EndingStatus]),
 );
-
-export function endingStatusOf(type: string): EndingStatus | undefined {
-  return Object.hasOwn(ENDING_STATUS, type) ? ENDING_STATUS[type] : undefined;
-}
-
-/** Types whose handlers (registered under exactly that type) run once per change, not per event. */
-export function isChangeType(type: string): boolean {
-  return type === CREATED_TYPE || endingStatusOf(type) !== undefined;
-}
 
 /** One path's report that a work order ended. */
 export interface EndingObservation {
@@ -34,9 +25,34 @@ export interface EndingObservation {
   exact: boolean;
 }
 
+/** One path's report that a work order was created (MaintainX creates a work order once). */
+export interface CreationObservation {
+  eventId: string;
+  workOrderId: string;
+  creation: true;
+}
+
+export type ChangeObservation = CreationObservation | EndingObservation;
+
+/**
+ * The real change an event reports, if any: a work order's creation (an event routed as
+ * `workorder.created`) or one of its endings (routed as `.completed`, `.canceled` or `.skipped`).
+ * An event reports at most one: no type is routed as both.
+ */
+export function changeObservation(event: CanonicalEvent): ChangeObservation | undefined {
+  if (event.workOrderId === undefined) return undefined;
+  const types = routedTypes(event);
+  if (types.includes(CREATED_TYPE)) return { eventId: event.id, workOrderId: event.workOrderId, creation: true };
+  for (const type of types) {
+    const ending = endingObservation(event, type);
+    if (ending) return ending;
+  }
+  return undefined;
+}
+
 /** What an event routed as `type` (an ending type) says about the ending; undefined if not one. */
 export function endingObservation(event: CanonicalEvent, type: string): EndingObservation | undefined {
-  const status = endingStatusOf(type);
+  const status = Object.hasOwn(ENDING_STATUS, type) ? ENDING_STATUS[type] : undefined;
   if (!status || event.workOrderId === undefined) return undefined;
   const received = Date.parse(event.receivedAt);
   if (event.source === "poll") {

@@ -13,11 +13,17 @@ import type { DataJson } from "../events/data-json";
 import { isEventMessage } from "../events/message";
 import { describeError, log } from "../lib/log";
 import { type FetchLike, PermanentError, TransientError } from "../lib/outbound";
-import { type Finish, openAttempt, type Settlement, settleAttempt, settleUnhandled } from "../store/attempt";
+import {
+  type Finish,
+  type OpenedClaim,
+  openAttempt,
+  type Settlement,
+  settleAttempt,
+  settleUnhandled,
+} from "../store/attempt";
 import { readEffectMarker, writeEffectMarker } from "../store/effect-markers";
 import { loadStoredEvent } from "../store/event-log";
-import type { ClaimResult } from "../store/side-effects";
-import { type PlannedClaim, planClaims } from "./claim-keys";
+import { type PlannedClaim, planClaims } from "./claims";
 import { createHandlerContext } from "./context";
 import { MalformedMessageError, PayloadUnavailableError, resolveMessage } from "./resolve";
 import { retryDelaySeconds } from "./retry-policy";
@@ -116,25 +122,32 @@ async function processMessage(message: Message<unknown>, env: Env, deps: Consume
     replay,
     stored,
     reopen: plan.reopen,
-    ending: plan.ending,
-    claims: plan.claims.map((claim) => ({ handler: claim.handler.name, ref: claim.ref })),
+    change: plan.change,
+    claims: plan.claims.map((claim) => ({ handler: claim.handler.name, perChange: claim.perChange })),
     nowMs: (deps.now ?? Date.now)(),
   });
-  const claims = plan.claims.map((claim, i) => {
-    const { key, result } = opened[i] as (typeof opened)[number];
-    return { ...claim, key, result };
-  });
-  const run = await runClaims(createHandlerContext(event, env, deps.fetch), claims, replay);
+  const ctx = createHandlerContext(event, env, deps.fetch);
+  const runs = await Promise.all(plan.claims.map((claim, i) => runClaim(ctx, claim, opened[i] as OpenedClaim, replay)));
 
-  const pending = run.pending.join("; ");
-  const failed = run.failed.join("; ");
+  const pending = runs.flatMap((run) => run.pending ?? []).join("; ");
+  const failed = runs.flatMap((run) => run.failed ?? []).join("; ");
   const end: Settlement["event"] = pending
     ? { pendingError: pending }
     : failed
       ? { status: "failed", lastError: failed }
       : { status: "processed", lastError: null };
-  await recordSettlement(env, { eventId: event.id, finishes: run.finishes, event: end, healKeys: run.healKeys });
-  if (pending) return backoff(pending, run.retryAfter);
+  await recordSettlement(env, {
+    eventId: event.id,
+    finishes: runs.flatMap((run) => run.finish ?? []),
+    event: end,
+    healChanges: runs.flatMap((run) => run.heal ?? []),
+  });
+  if (pending) {
+    const retryAfter = runs.reduce<number | undefined>((longest, run) => {
+      return run.retryAfter === undefined ? longest : Math.max(longest ?? 0, run.retryAfter);
+    }, undefined);
+    return backoff(pending, retryAfter);
+  }
   return { ack: true, ended: failed !== "" };
 }
 
@@ -163,100 +176,90 @@ async function resolveEvent(message: Message<unknown>, env: Env): Promise<Resolu
   }
 }
 
-interface ClaimedRoute extends PlannedClaim {
-  key: string;
-  result: ClaimResult;
-}
-
-interface ClaimsRun {
-  /** The outcome of every handler that ran (or was found done by its fallback marker). */
-  finishes: Finish[];
-  /** One line per handler still to finish: it failed transiently, or another delivery holds it. */
-  pending: string[];
-  /** One line per handler whose claim ended failed, now or before. */
-  failed: string[];
-  /** The longest Retry-After a sink asked for. */
-  retryAfter: number | undefined;
-  /** Change-keyed claims a replay finished well (their other events that failed are healed). */
-  healKeys: string[];
+/** What one claim's turn came to; the attempt's outcome is read from every claim's, in order. */
+interface ClaimRun {
+  /** The outcome to record: the handler ran (or its fallback marker says it had). */
+  finish?: Finish;
+  /** Still to finish: it failed transiently, or another delivery holds it. */
+  pending?: string;
+  /** The claim ended failed, now or before. */
+  failed?: string;
+  /** The Retry-After a sink asked for. */
+  retryAfter?: number;
+  /** A change whose claim a replay finished well (its other events that failed are healed). */
+  heal?: number;
 }
 
 /**
- * Step 2: every claimed handler runs, concurrently (the MaintainX lookups they share are made once
- * per delivery by the context). A finished claim is never run again; a claim held elsewhere is
- * looked at again after the backoff. The claim key is the event id, or the real change's key
- * shared with the other path's events.
+ * Step 2, for each claim, concurrently (the MaintainX lookups they share are made once per
+ * delivery by the context). A finished claim is never run again; a claim held elsewhere is looked
+ * at again after the backoff.
  */
-async function runClaims(ctx: HandlerContext, claims: ClaimedRoute[], replay: boolean): Promise<ClaimsRun> {
+async function runClaim(
+  ctx: HandlerContext,
+  { handler }: PlannedClaim,
+  { row, result: claim }: OpenedClaim,
+  replay: boolean,
+): Promise<ClaimRun> {
   const { event, env } = ctx;
-  const run: ClaimsRun = { finishes: [], pending: [], failed: [], retryAfter: undefined, healKeys: [] };
-  await Promise.all(
-    claims.map(async ({ handler, key, result: claim }) => {
-      const finish = (outcome: Finish["outcome"]) => run.finishes.push({ key, handler: handler.name, outcome });
-      if (!claim.claimed) {
-        // Another delivery holds the claim: by the next look it has finished, or its lease
-        // (CLAIM_LEASE_MS) has run out because its consumer died.
-        if (claim.status === "running") run.pending.push(`${handler.name}: in progress elsewhere`);
-        else if (claim.status === "failed") run.failed.push(`${handler.name}: ${claim.lastError ?? "failed"}`);
-        else if (key !== event.id && claim.status === "done") {
-          log.info("Handler already done for this change", { eventId: event.id, handler: handler.name, claimKey: key });
-        }
-        return;
-      }
-      const fields = {
+  const finish = (outcome: Finish["outcome"]): Finish => ({ claim: row, handler: handler.name, outcome });
+  if (!claim.claimed) {
+    // Another delivery holds the claim: by the next look it has finished, or its lease
+    // (CLAIM_LEASE_MS) has run out because its consumer died.
+    if (claim.status === "running") return { pending: `${handler.name}: in progress elsewhere` };
+    if (claim.status === "failed") return { failed: `${handler.name}: ${claim.lastError ?? "failed"}` };
+    if (row.changeId !== undefined && claim.status === "done") {
+      log.info("Handler already done for this change", {
         eventId: event.id,
-        type: event.type,
         handler: handler.name,
-        attempt: claim.attempts,
-        ...(key === event.id ? {} : { claimKey: key }),
-      };
-      if (claim.attempts > 1) {
-        // A claim taken over after its lease ran out may be a success that D1 could not record.
-        const marker = await readEffectMarker(env.IDEMPOTENCY, key, handler.name);
-        if (marker) {
-          finish(marker);
-          log.info("Handler already done; outcome recorded from its fallback marker", { ...fields, ...marker });
-          return;
-        }
-      }
-      let result: HandlerResult;
-      try {
-        // A change-keyed effect goes out under the id of the event that first claimed it, so a retry
-        // by the other path's event carries the same Idempotency-Key.
-        result = await handler.run({ ...ctx, effectId: claim.effectId });
-      } catch (error) {
-        const reason = describeError(error);
-        if (error instanceof PermanentError) {
-          finish({ status: "failed", error: reason });
-          run.failed.push(`${handler.name}: ${reason}`);
-          log.error("Handler failed permanently", { ...fields, error: reason });
-        } else {
-          finish({ status: "retry", error: reason });
-          log.warn("Handler failed; will retry", { ...fields, error: reason });
-          run.pending.push(`${handler.name}: ${reason}`);
-          if (error instanceof TransientError && error.retryAfterSeconds !== undefined) {
-            run.retryAfter = Math.max(run.retryAfter ?? 0, error.retryAfterSeconds);
-          }
-        }
-        return;
-      }
-      if (result.outcome === "done") {
-        finish({ status: "done", ...(result.detail === undefined ? {} : { detail: result.detail }) });
-        log.info("Handler done", { ...fields, detail: result.detail });
-      } else {
-        finish({ status: "skipped", detail: result.reason });
-        log.info("Handler skipped", { ...fields, reason: result.reason });
-      }
-      // Only a replay can finish a shared claim that had failed (and left the change's other events failed).
-      if (replay && key !== event.id) run.healKeys.push(key);
-    }),
-  );
-  // Outcomes in registration order, whatever order the handlers finished in.
-  const order = new Map(claims.map((claim, i) => [`${claim.key}\u0000${claim.handler.name}`, i]));
-  run.finishes.sort(
-    (a, b) => (order.get(`${a.key}\u0000${a.handler}`) ?? 0) - (order.get(`${b.key}\u0000${b.handler}`) ?? 0),
-  );
-  return run;
+        changeId: row.changeId,
+      });
+    }
+    return {};
+  }
+  const fields = {
+    eventId: event.id,
+    type: event.type,
+    handler: handler.name,
+    attempt: claim.attempts,
+    ...(row.changeId === undefined ? {} : { changeId: row.changeId }),
+  };
+  const marked = { eventId: event.id, changeId: row.changeId };
+  if (claim.attempts > 1) {
+    // A claim taken over after its lease ran out may be a success that D1 could not record.
+    const marker = await readEffectMarker(env.IDEMPOTENCY, marked, handler.name);
+    if (marker) {
+      log.info("Handler already done; outcome recorded from its fallback marker", { ...fields, ...marker });
+      return { finish: finish(marker) };
+    }
+  }
+  let result: HandlerResult;
+  try {
+    // An effect of a change goes out under the id of the event that first claimed it, so a retry
+    // by the other path's event carries the same Idempotency-Key.
+    result = await handler.run({ ...ctx, effectId: claim.effectId });
+  } catch (error) {
+    const reason = describeError(error);
+    if (error instanceof PermanentError) {
+      log.error("Handler failed permanently", { ...fields, error: reason });
+      return { finish: finish({ status: "failed", error: reason }), failed: `${handler.name}: ${reason}` };
+    }
+    log.warn("Handler failed; will retry", { ...fields, error: reason });
+    const retryAfter = error instanceof TransientError ? error.retryAfterSeconds : undefined;
+    return {
+      finish: finish({ status: "retry", error: reason }),
+      pending: `${handler.name}: ${reason}`,
+      ...(retryAfter === undefined ? {} : { retryAfter }),
+    };
+  }
+  const done =
+    result.outcome === "done"
+      ? finish({ status: "done", ...(result.detail === undefined ? {} : { detail: result.detail }) })
+      : finish({ status: "skipped", detail: result.reason });
+  if (result.outcome === "done") log.info("Handler done", { ...fields, detail: result.detail });
+  else log.info("Handler skipped", { ...fields, reason: result.reason });
+  // Only a replay can finish a change's claim that had failed (and left its other events failed).
+  return replay && row.changeId !== undefined ? { finish: done, heal: row.changeId } : { finish: done };
 }
 
 /** Attempts at recording an attempt's outcomes, ever longer apart (D1 errors are often brief). */
@@ -285,16 +288,21 @@ async function recordSettlement(env: Env, settlement: Settlement): Promise<void>
       // A later replay of a skipped handler, with its destination configured by then, must run it.
       const successes = settlement.finishes.filter((f) => f.outcome.status === "done");
       await Promise.all(
-        successes.map(({ key, handler, outcome }) =>
-          writeEffectMarker(env.IDEMPOTENCY, key, handler, {
+        successes.map(({ claim, handler, outcome }) =>
+          writeEffectMarker(env.IDEMPOTENCY, { eventId: settlement.eventId, changeId: claim.changeId }, handler, {
             status: "done",
             ...(outcome.detail === undefined ? {} : { detail: outcome.detail }),
           }).then(
             () =>
-              log.error("Handler outcome not recorded in D1; kept as a fallback marker", { claimKey: key, handler }),
+              log.error("Handler outcome not recorded in D1; kept as a fallback marker", {
+                eventId: settlement.eventId,
+                changeId: claim.changeId,
+                handler,
+              }),
             (markerError: unknown) =>
               log.error("Handler outcome not recorded anywhere; it may run once more", {
-                claimKey: key,
+                eventId: settlement.eventId,
+                changeId: claim.changeId,
                 handler,
                 error: describeError(markerError),
               }),

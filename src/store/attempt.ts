@@ -1,18 +1,18 @@
 // One consumer attempt at an event in two D1 round trips (D1 runs a batch as one transaction):
 // - openAttempt, before any handler runs: the event's row and attempt count, a reopen of its work
-//   order, the ending it reports, and the claim of every handler, with each claim's key and state;
+//   order, the real change it reports, and the claim of every handler, with each claim's state;
 // - settleAttempt, after the handlers ran: every handler's outcome, the event's status or last
 //   error, and the other events of a change a replay healed.
 // A side effect is claimed before it runs and recorded after it succeeds, as with one call each.
 
 import type { CanonicalEvent } from "../events/canonical";
-import type { EndingObservation } from "../events/changes";
+import type { ChangeObservation } from "../events/changes";
 import type { DataJson } from "../events/data-json";
-import { reopenStatement, resolveEndingStatements } from "./endings";
+import { reopenStatement, resolveChangeStatements } from "./changes";
 import { beginAttemptStatements, type EventStatus, errorStatement, statusStatement } from "./event-log";
 import {
-  type ClaimKeyRef,
   type ClaimResult,
+  type ClaimRow,
   claimResultOf,
   claimStatements,
   type FinishedStatus,
@@ -27,15 +27,15 @@ export interface AttemptPlan {
   stored?: DataJson | undefined;
   /** The event shows its work order open again at this time. */
   reopen?: { workOrderId: string; atMs: number } | undefined;
-  /** The ending the event reports, resolved in the batch, for claims under `{endingOf}`. */
-  ending?: EndingObservation | undefined;
-  claims: Array<{ handler: string; ref: ClaimKeyRef }>;
+  /** The change the event reports, resolved in the batch, when a claim is per change. */
+  change?: ChangeObservation | undefined;
+  claims: Array<{ handler: string; perChange: boolean }>;
   nowMs: number;
 }
 
 export interface OpenedClaim {
   handler: string;
-  key: string;
+  row: ClaimRow;
   result: ClaimResult;
 }
 
@@ -44,10 +44,10 @@ export async function openAttempt(db: D1Database, plan: AttemptPlan): Promise<Op
   const { event } = plan;
   const statements = beginAttemptStatements(db, event, plan.replay, plan.stored);
   if (plan.reopen) statements.push(reopenStatement(db, plan.reopen.workOrderId, plan.reopen.atMs));
-  if (plan.ending) statements.push(...resolveEndingStatements(db, plan.ending, plan.nowMs));
+  if (plan.change) statements.push(...resolveChangeStatements(db, plan.change, plan.nowMs));
   const firstClaim = statements.length;
   for (const claim of plan.claims) {
-    statements.push(...claimStatements(db, claim.ref, claim.handler, { ...plan, eventId: event.id }));
+    statements.push(...claimStatements(db, { eventId: event.id, ...claim }, plan));
   }
   const results = await db.batch(statements);
   return plan.claims.map((claim, i) => ({
@@ -57,7 +57,7 @@ export async function openAttempt(db: D1Database, plan: AttemptPlan): Promise<Op
 }
 
 export interface Finish {
-  key: string;
+  claim: ClaimRow;
   handler: string;
   outcome: { status: FinishedStatus; detail?: string; error?: string };
 }
@@ -67,24 +67,21 @@ export interface Settlement {
   finishes: Finish[];
   /** The event's end (`processed`, `failed`), or, while a retry is pending, only its last error. */
   event: { status: EventStatus; lastError: string | null } | { pendingError: string };
-  /** Change-keyed claims a replay finished well: their other events that failed are healed. */
-  healKeys?: string[];
+  /** Changes whose claims a replay finished well: their other events that failed are healed. */
+  healChanges?: number[];
 }
 
 /** Round trip 2. Resolves with how many other events of a change it healed. */
 export async function settleAttempt(db: D1Database, settlement: Settlement): Promise<number> {
   const { eventId, event } = settlement;
-  const statements = settlement.finishes.map((f) => finishStatement(db, f.key, f.handler, f.outcome));
+  const statements = settlement.finishes.map((f) => finishStatement(db, f.claim.id, f.outcome));
   statements.push(
     "pendingError" in event
       ? errorStatement(db, eventId, event.pendingError)
       : statusStatement(db, eventId, event.status, event.lastError),
   );
   const firstHeal = statements.length;
-  for (const key of settlement.healKeys ?? []) {
-    const heal = settleSharersStatement(db, key);
-    if (heal) statements.push(heal);
-  }
+  for (const changeId of new Set(settlement.healChanges)) statements.push(settleSharersStatement(db, changeId));
   const results = await db.batch(statements);
   return results.slice(firstHeal).reduce((sum, result) => sum + (result.meta.changes ?? 0), 0);
 }

@@ -5,6 +5,9 @@
 
 import { effectMarkerKey, PAYLOAD_TTL_SECONDS } from "./keys";
 
+/** What a claim is keyed by: the change it is per, else its event. */
+type MarkedClaim = { eventId: string; changeId: number | undefined };
+
 /** Only a success leaves a marker: a skip has no effect to protect. */
 export interface EffectMarker {
   status: "done";
@@ -13,19 +16,19 @@ export interface EffectMarker {
 
 export async function writeEffectMarker(
   kv: KVNamespace,
-  claimKey: string,
+  claim: MarkedClaim,
   handler: string,
   marker: EffectMarker,
 ): Promise<void> {
-  await kv.put(effectMarkerKey(claimKey, handler), JSON.stringify(marker), { expirationTtl: PAYLOAD_TTL_SECONDS });
+  await kv.put(effectMarkerKey(claim, handler), JSON.stringify(marker), { expirationTtl: PAYLOAD_TTL_SECONDS });
 }
 
 export async function readEffectMarker(
   kv: KVNamespace,
-  claimKey: string,
+  claim: MarkedClaim,
   handler: string,
 ): Promise<EffectMarker | undefined> {
-  const text = await kv.get(effectMarkerKey(claimKey, handler), "text");
+  const text = await kv.get(effectMarkerKey(claim, handler), "text");
   if (text === null) return undefined;
   const parsed = JSON.parse(text) as Partial<EffectMarker>;
   if (parsed.status !== "done") return undefined;

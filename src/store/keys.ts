@@ -5,7 +5,7 @@
 // | `dedupe:<eventId>`  | DEDUPE_TTL_SECONDS (86,400) | ingest, only after the queue took the event  |
 // | `payload:<eventId>` | 7 days                      | ingest, before sending a too-large event     |
 // | `payload:<eventId>:replay:<uuid>` | 7 days        | ingest, before sending a too-large replay    |
-// | `effect:<claimKey>:<handler>` | 7 days            | consumer, when D1 would not record a success |
+// | `effect:<eventId>:<handler>`, `effect:change:<changeId>:<handler>` | 7 days | consumer, when D1 would not record a success |
 // | `poll:cursor`       | none                        | poller, when a query reached its end         |
 //
 // R2 (`REPORTS`): `reports/<workOrderId>.html` and `.json`, written by the completion-report handler.
@@ -16,10 +16,11 @@ export const payloadKey = (eventId: string): string => `payload:${eventId}`;
 export const replayPayloadKey = (eventId: string, replayId: string): string => `payload:${eventId}:replay:${replayId}`;
 export const POLL_CURSOR_KEY = "poll:cursor";
 /**
- * A side effect that succeeded while D1 could not record it (see store/effect-markers.ts), by its
- * claim key: the event id, or a real change's key (`workorder:<id>:created`, `…:ending:<n>`).
+ * A side effect that succeeded while D1 could not record it (see store/effect-markers.ts), by what
+ * its claim is keyed by: the real change's id for a claim per change, else the event's id.
  */
-export const effectMarkerKey = (claimKey: string, handler: string): string => `effect:${claimKey}:${handler}`;
+export const effectMarkerKey = (claim: { eventId: string; changeId: number | undefined }, handler: string): string =>
+  claim.changeId === undefined ? `effect:${claim.eventId}:${handler}` : `effect:change:${claim.changeId}:${handler}`;
 
 /** Claim checks and effect markers outlive every retry schedule (max 5 retries, each at most 12 h) plus replay slack. */
 export const PAYLOAD_TTL_SECONDS = 7 * 24 * 3600;

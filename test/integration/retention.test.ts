@@ -24,7 +24,7 @@ beforeEach(async () => {
   run += 1;
   // Storage is shared by the tests of this file: start each from empty tables.
   await env.DB.batch(
-    ["events", "side_effects", "dead_letters", "event_endings", "work_orders"].map((t) =>
+    ["events", "side_effects", "dead_letters", "event_changes", "changes", "work_orders"].map((t) =>
       env.DB.prepare(`DELETE FROM ${t}`),
     ),
   );
@@ -49,9 +49,17 @@ async function logEvent(ageDays: number, n: number, status: "accepted" | "proces
   )
     .bind(id, event.receivedAt)
     .run();
-  await env.DB.prepare("INSERT INTO event_endings (event_id, work_order_id, seq) VALUES (?1, ?2, 1)")
-    .bind(id, event.workOrderId)
-    .run();
+  // The ending it reported: kept, so the same event id seen again resolves to the same ending.
+  await env.DB.batch([
+    env.DB.prepare("INSERT INTO changes (work_order_id, kind, created_at) VALUES (?1, 'DONE', ?2)").bind(
+      event.workOrderId,
+      event.receivedAt,
+    ),
+    env.DB.prepare(
+      `INSERT INTO event_changes (event_id, change_id, work_order_id, kind)
+       SELECT ?1, max(id), ?2, 'DONE' FROM changes WHERE work_order_id = ?2`,
+    ).bind(id, event.workOrderId),
+  ]);
   return id;
 }
 
@@ -77,7 +85,7 @@ describe("retention of the event log", () => {
       expect(await count(`SELECT COUNT(*) AS n FROM side_effects WHERE event_id = '${id}'`)).toBe(0);
     }
     // Which ending each event id resolved to stays: the same id seen again resolves the same way.
-    expect(await count("SELECT COUNT(*) AS n FROM event_endings")).toBe(old.length + kept.length);
+    expect(await count("SELECT COUNT(*) AS n FROM event_changes")).toBe(old.length + kept.length);
   });
 
   it("keeps an old event that is still accepted (being retried or replayed) until it settles", async () => {
@@ -121,16 +129,17 @@ describe("retention of the event log", () => {
   });
 
   it("keeps the mirror, the reports and the claims keyed by a real change", async () => {
-    await logEvent(90, 1);
+    const old = await logEvent(90, 1);
     await env.DB.prepare(
       "INSERT INTO work_orders (id, title, status, version_ms, synced_at) VALUES ('1001', 'Old pump', 'DONE', 1, ?1)",
     )
       .bind(new Date(NOW - 90 * DAY).toISOString())
       .run();
     await env.DB.prepare(
-      "INSERT INTO side_effects (event_id, handler, status, attempts, updated_at) VALUES ('workorder:1001:ending:1', 'erp-sync', 'done', 1, ?1)",
+      `INSERT INTO side_effects (change_id, handler, status, attempts, updated_at)
+       VALUES ((SELECT change_id FROM event_changes WHERE event_id = ?1), 'erp-sync', 'done', 1, ?2)`,
     )
-      .bind(new Date(NOW - 90 * DAY).toISOString())
+      .bind(old, new Date(NOW - 90 * DAY).toISOString())
       .run();
     await env.REPORTS.put("reports/1001.json", "{}");
 
@@ -138,7 +147,7 @@ describe("retention of the event log", () => {
 
     expect(await count("SELECT COUNT(*) AS n FROM events")).toBe(0);
     expect(await count("SELECT COUNT(*) AS n FROM work_orders WHERE id = '1001'")).toBe(1);
-    expect(await count("SELECT COUNT(*) AS n FROM side_effects WHERE event_id = 'workorder:1001:ending:1'")).toBe(1);
+    expect(await count("SELECT COUNT(*) AS n FROM side_effects WHERE change_id IS NOT NULL")).toBe(1);
     expect(await env.REPORTS.head("reports/1001.json")).not.toBeNull();
   });
 

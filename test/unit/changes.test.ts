@@ -1,21 +1,32 @@
-// How ending observations (a webhook's status change to DONE, or a polled REST record in DONE /
-// CANCELED / SKIPPED) resolve to endings of a work order (ARCHITECTURE.md, "Once per real change").
+// How change observations resolve to changes of a work order (ARCHITECTURE.md, "Once per real
+// change"): ending observations (a webhook's status change to DONE, or a polled REST record in DONE /
+// CANCELED / SKIPPED) to its endings, numbered here in the order they were made, and creation
+// observations to its one creation.
 
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import type { EndingObservation } from "../../src/events/changes";
-import {
-  ENDING_MATCH_TOLERANCE_MS,
-  endingSeqOf,
-  reopenStatement,
-  resolveEndingStatements,
-} from "../../src/store/endings";
+import type { ChangeObservation, EndingObservation } from "../../src/events/changes";
+import { ENDING_MATCH_TOLERANCE_MS, reopenStatement, resolveChangeStatements } from "../../src/store/changes";
 
-/** The ending an observation resolves to, its statements run alone in one batch. */
+/** The change's id an observation resolves to, its statements run alone in one batch. */
+async function resolveChange(db: D1Database, o: ChangeObservation): Promise<number> {
+  await db.batch(resolveChangeStatements(db, o));
+  const row = await db
+    .prepare("SELECT change_id FROM event_changes WHERE event_id = ?1")
+    .bind(o.eventId)
+    .first<{ change_id: number }>();
+  if (!row) throw new Error(`Change of event ${o.eventId} not resolved`);
+  return row.change_id;
+}
+
+/** Which of its work order's endings (1, 2, …) an observation resolves to. */
 async function resolveEnding(db: D1Database, o: EndingObservation): Promise<number> {
-  const statements = resolveEndingStatements(db, o);
-  const results = await db.batch(statements);
-  return endingSeqOf(results[statements.length - 1], o.eventId);
+  const id = await resolveChange(db, o);
+  const row = await db
+    .prepare("SELECT count(*) AS n FROM changes WHERE work_order_id = ?1 AND kind <> 'created' AND id <= ?2")
+    .bind(o.workOrderId, id)
+    .first<{ n: number }>();
+  return row?.n ?? 0;
 }
 
 async function recordReopen(db: D1Database, workOrderId: string, atMs: number): Promise<void> {
@@ -52,7 +63,7 @@ function poll(
 
 const endingsOf = async (workOrderId: string) =>
   (
-    await env.DB.prepare("SELECT count(*) AS n FROM work_order_endings WHERE work_order_id = ?1")
+    await env.DB.prepare("SELECT count(*) AS n FROM changes WHERE work_order_id = ?1 AND kind <> 'created'")
       .bind(workOrderId)
       .first<{ n: number }>()
   )?.n;
@@ -152,9 +163,23 @@ describe("resolving an ending", () => {
     );
     expect(new Set(seqs)).toEqual(new Set([1]));
     expect(await endingsOf(wo)).toBe(1);
-    const row = await env.DB.prepare("SELECT webhook_ms, poll_ms FROM work_order_endings WHERE work_order_id = ?1")
+    const row = await env.DB.prepare("SELECT webhook_ms, poll_ms FROM changes WHERE work_order_id = ?1")
       .bind(wo)
       .first();
     expect(row).toEqual({ webhook_ms: T + 350, poll_ms: T });
+  });
+});
+
+describe("resolving a creation", () => {
+  it("resolves every creation event of a work order, from either path, to its one creation", async () => {
+    const wo = workOrder();
+    const created = (eventId: string) => ({ eventId, workOrderId: wo, creation: true }) as const;
+    const ids = await Promise.all(
+      ["webhook-hash", `poll:${wo}:created`, "webhook-hash"].map((id) => resolveChange(env.DB, created(id))),
+    );
+    expect(new Set(ids).size).toBe(1);
+    const ending = await resolveChange(env.DB, webhook(wo, T));
+    expect(ending).not.toBe(ids[0]);
+    expect(await endingsOf(wo)).toBe(1);
   });
 });

@@ -1,0 +1,112 @@
+// Real changes of work orders (a creation; an ending: completed, cancelled, skipped), whichever
+// path saw them: each event that reports one resolves to one `changes` row, and the handlers
+// claimed once per change are claimed under its id, so a webhook and a poll of the same change
+// cause one effect. ARCHITECTURE.md, "Once per real change", has the rules and the edge cases.
+
+import type { ChangeObservation } from "../events/changes";
+
+/**
+ * How far apart a webhook's occurredAt and REST's completedAt (or updatedAt) of the same ending
+ * may be. MaintainX dates the webhook a few hundred ms after REST; a wider window also covers a
+ * delayed clock. The cost of a wide window: a reopen and a second completion inside it, both of
+ * whose webhooks are lost and whose reopen the poller never saw, count as one ending.
+ */
+export const ENDING_MATCH_TOLERANCE_MS = 120_000;
+
+/**
+ * An ending `c` that the observation `o` (a row of event_changes) matches, as SQL: one of the same
+ * work order and status that
+ * - webhook: has no webhook yet, and a poll time within the tolerance (two webhooks never match:
+ *   MaintainX sends one delivery per transition, and a retried delivery has the same event id);
+ * - poll: has this very poll time (the same completedAt read again), or no poll time yet and a
+ *   webhook time within the tolerance, or, when REST gave no completedAt, is the work order's
+ *   latest ending (an edit of a done work order is not a new ending);
+ * and, unless it is the same completedAt read again, the work order was not seen open between
+ * the ending and the observation (`work_order_reopens`, whatever order those were processed in).
+ */
+const MATCHING_ENDING = `
+  (o.source = 'webhook' AND c.webhook_ms IS NULL AND abs(c.poll_ms - o.at_ms) <= ${ENDING_MATCH_TOLERANCE_MS})
+  OR (o.source = 'poll' AND o.exact AND c.poll_ms = o.at_ms)
+  OR (o.source = 'poll' AND c.poll_ms IS NULL AND abs(c.webhook_ms - o.at_ms) <= ${ENDING_MATCH_TOLERANCE_MS})
+  OR (o.source = 'poll' AND NOT o.exact
+      AND c.id = (SELECT max(id) FROM changes WHERE work_order_id = o.work_order_id AND kind <> 'created'))`;
+const SAME_POLL_TIME = "(o.source = 'poll' AND o.exact AND c.poll_ms = o.at_ms)";
+const REOPENED_BETWEEN = `EXISTS (
+  SELECT 1 FROM work_order_reopens r
+  WHERE r.work_order_id = o.work_order_id
+    AND r.at_ms > min(coalesce(c.webhook_ms, c.poll_ms), coalesce(c.poll_ms, c.webhook_ms), o.at_ms)
+    AND r.at_ms < max(coalesce(c.webhook_ms, c.poll_ms), coalesce(c.poll_ms, c.webhook_ms), o.at_ms))`;
+
+/**
+ * The statements that resolve the change an observation reports, creating it when none matches.
+ * They travel in one D1 batch (the attempt's first, `store/attempt.ts`), which D1 runs as one
+ * transaction: concurrent observations of one change, from either path, resolve to the same one.
+ * The observation is kept in `event_changes` with the change it resolved to, so the same event
+ * always resolves to the same change. A creation matches its work order's one creation; an ending
+ * matches the closest ending in time that MATCHING_ENDING allows.
+ */
+export function resolveChangeStatements(
+  db: D1Database,
+  o: ChangeObservation,
+  nowMs = Date.now(),
+): D1PreparedStatement[] {
+  const observed =
+    "creation" in o
+      ? db
+          .prepare("INSERT OR IGNORE INTO event_changes (event_id, work_order_id, kind) VALUES (?1, ?2, 'created')")
+          .bind(o.eventId, o.workOrderId)
+      : db
+          .prepare(
+            `INSERT OR IGNORE INTO event_changes (event_id, work_order_id, kind, source, at_ms, exact)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)`,
+          )
+          .bind(o.eventId, o.workOrderId, o.status, o.source, o.atMs, o.exact ? 1 : 0);
+  return [
+    observed,
+    db
+      .prepare(
+        `UPDATE event_changes AS o SET change_id = (
+           SELECT c.id FROM changes c
+           WHERE c.work_order_id = o.work_order_id AND c.kind = o.kind
+             AND (o.kind = 'created' OR ((${MATCHING_ENDING}) AND (${SAME_POLL_TIME} OR NOT ${REOPENED_BETWEEN})))
+           ORDER BY ${SAME_POLL_TIME} DESC, abs(coalesce(c.poll_ms, c.webhook_ms) - o.at_ms), c.id DESC
+           LIMIT 1)
+         WHERE o.event_id = ?1 AND o.change_id IS NULL`,
+      )
+      .bind(o.eventId),
+    db
+      .prepare(
+        `INSERT INTO changes (work_order_id, kind, webhook_ms, poll_ms, created_at)
+         SELECT work_order_id, kind, iif(source = 'webhook', at_ms, NULL), iif(source = 'poll', at_ms, NULL), ?2
+         FROM event_changes WHERE event_id = ?1 AND change_id IS NULL`,
+      )
+      .bind(o.eventId, new Date(nowMs).toISOString()),
+    // A change made just now has the largest id of its work order's changes.
+    db
+      .prepare(
+        `UPDATE event_changes AS o SET change_id = (SELECT max(id) FROM changes WHERE work_order_id = o.work_order_id)
+         WHERE o.event_id = ?1 AND o.change_id IS NULL`,
+      )
+      .bind(o.eventId),
+    // The matched ending now knows this path's time too (the first of each path stays).
+    db
+      .prepare(
+        `UPDATE changes SET
+           webhook_ms = coalesce(webhook_ms, iif(o.source = 'webhook', o.at_ms, NULL)),
+           poll_ms = coalesce(poll_ms, iif(o.source = 'poll', o.at_ms, NULL))
+         FROM event_changes AS o WHERE o.event_id = ?1 AND changes.id = o.change_id`,
+      )
+      .bind(o.eventId),
+  ];
+}
+
+/**
+ * Records that the work order was seen open again at `atMs`. Kept whatever order events are
+ * processed in: an ending and a later observation with a reopen between them are two endings, even
+ * when the reopen was processed first.
+ */
+export function reopenStatement(db: D1Database, workOrderId: string, atMs: number): D1PreparedStatement {
+  return db
+    .prepare("INSERT OR IGNORE INTO work_order_reopens (work_order_id, at_ms) VALUES (?1, ?2)")
+    .bind(workOrderId, atMs);
+}
