@@ -24,14 +24,8 @@ export interface Config {
   /** Work-order priorities whose creation is posted to Slack (upper case, as MaintainX writes them). */
   slackAlertPriorities: string[];
   erpWebhookUrl: string | undefined;
-  /** Where canonical events are forwarded as Standard Webhooks deliveries; unset, nothing is forwarded. */
-  forwardUrl: string | undefined;
-  /** FORWARD_URL is set, well-formed or not: the forward handler is routed, and says why it skips. */
-  forwarding: boolean;
-  /** The key bytes of FORWARD_SIGNING_SECRET (`whsec_<base64>`); undefined when unset or malformed. */
-  forwardSigningKey: Uint8Array | undefined;
-  /** Canonical type patterns (`*`, `workorder.*`, `asset.status_changed`) of the events forwarded. */
-  forwardTypes: string[];
+  /** FORWARD_URL, FORWARD_SIGNING_SECRET and FORWARD_TYPES. */
+  forwarding: Forwarding;
   adminToken: string | undefined;
   /** Slack incoming webhook for operator alerts; unset, alerts are log lines only. */
   alertWebhookUrl: string | undefined;
@@ -52,6 +46,27 @@ export interface Config {
   /** Settings that were malformed, with the value used instead. */
   problems: ConfigProblem[];
 }
+
+/**
+ * Forwarding canonical events as Standard Webhooks deliveries (handlers/forward.ts). Off while
+ * FORWARD_URL is unset: the forward handler is not routed at all. On once FORWARD_URL is set,
+ * well-formed or not: every event matching `types` is routed to the handler, which sends it to
+ * `target`, or skips it with `target.skipReason` when the URL or the signing key is unusable, so
+ * nothing goes out unsigned.
+ */
+export type Forwarding =
+  | { enabled: false }
+  | {
+      enabled: true;
+      /** Canonical type patterns (`*`, `workorder.*`, `asset.status_changed`) of the events forwarded. */
+      types: string[];
+      target: ForwardTarget;
+    };
+
+/** Where forwarded events go and the key bytes they are signed with, or why none can go out. */
+export type ForwardTarget =
+  | { usable: true; url: string; signingKey: Uint8Array }
+  | { usable: false; skipReason: string };
 
 export interface ConfigProblem {
   name: string;
@@ -119,9 +134,9 @@ class SettingsReader {
    * A `whsec_<base64>` signing key; a malformed one is noted without its value (it is a secret).
    * A short one is used, and noted: Standard Webhooks asks for 24 to 64 bytes.
    */
-  signingKey(name: VarName): Uint8Array | undefined {
+  signingKey(name: VarName): { key?: Uint8Array; set: boolean } {
     const text = this.raw(name);
-    if (text === undefined) return undefined;
+    if (text === undefined) return { set: false };
     const key = parseStandardWebhooksSecret(text);
     const value = "(a secret, not shown)";
     if (!key) this.problems.push({ name, value, used: `nothing: ${MALFORMED_SIGNING_KEY}` });
@@ -132,7 +147,7 @@ class SettingsReader {
         used: `the key as given, ${key.length} bytes: Standard Webhooks asks for ${MIN_SIGNING_KEY_BYTES} to 64 random bytes`,
       });
     }
-    return key;
+    return key ? { key, set: true } : { set: true };
   }
 
   /** An http(s) URL; anything else is noted (a URL may carry a secret, so only its form is said). */
@@ -157,9 +172,9 @@ class SettingsReader {
 const POLL_MODES: readonly PollMode[] = ["always", "fallback", "off"];
 
 /** What a malformed FORWARD_SIGNING_SECRET should look like, for the messages that name it. */
-export const MALFORMED_SIGNING_KEY = "forwarding is skipped until it is whsec_ followed by base64";
+const MALFORMED_SIGNING_KEY = "forwarding is skipped until it is whsec_ followed by base64";
 /** What a malformed URL setting should look like. */
-export const MALFORMED_URL = "it is skipped until it is an absolute http:// or https:// URL";
+const MALFORMED_URL = "it is skipped until it is an absolute http:// or https:// URL";
 const MIN_SIGNING_KEY_BYTES = 24;
 
 /** MaintainX's work-order priorities. */
@@ -172,7 +187,35 @@ function priorityOf(entry: string): string | undefined {
 
 /** Whether the configuration forwards this event (its canonical or routed types, or its MaintainX type). */
 export function forwardsEvent(config: Config, types: readonly string[]): boolean {
-  return config.forwarding && matchesAnyPattern(config.forwardTypes, types);
+  return config.forwarding.enabled && matchesAnyPattern(config.forwarding.types, types);
+}
+
+/**
+ * The FORWARD_* settings as one value. The signing key and the types are read, and reported when
+ * malformed, whether FORWARD_URL is set or not, so `/admin/status` names a bad value before
+ * forwarding is turned on.
+ */
+function readForwarding(settings: SettingsReader, url: { url?: string; set: boolean }): Forwarding {
+  const key = settings.signingKey("FORWARD_SIGNING_SECRET");
+  // A list of nothing but typos forwards nothing: falling back to `*` would send more than asked.
+  const types = settings.list("FORWARD_TYPES", ["*"], parseTypePattern, {
+    used: [],
+    says: "no type: nothing is forwarded",
+  });
+  if (!url.set) return { enabled: false };
+  return { enabled: true, types, target: forwardTarget(url.url, key) };
+}
+
+/** Where forwarded events go, or why they cannot; with neither the URL nor the key usable, the reason names the URL. */
+function forwardTarget(url: string | undefined, key: { key?: Uint8Array; set: boolean }): ForwardTarget {
+  if (url === undefined) return { usable: false, skipReason: `FORWARD_URL is malformed: ${MALFORMED_URL}` };
+  if (key.key === undefined) {
+    const skipReason = key.set
+      ? `FORWARD_SIGNING_SECRET is malformed: ${MALFORMED_SIGNING_KEY}`
+      : "FORWARD_SIGNING_SECRET is not set";
+    return { usable: false, skipReason };
+  }
+  return { usable: true, url, signingKey: key.key };
 }
 
 /** Splits the comma-separated secret list; blanks are dropped, order is kept. */
@@ -223,7 +266,8 @@ export function readConfig(env: Env): Config {
   const cached = cache.get(env);
   if (cached) return cached;
   const settings = new SettingsReader(env);
-  const forward = settings.url("FORWARD_URL");
+  // Problems are listed in the order settings are read: FORWARD_URL's comes first.
+  const forwardUrl = settings.url("FORWARD_URL");
   const config: Config = {
     webhookSecrets: parseWebhookSecrets(env.MAINTAINX_WEBHOOK_SECRET),
     apiKey: optionalString(env.MAINTAINX_API_KEY),
@@ -232,14 +276,7 @@ export function readConfig(env: Env): Config {
     slackWebhookUrl: optionalString(env.SLACK_WEBHOOK_URL),
     slackAlertPriorities: settings.list("SLACK_ALERT_PRIORITIES", ["HIGH"], priorityOf),
     erpWebhookUrl: optionalString(env.ERP_WEBHOOK_URL),
-    forwardUrl: forward.url,
-    forwarding: forward.set,
-    forwardSigningKey: settings.signingKey("FORWARD_SIGNING_SECRET"),
-    // A list of nothing but typos forwards nothing: falling back to `*` would send more than asked.
-    forwardTypes: settings.list("FORWARD_TYPES", ["*"], parseTypePattern, {
-      used: [],
-      says: "no type: nothing is forwarded",
-    }),
+    forwarding: readForwarding(settings, forwardUrl),
     adminToken: optionalString(env.ADMIN_TOKEN),
     alertWebhookUrl: optionalString(env.ALERT_WEBHOOK_URL),
     alertSilenceMinutes: settings.integer("ALERT_SILENCE_MINUTES", 60, 0, 525_600),

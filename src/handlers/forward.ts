@@ -9,7 +9,7 @@
 // tolerance. Without FORWARD_URL the handler is not routed at all; with a malformed one, or
 // without a valid FORWARD_SIGNING_SECRET, it is skipped with a log line: nothing goes out unsigned.
 
-import { forwardsEvent, MALFORMED_SIGNING_KEY, MALFORMED_URL } from "../config";
+import { forwardsEvent } from "../config";
 import { done, type EventHandler, skipped } from "../contract/handler";
 import type { CanonicalEvent } from "../events/canonical";
 import { postJson } from "../lib/outbound";
@@ -35,21 +35,14 @@ export const forward: EventHandler = {
   appliesTo: (event, config, types) => forwardsEvent(config, [...types, event.sourceType]),
   async run(ctx) {
     const { config, event } = ctx;
-    const url = config.forwardUrl;
-    if (!url) return skipped(`FORWARD_URL is malformed: ${MALFORMED_URL}`);
-    const key = config.forwardSigningKey;
-    if (!key) {
-      const malformed = config.problems.some((problem) => problem.name === "FORWARD_SIGNING_SECRET");
-      return skipped(
-        malformed
-          ? `FORWARD_SIGNING_SECRET is malformed: ${MALFORMED_SIGNING_KEY}`
-          : "FORWARD_SIGNING_SECRET is not set",
-      );
-    }
+    // appliesTo routes this handler only while forwarding is enabled.
+    if (!config.forwarding.enabled) return skipped("FORWARD_URL is not set");
+    const { target } = config.forwarding;
+    if (!target.usable) return skipped(target.skipReason);
 
     const body = forwardedBody(event);
-    const headers = await signStandardWebhook(key, ctx.effectId, Date.now() / 1000, body);
-    await postJson("Forward", url, body, {
+    const headers = await signStandardWebhook(target.signingKey, ctx.effectId, Date.now() / 1000, body);
+    await postJson("Forward", target.url, body, {
       timeoutMs: config.outboundTimeoutMs,
       fetch: ctx.fetch,
       headers: { ...headers },

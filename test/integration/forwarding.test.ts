@@ -316,7 +316,7 @@ describe("FORWARD_TYPES", () => {
       used: "no type: nothing is forwarded",
     });
     const partly = forwarding({ FORWARD_TYPES: "asset.*, bad pattern" });
-    expect(readConfig(partly).forwardTypes).toEqual(["asset.*"]);
+    expect(readConfig(partly).forwarding).toMatchObject({ enabled: true, types: ["asset.*"] });
   });
 });
 

@@ -2,14 +2,25 @@
 // instead, and /admin/status lists it under `config`.
 
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { readConfig } from "../../src/config";
+import { type Config, readConfig } from "../../src/config";
 import { BASE } from "../helpers/deliveries";
-import { callWorker, testEnv } from "../helpers/worker";
+import { callWorker, type EnvOverrides, testEnv } from "../helpers/worker";
 
 afterEach(() => vi.restoreAllMocks());
 
 function warnings(spy: { mock: { calls: unknown[][] } }): Array<Record<string, unknown>> {
   return spy.mock.calls.map(([line]) => JSON.parse(String(line)) as Record<string, unknown>);
+}
+
+/** An environment with FORWARD_URL set, so that forwarding is enabled and its key is read into it. */
+function forwardingEnv(overrides: EnvOverrides = {}): Env {
+  return testEnv({ FORWARD_URL: "https://receiver.test/hooks", ...overrides });
+}
+
+/** The forwarding key's bytes, or undefined when forwarding has no usable target. */
+function signingKeyOf(config: Config): number[] | undefined {
+  const { forwarding } = config;
+  return forwarding.enabled && forwarding.target.usable ? [...forwarding.target.signingKey] : undefined;
 }
 
 describe("readConfig", () => {
@@ -50,14 +61,14 @@ describe("readConfig", () => {
   it("reads FORWARD_SIGNING_SECRET as whsec_<base64> key bytes, and never repeats a malformed one", () => {
     const key = Array.from({ length: 24 }, (_, i) => i + 1);
     const encoded = btoa(String.fromCharCode(...key));
-    const config = readConfig(testEnv({ FORWARD_SIGNING_SECRET: `whsec_${encoded}` }));
-    expect([...(config.forwardSigningKey ?? [])]).toEqual(key);
+    const config = readConfig(forwardingEnv({ FORWARD_SIGNING_SECRET: `whsec_${encoded}` }));
+    expect(signingKeyOf(config)).toEqual(key);
     expect(config.problems).toEqual([]);
     // Standard Webhooks libraries take the bare base64 too.
-    expect([...(readConfig(testEnv({ FORWARD_SIGNING_SECRET: encoded })).forwardSigningKey ?? [])]).toEqual(key);
+    expect(signingKeyOf(readConfig(forwardingEnv({ FORWARD_SIGNING_SECRET: encoded })))).toEqual(key);
     // A short key is used, and reported: the standard asks for 24 to 64 bytes.
-    const short = readConfig(testEnv({ FORWARD_SIGNING_SECRET: "whsec_AQIDBA==" }));
-    expect([...(short.forwardSigningKey ?? [])]).toEqual([1, 2, 3, 4]);
+    const short = readConfig(forwardingEnv({ FORWARD_SIGNING_SECRET: "whsec_AQIDBA==" }));
+    expect(signingKeyOf(short)).toEqual([1, 2, 3, 4]);
     expect(short.problems).toEqual([
       {
         name: "FORWARD_SIGNING_SECRET",
@@ -67,8 +78,8 @@ describe("readConfig", () => {
     ]);
     // Unpadded base64 is refused, as the receiving libraries refuse it.
     for (const malformed of ["whsec_", "whsec_%%%%", "whsec_A", "whsec_AQIDBA", "plain-text secret"]) {
-      const bad = readConfig(testEnv({ FORWARD_SIGNING_SECRET: malformed }));
-      expect(bad.forwardSigningKey, malformed).toBeUndefined();
+      const bad = readConfig(forwardingEnv({ FORWARD_SIGNING_SECRET: malformed }));
+      expect(signingKeyOf(bad), malformed).toBeUndefined();
       expect(bad.problems, malformed).toEqual([
         {
           name: "FORWARD_SIGNING_SECRET",
@@ -77,8 +88,17 @@ describe("readConfig", () => {
         },
       ]);
     }
-    expect(readConfig(testEnv()).forwardSigningKey).toBeUndefined();
-    expect(readConfig(testEnv()).forwardTypes).toEqual(["*"]);
+    // Reported even while FORWARD_URL is unset, before forwarding is turned on.
+    expect(readConfig(testEnv({ FORWARD_SIGNING_SECRET: "whsec_" })).problems).toEqual([
+      {
+        name: "FORWARD_SIGNING_SECRET",
+        value: "(a secret, not shown)",
+        used: "nothing: forwarding is skipped until it is whsec_ followed by base64",
+      },
+    ]);
+    expect(signingKeyOf(readConfig(forwardingEnv()))).toBeUndefined();
+    expect(readConfig(forwardingEnv()).forwarding).toMatchObject({ enabled: true, types: ["*"] });
+    expect(readConfig(testEnv()).forwarding).toEqual({ enabled: false });
   });
 
   it("reports nothing for the shipped defaults, blank values, and case-insensitive modes", () => {
