@@ -15,14 +15,14 @@ CREATE TABLE changes (
   poll_ms        INTEGER,
   created_at     TEXT NOT NULL
 );
--- MaintainX creates a work order once: one creation per work order.
-CREATE UNIQUE INDEX changes_one_creation ON changes (work_order_id) WHERE kind = 'created';
-CREATE INDEX changes_by_work_order ON changes (work_order_id, id);
+-- A work order's changes. MaintainX creates a work order once: the first event that reports its
+-- creation makes it, and every other finds it (store/changes.ts, in a transaction).
+CREATE INDEX changes_by_work_order ON changes (work_order_id, kind);
 
 -- Which change an event reports, and what it saw: an event reports at most one (a creation or an
 -- ending), and always resolves to the same one. `source`, `at_ms` and `exact` are the observation
--- the change was matched by (store/changes.ts); rows carried over from before this migration have
--- none. `change_id` is set in the same transaction the row is written in.
+-- an ending was matched by (store/changes.ts); creations and rows carried over from before this
+-- migration have none. `change_id` is set in the same transaction the row is written in.
 CREATE TABLE event_changes (
   event_id      TEXT PRIMARY KEY,
   change_id     INTEGER REFERENCES changes (id),
@@ -31,7 +31,7 @@ CREATE TABLE event_changes (
   source        TEXT CHECK (source IN ('webhook', 'poll')),
   at_ms         INTEGER,
   exact         INTEGER
-);
+) WITHOUT ROWID;
 CREATE INDEX event_changes_by_change ON event_changes (change_id);
 
 -- The old text keys of the changes, for the carrying over only.
@@ -76,9 +76,7 @@ CREATE TABLE side_effects_by_id (
   detail         TEXT,
   updated_at     TEXT NOT NULL,
   first_event_id TEXT,
-  CHECK ((event_id IS NULL) <> (change_id IS NULL)),
-  UNIQUE (event_id, handler),
-  UNIQUE (change_id, handler)
+  CHECK ((event_id IS NULL) <> (change_id IS NULL))
 );
 INSERT INTO side_effects_by_id
   (event_id, change_id, handler, status, attempts, lease_until, last_error, detail, updated_at, first_event_id)
@@ -88,6 +86,10 @@ INSERT INTO side_effects_by_id
   ORDER BY s.rowid;
 DROP TABLE side_effects;
 ALTER TABLE side_effects_by_id RENAME TO side_effects;
+-- One claim per (event, handler) and per (change, handler). Partial: each row is in one index only
+-- (D1 bills every index entry written as a row written).
+CREATE UNIQUE INDEX side_effects_of_event ON side_effects (event_id, handler) WHERE event_id IS NOT NULL;
+CREATE UNIQUE INDEX side_effects_of_change ON side_effects (change_id, handler) WHERE change_id IS NOT NULL;
 DROP TABLE legacy_change_keys;
 DROP TABLE event_endings;
 DROP TABLE work_order_endings;

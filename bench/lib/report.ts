@@ -133,8 +133,8 @@ export function checkTargets(
   const acceptNoIo = runtimeCpu("accept-no-io");
   const expressAccept = runtimeCpu("express-seed-accept");
   return [
-    check("own CPU, new 2 KB event (accept-no-io − empty) <= 0.15 ms", own.accept, (v) => v <= 0.15),
-    check("own CPU, 2 KB duplicate (duplicate-no-io − empty) <= 0.05 ms", own.duplicate, (v) => v <= 0.05),
+    check("own CPU, new 2 KB event (accept-no-io − empty) <= 0.12 ms", own.accept, (v) => v <= 0.12),
+    check("own CPU, 2 KB duplicate (duplicate-no-io − empty) <= 0.06 ms", own.duplicate, (v) => v <= 0.06),
     check("own CPU, 1 MiB duplicate (large-no-io − empty-large) <= 2.0 ms", own.large, (v) => v <= 2.0),
     check(
       "accept-no-io runtime CPU/request below express-seed-accept's (ratio < 1)",

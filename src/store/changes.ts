@@ -3,7 +3,7 @@
 // claimed once per change are claimed under its id, so a webhook and a poll of the same change
 // cause one effect. ARCHITECTURE.md, "Once per real change", has the rules and the edge cases.
 
-import type { ChangeObservation } from "../events/changes";
+import type { ChangeObservation, CreationObservation, EndingObservation } from "../events/changes";
 
 /**
  * How far apart a webhook's occurredAt and REST's completedAt (or updatedAt) of the same ending
@@ -15,7 +15,7 @@ export const ENDING_MATCH_TOLERANCE_MS = 120_000;
 
 /**
  * An ending `c` that the observation `o` (a row of event_changes) matches, as SQL: one of the same
- * work order and status that
+ * work order and status (checked beside it) that
  * - webhook: has no webhook yet, and a poll time within the tolerance (two webhooks never match:
  *   MaintainX sends one delivery per transition, and a retried delivery has the same event id);
  * - poll: has this very poll time (the same completedAt read again), or no poll time yet and a
@@ -41,36 +41,56 @@ const REOPENED_BETWEEN = `EXISTS (
  * The statements that resolve the change an observation reports, creating it when none matches.
  * They travel in one D1 batch (the attempt's first, `store/attempt.ts`), which D1 runs as one
  * transaction: concurrent observations of one change, from either path, resolve to the same one.
- * The observation is kept in `event_changes` with the change it resolved to, so the same event
- * always resolves to the same change. A creation matches its work order's one creation; an ending
- * matches the closest ending in time that MATCHING_ENDING allows.
+ * `event_changes` keeps the change each event resolved to, so the same event always resolves to
+ * the same change.
  */
 export function resolveChangeStatements(
   db: D1Database,
   o: ChangeObservation,
   nowMs = Date.now(),
 ): D1PreparedStatement[] {
-  const observed =
-    "creation" in o
-      ? db
-          .prepare("INSERT OR IGNORE INTO event_changes (event_id, work_order_id, kind) VALUES (?1, ?2, 'created')")
-          .bind(o.eventId, o.workOrderId)
-      : db
-          .prepare(
-            `INSERT OR IGNORE INTO event_changes (event_id, work_order_id, kind, source, at_ms, exact)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)`,
-          )
-          .bind(o.eventId, o.workOrderId, o.status, o.source, o.atMs, o.exact ? 1 : 0);
+  return "creation" in o ? creationStatements(db, o, nowMs) : endingStatements(db, o, nowMs);
+}
+
+/** A creation is its work order's one creation, made by the first event that reports it. */
+function creationStatements(db: D1Database, o: CreationObservation, nowMs: number): D1PreparedStatement[] {
   return [
-    observed,
     db
       .prepare(
-        `UPDATE event_changes AS o SET change_id = (
-           SELECT c.id FROM changes c
-           WHERE c.work_order_id = o.work_order_id AND c.kind = o.kind
-             AND (o.kind = 'created' OR ((${MATCHING_ENDING}) AND (${SAME_POLL_TIME} OR NOT ${REOPENED_BETWEEN})))
-           ORDER BY ${SAME_POLL_TIME} DESC, abs(coalesce(c.poll_ms, c.webhook_ms) - o.at_ms), c.id DESC
-           LIMIT 1)
+        `INSERT INTO changes (work_order_id, kind, created_at) SELECT ?1, 'created', ?2
+         WHERE NOT EXISTS (SELECT 1 FROM changes WHERE work_order_id = ?1 AND kind = 'created')`,
+      )
+      .bind(o.workOrderId, new Date(nowMs).toISOString()),
+    db
+      .prepare(
+        `INSERT OR IGNORE INTO event_changes (event_id, change_id, work_order_id, kind)
+         SELECT ?1, id, work_order_id, kind FROM changes WHERE work_order_id = ?2 AND kind = 'created'`,
+      )
+      .bind(o.eventId, o.workOrderId),
+  ];
+}
+
+/**
+ * An ending: the observation is written to `event_changes`, matched by its columns against the
+ * work order's endings (MATCHING_ENDING; the closest in time wins), and an ending is made when
+ * none matches.
+ */
+function endingStatements(db: D1Database, o: EndingObservation, nowMs: number): D1PreparedStatement[] {
+  return [
+    db
+      .prepare(
+        `INSERT OR IGNORE INTO event_changes (event_id, work_order_id, kind, source, at_ms, exact)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)`,
+      )
+      .bind(o.eventId, o.workOrderId, o.status, o.source, o.atMs, o.exact ? 1 : 0),
+    db
+      .prepare(
+        `UPDATE event_changes AS o SET change_id = m.id
+         FROM (SELECT c.id FROM changes c, event_changes o
+               WHERE o.event_id = ?1 AND c.work_order_id = o.work_order_id AND c.kind = o.kind
+                 AND (${MATCHING_ENDING}) AND (${SAME_POLL_TIME} OR NOT ${REOPENED_BETWEEN})
+               ORDER BY ${SAME_POLL_TIME} DESC, abs(coalesce(c.poll_ms, c.webhook_ms) - o.at_ms), c.id DESC
+               LIMIT 1) AS m
          WHERE o.event_id = ?1 AND o.change_id IS NULL`,
       )
       .bind(o.eventId),
@@ -81,7 +101,7 @@ export function resolveChangeStatements(
          FROM event_changes WHERE event_id = ?1 AND change_id IS NULL`,
       )
       .bind(o.eventId, new Date(nowMs).toISOString()),
-    // A change made just now has the largest id of its work order's changes.
+    // An ending made just now has the largest id of its work order's changes.
     db
       .prepare(
         `UPDATE event_changes AS o SET change_id = (SELECT max(id) FROM changes WHERE work_order_id = o.work_order_id)
@@ -94,7 +114,9 @@ export function resolveChangeStatements(
         `UPDATE changes SET
            webhook_ms = coalesce(webhook_ms, iif(o.source = 'webhook', o.at_ms, NULL)),
            poll_ms = coalesce(poll_ms, iif(o.source = 'poll', o.at_ms, NULL))
-         FROM event_changes AS o WHERE o.event_id = ?1 AND changes.id = o.change_id`,
+         FROM event_changes AS o
+         WHERE o.event_id = ?1 AND changes.id = o.change_id
+           AND iif(o.source = 'webhook', changes.webhook_ms, changes.poll_ms) IS NULL`,
       )
       .bind(o.eventId),
   ];

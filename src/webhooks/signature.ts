@@ -93,10 +93,8 @@ function hmacKey(secret: string): Promise<CryptoKey> {
   let key = keys.get(secret);
   if (!key) {
     if (keys.size >= 64) keys.clear();
-    key = crypto.subtle.importKey("raw", utf8.encode(secret), { name: "HMAC", hash: "SHA-256" }, false, [
-      "sign",
-      "verify",
-    ]);
+    const algorithm = { name: "HMAC", hash: "SHA-256" };
+    key = crypto.subtle.importKey("raw", utf8.encode(secret), algorithm, false, ["sign", "verify"]);
     keys.set(secret, key);
   }
   return key;
