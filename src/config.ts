@@ -10,7 +10,7 @@ import { matchesAnyPattern, parseTypePattern } from "./lib/type-patterns";
 type PollMode = "always" | "fallback" | "off";
 
 /** A webhook secret, bound to one MaintainX type (`TYPE:secret`) or to none (verifies every type). */
-export interface WebhookSecret {
+interface WebhookSecret {
   secret: string;
   type?: string;
 }
@@ -64,11 +64,9 @@ export type Forwarding =
     };
 
 /** Where forwarded events go and the key bytes they are signed with, or why none can go out. */
-export type ForwardTarget =
-  | { usable: true; url: string; signingKey: Uint8Array }
-  | { usable: false; skipReason: string };
+type ForwardTarget = { usable: true; url: string; signingKey: Uint8Array } | { usable: false; skipReason: string };
 
-export interface ConfigProblem {
+interface ConfigProblem {
   name: string;
   value: string;
   used: string;

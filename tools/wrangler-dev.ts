@@ -356,7 +356,7 @@ async function startUntilHealthy(
 ): Promise<HealthyDev> {
   for (let attempt = 1; ; attempt++) {
     const port = options.port ?? (await freePort());
-    // wrangler 4.86 has no flag to turn the inspector off; a free port keeps parallel runs apart.
+    // wrangler dev has no flag to turn the inspector off; a free port keeps parallel runs apart.
     const inspectorPort = await freePort();
     const url = `http://127.0.0.1:${port}`;
     const args = devArgs(port, inspectorPort, folder, options.vars ?? {});

@@ -2,6 +2,7 @@
 // webhook, the poller's last run and cursor, and malformed settings, with what to do about each.
 
 import { z } from "zod";
+import { EVENT_STATUSES, type EventStatus } from "../../src/store/event-status";
 import {
   ADMIN_OPTIONS,
   ADMIN_OPTIONS_HELP,
@@ -40,7 +41,9 @@ const StatusSchema = z.looseObject({
     events: z.number().nullish(),
     skippedUntil: z.string().nullish(),
   }),
-  events: z.looseObject({ accepted: count, processed: count, failed: count, dead: count }),
+  events: z.looseObject(
+    Object.fromEntries(EVENT_STATUSES.map((status) => [status, count])) as Record<EventStatus, typeof count>,
+  ),
   lastWebhookAt: z.string().nullish(),
   config: z.array(z.looseObject({ name: z.string(), value: z.string(), used: z.string() })),
 });
@@ -68,10 +71,7 @@ function printStatus(status: Status, target: AdminTarget, ctx: CliContext): void
   const { events, poll } = status;
   const rows: string[][] = [
     ["Worker", target.base],
-    [
-      "Events",
-      `${events.accepted} accepted, ${events.processed} processed, ${events.failed} failed, ${events.dead} dead`,
-    ],
+    ["Events", EVENT_STATUSES.map((status) => `${events[status]} ${status}`).join(", ")],
     ["Last webhook", status.lastWebhookAt ?? "none yet"],
   ];
   if (poll.lastRunAt) {

@@ -7,7 +7,7 @@ import { readConfig } from "../config";
 import { replayEvent, replayEvents } from "../ingest/requeue";
 import { EnqueueError } from "../ingest/send";
 import { httpError } from "../lib/http-error";
-import { countEventsByStatus, getEventSummary, lastWebhookAt, listEvents, loadEvent } from "../store/event-log";
+import { countEventsByStatus, getEventSummary, lastWebhookAt, listEvents, loadStoredEvent } from "../store/event-log";
 import { reportKey } from "../store/keys";
 import { readCursor, readPollState } from "../store/poll-state";
 import { listSideEffects } from "../store/side-effects";
@@ -100,7 +100,8 @@ admin.get("/vocabulary", (c) => c.json(VOCABULARY));
 
 admin.get("/events/:id", async (c) => {
   const id = c.req.param("id");
-  const [summary, event] = await Promise.all([getEventSummary(c.env.DB, id), loadEvent(c.env.DB, id)]);
+  const [summary, stored] = await Promise.all([getEventSummary(c.env.DB, id), loadStoredEvent(c.env.DB, id)]);
+  const event = stored?.event;
   if (!summary || !event) throw httpError(404, "Event not found");
   const outcomes = (await listSideEffects(c.env.DB, id)).map(({ detail: _detail, ...outcome }) => outcome);
   // The work order and subject the event is about, so the console can link its mirror row and report.

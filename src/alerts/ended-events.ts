@@ -30,7 +30,7 @@ function line(event: EndedEvent): string {
   return `• \`${escapeSlackText(event.id)}\` ${escapeSlackText(event.type)} *${event.status}*: ${escapeSlackText(error)}`;
 }
 
-export function endedEventsText(events: EndedEvent[], remaining: number): string {
+function endedEventsText(events: EndedEvent[], remaining: number): string {
   const statuses = [...new Set(events.map((e) => e.status))].join(" or ");
   const head =
     events.length === 1

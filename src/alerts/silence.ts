@@ -13,14 +13,7 @@ import { sendOperatorAlert } from "./channel";
 /** REST's times and a webhook's arrival differ by a little: only changes later than this count. */
 const CHANGE_SKEW_MS = 60_000;
 
-export type SilenceOutcome =
-  | "off"
-  | "no_webhooks_yet"
-  | "flowing"
-  | "silent"
-  | "alerted"
-  | "already_alerted"
-  | "resumed";
+type SilenceOutcome = "off" | "no_webhooks_yet" | "flowing" | "silent" | "alerted" | "already_alerted" | "resumed";
 
 export async function checkWebhookSilence(env: Env, nowMs: number): Promise<SilenceOutcome> {
   const config = readConfig(env);

@@ -51,7 +51,7 @@ export function changeObservation(event: CanonicalEvent): ChangeObservation | un
 }
 
 /** What an event routed as `type` (an ending type) says about the ending; undefined if not one. */
-export function endingObservation(event: CanonicalEvent, type: string): EndingObservation | undefined {
+function endingObservation(event: CanonicalEvent, type: string): EndingObservation | undefined {
   const status = Object.hasOwn(ENDING_STATUS, type) ? ENDING_STATUS[type] : undefined;
   if (!status || event.workOrderId === undefined) return undefined;
   const received = Date.parse(event.receivedAt);

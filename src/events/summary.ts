@@ -6,7 +6,7 @@ import { type CanonicalEvent, type EventSubject, isObject, subjectOf } from "./c
 import { workOrderFromEvent } from "./work-order";
 
 /** Longer summaries are cut to this many characters and end in `…`. */
-export const SUMMARY_MAX_CHARS = 120;
+const SUMMARY_MAX_CHARS = 120;
 
 /**
  * The event's subject: the one it carries, else the one its data names, else its work order (a

@@ -16,7 +16,7 @@ import { postJson } from "../lib/outbound";
 import { signStandardWebhook } from "../lib/standard-webhooks";
 
 /** The body a receiver gets: the canonical event, with `subject: null` when the payload names none. */
-export function forwardedBody(event: CanonicalEvent): string {
+function forwardedBody(event: CanonicalEvent): string {
   return JSON.stringify({
     id: event.id,
     type: event.type,

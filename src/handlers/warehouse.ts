@@ -13,7 +13,7 @@ import { upsertWorkOrder } from "../store/work-orders";
  * record of that change (versioned by its `updatedAt`) replaces it, so the mirror ends equal to
  * MaintainX; a REST record older than the webhook by more than this never does.
  */
-export const WEBHOOK_VERSION_SKEW_MS = 5_000;
+const WEBHOOK_VERSION_SKEW_MS = 5_000;
 
 function webhookVersion(occurredMs: number | undefined): number | undefined {
   return occurredMs === undefined ? undefined : occurredMs - WEBHOOK_VERSION_SKEW_MS;

@@ -36,7 +36,7 @@ export async function replayEvent(env: Env, id: string): Promise<"queued" | "not
  * Paid plan allow at least 1,000 per request, and KV 1,000 operations per invocation; the rest is
  * left for the request's own calls (listing the events). docs/console.md, "Bulk replay".
  */
-export const REPLAY_SUBREQUEST_BUDGET = 900;
+const REPLAY_SUBREQUEST_BUDGET = 900;
 /** Events per round of D1 calls (each round reads, reopens and, if need be, restores them together). */
 const EVENTS_PER_ROUND = 50;
 /** The most calls a round makes whatever its size: read, dead letters, reopen, restore. */

@@ -100,7 +100,7 @@ function redactUrlParts(text: string, urls: Array<string | undefined>): string {
 }
 
 /** Cancels a successful answer's body, which nothing needs, so it does not hold the connection open. */
-export async function discardResponseBody(response: Response): Promise<void> {
+async function discardResponseBody(response: Response): Promise<void> {
   await response.body?.cancel().catch(() => {});
 }
 

@@ -29,7 +29,7 @@ function toBase64(bytes: Uint8Array): string {
   return btoa(binary);
 }
 
-export interface StandardWebhooksHeaders {
+interface StandardWebhooksHeaders {
   "webhook-id": string;
   "webhook-timestamp": string;
   "webhook-signature": string;

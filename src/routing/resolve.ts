@@ -23,7 +23,7 @@ export class PayloadUnavailableError extends Error {
   }
 }
 
-export interface ResolvedMessage {
+interface ResolvedMessage {
   message: EventMessage;
   event: CanonicalEvent;
   /** The claim check's JSON, when the data came by claim check (the event log keeps it as it is). */

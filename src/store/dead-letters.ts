@@ -28,16 +28,7 @@ export async function recordDeadLetter(
   await db.batch(statements);
 }
 
-/** The message a dead event last carried (its claim check, if any), for replay. */
-export async function lastDeadLetter(db: D1Database, eventId: string): Promise<unknown | undefined> {
-  const row = await db
-    .prepare("SELECT message FROM dead_letters WHERE event_id = ?1 ORDER BY seq DESC LIMIT 1")
-    .bind(eventId)
-    .first<{ message: string }>();
-  return row ? JSON.parse(row.message) : undefined;
-}
-
-/** lastDeadLetter for several events (at most MAX_IDS_PER_QUERY) in one D1 call; events without one are left out. */
+/** The last dead letter of each of several events (at most MAX_IDS_PER_QUERY) in one D1 call; events without one are left out. */
 export async function lastDeadLetters(db: D1Database, eventIds: readonly string[]): Promise<Map<string, unknown>> {
   const letters = new Map<string, unknown>();
   if (eventIds.length === 0) return letters;

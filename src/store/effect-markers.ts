@@ -9,7 +9,7 @@ import { effectMarkerKey, PAYLOAD_TTL_SECONDS } from "./keys";
 type MarkedClaim = { eventId: string; changeId: number | undefined };
 
 /** Only a success leaves a marker: a skip has no effect to protect. */
-export interface EffectMarker {
+interface EffectMarker {
   status: "done";
   detail?: string;
 }

@@ -42,11 +42,6 @@ export function insertStatement(db: D1Database, event: CanonicalEvent, stored?: 
     );
 }
 
-/** The event with its data as logged; used when a claim check has expired and for replays. */
-export async function loadEvent(db: D1Database, id: string): Promise<CanonicalEvent | undefined> {
-  return (await loadStoredEvent(db, id))?.event;
-}
-
 /** The event, and its data's JSON as the row keeps it: loadStoredEvents for a batch of one. */
 export async function loadStoredEvent(db: D1Database, id: string): Promise<StoredEvent | undefined> {
   return (await loadStoredEvents(db, [id])).found.get(id);
@@ -146,7 +141,6 @@ export async function lastWebhookAt(db: D1Database): Promise<string | undefined>
   return row?.received_at;
 }
 
-/** Logs the event if new and counts one more consumer attempt; a replay reopens a closed event. */
 /**
  * The consumer's first write of an attempt: the event's row (if the receiver's write in waitUntil
  * never landed), one more attempt, and back to `accepted` for a replay. Statements, so they travel
@@ -168,15 +162,6 @@ export function beginAttemptStatements(
       )
       .bind(event.id, new Date().toISOString(), replay ? 1 : 0),
   ];
-}
-
-export async function setEventStatus(
-  db: D1Database,
-  id: string,
-  status: EventStatus,
-  lastError: string | null,
-): Promise<void> {
-  await statusStatement(db, id, status, lastError).run();
 }
 
 export function statusStatement(
@@ -243,7 +228,6 @@ function restoreStatement(db: D1Database, id: string, previous: StatusSnapshot):
     .bind(id, previous.status, previous.lastError);
 }
 
-/** Records a pending retry's error without closing the event (it stays `accepted`). */
 /** The event's last error, its status left as it is (`accepted` while a retry is pending). */
 export function errorStatement(db: D1Database, id: string, lastError: string): D1PreparedStatement {
   return db
@@ -311,7 +295,7 @@ export interface EventPosition {
   rowid: number;
 }
 
-export interface EventPage {
+interface EventPage {
   events: EventSummary[];
   /** The last event's position when more events match after it, else null. */
   next: EventPosition | null;

@@ -11,7 +11,7 @@
 const OLD_EVENTS =
   "SELECT id FROM events WHERE received_at < ?1 AND status <> 'accepted' ORDER BY received_at, rowid LIMIT ?2";
 
-export interface RetentionRun {
+interface RetentionRun {
   events: number;
   deadLetters: number;
 }

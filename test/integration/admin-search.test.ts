@@ -10,7 +10,7 @@ import type { EventMessage } from "../../src/events/message";
 import { createDelivery } from "../../src/ingest/delivery";
 import { normaliseDelivery } from "../../src/ingest/normalise";
 import { utf8 } from "../../src/lib/bytes";
-import { recordAccepted, setEventStatus } from "../../src/store/event-log";
+import { recordAccepted, statusStatement } from "../../src/store/event-log";
 import statusDone from "../fixtures/status-change-done.json";
 import { BASE, maintainXDelivery, uniqueEventId, uniqueNewWorkOrder } from "../helpers/deliveries";
 import { eventStatus, settled } from "../helpers/event-status";
@@ -81,7 +81,7 @@ function uniqueNumber(): number {
 /** Logs an event received at `receivedAt` with `status`, through the event log's own functions. */
 async function logged(event: CanonicalEvent, receivedAt: string, status = "accepted"): Promise<string> {
   await recordAccepted(env.DB, { ...event, receivedAt });
-  if (status !== "accepted") await setEventStatus(env.DB, event.id, status as "processed", null);
+  if (status !== "accepted") await statusStatement(env.DB, event.id, status as "processed", null).run();
   return event.id;
 }
 

@@ -13,7 +13,7 @@ import { registry } from "../../src/handlers";
 import worker from "../../src/index";
 import { handleQueue } from "../../src/routing/queues";
 import { recordDeadLetter } from "../../src/store/dead-letters";
-import { recordAccepted, setEventStatus } from "../../src/store/event-log";
+import { recordAccepted, statusStatement } from "../../src/store/event-log";
 import statusDone from "../fixtures/status-change-done.json";
 import { batchOf, maintainXEvent, messageFor } from "../helpers/events";
 import { ERP_URL, reply, SLACK_URL, world, worldErp } from "../helpers/outbound";
@@ -79,7 +79,7 @@ async function logged(status: "failed" | "dead", lastError: string, overrides: P
   await recordAccepted(env.DB, event);
   await env.DB.prepare("UPDATE events SET attempts = 1 WHERE id = ?1").bind(event.id).run();
   if (status === "dead") await recordDeadLetter(env.DB, { eventId: event.id, body: {}, attempts: 5, event });
-  else await setEventStatus(env.DB, event.id, "failed", lastError);
+  else await statusStatement(env.DB, event.id, "failed", lastError).run();
   return event.id;
 }
 

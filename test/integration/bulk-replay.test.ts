@@ -6,7 +6,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import type { EventMessage } from "../../src/events/message";
 import { replayEvent, replayEvents } from "../../src/ingest/requeue";
-import { insertStatement, setEventStatus } from "../../src/store/event-log";
+import { insertStatement, statusStatement } from "../../src/store/event-log";
 import { uniqueNewWorkOrder } from "../helpers/deliveries";
 import { maintainXEvent } from "../helpers/events";
 import { testEnv } from "../helpers/worker";
@@ -81,7 +81,7 @@ async function failedEvents(count: number, tag: string, extra: Record<string, un
     statements.push(insertStatement(env.DB, event));
   }
   for (let i = 0; i < statements.length; i += 100) await env.DB.batch(statements.slice(i, i + 100));
-  await Promise.all(ids.map((id) => setEventStatus(env.DB, id, "failed", "erp-sync: HTTP 400")));
+  await Promise.all(ids.map((id) => statusStatement(env.DB, id, "failed", "erp-sync: HTTP 400").run()));
   return ids;
 }
 

@@ -7,7 +7,7 @@ import { beforeEach, describe, expect, it } from "vitest";
 import type { EventMessage } from "../../src/events/message";
 import { registry } from "../../src/handlers";
 import { consumeEvents } from "../../src/routing/consumer";
-import { loadEvent } from "../../src/store/event-log";
+import { loadStoredEvent } from "../../src/store/event-log";
 import { BASE, maintainXDelivery, seedDelivery, uniqueEventId } from "../helpers/deliveries";
 import { batchOf, settle } from "../helpers/events";
 import { createOutbound } from "../helpers/outbound";
@@ -56,7 +56,7 @@ describe("sizes measured on what is sent and stored", () => {
     expect(accepted.body.status).toBe("accepted");
     expect(accepted.messages[0]?.payloadKey).toBe(`payload:${accepted.body.eventId}`);
     expect(await settledStatus(accepted.body.eventId as string)).toBe("processed");
-    const logged = await loadEvent(env.DB, accepted.body.eventId as string);
+    const logged = (await loadStoredEvent(env.DB, accepted.body.eventId as string))?.event;
     expect(logged?.data.readings).toHaveLength(8000);
     expect((logged?.data.readings as number[] | undefined)?.[0]).toBe(1e20);
   });
@@ -73,7 +73,7 @@ describe("sizes measured on what is sent and stored", () => {
       .first<{ bytes: number }>();
     // Stored as the raw body it came as (D1 refuses a row over 2 MB; re-serialised this is 4.4 MB).
     expect(row?.bytes).toBe(raw.length);
-    expect((await loadEvent(env.DB, id))?.data.readings).toHaveLength(200_000);
+    expect((await loadStoredEvent(env.DB, id))?.event?.data.readings).toHaveLength(200_000);
   });
 
   it("processes a large event from its logged copy when its claim check cannot be read", async () => {
@@ -167,6 +167,6 @@ describe("large seed deliveries", () => {
     );
     expect(settled.explicitAcks).toHaveLength(1);
     expect(await settledStatus(eventId)).toBe("processed");
-    expect(((await loadEvent(env.DB, eventId))?.data.title as string | undefined)?.length).toBe(120_000);
+    expect(((await loadStoredEvent(env.DB, eventId))?.event?.data.title as string | undefined)?.length).toBe(120_000);
   });
 });

@@ -8,7 +8,7 @@ import { beforeEach, describe, expect, it } from "vitest";
 import type { CanonicalEvent } from "../../src/events/canonical";
 import worker from "../../src/index";
 import { applyRetention } from "../../src/polling/scheduled";
-import { recordAccepted, setEventStatus } from "../../src/store/event-log";
+import { recordAccepted, statusStatement } from "../../src/store/event-log";
 import { dedupeKey } from "../../src/store/keys";
 import statusDone from "../fixtures/status-change-done.json";
 import { maintainXDelivery } from "../helpers/deliveries";
@@ -43,7 +43,7 @@ async function logEvent(ageDays: number, n: number, status: "accepted" | "proces
     data: { workOrderId: 1000 + n },
   };
   await recordAccepted(env.DB, event);
-  if (status !== "accepted") await setEventStatus(env.DB, id, status, null);
+  if (status !== "accepted") await statusStatement(env.DB, id, status, null).run();
   await env.DB.prepare(
     "INSERT INTO side_effects (event_id, handler, status, attempts, updated_at) VALUES (?1, 'warehouse', 'done', 1, ?2)",
   )
@@ -92,7 +92,7 @@ describe("retention of the event log", () => {
     const pending = await logEvent(60, 1, "accepted");
     await applyRetention(testEnv({ RETENTION_DAYS: "30" }), NOW);
     expect(await ids("SELECT id FROM events")).toEqual([pending]);
-    await setEventStatus(env.DB, pending, "failed", "erp-sync: ERP: HTTP 400");
+    await statusStatement(env.DB, pending, "failed", "erp-sync: ERP: HTTP 400").run();
     await applyRetention(testEnv({ RETENTION_DAYS: "30" }), NOW);
     expect(await ids("SELECT id FROM events")).toEqual([]);
   });
