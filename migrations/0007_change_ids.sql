@@ -6,13 +6,15 @@
 
 -- Each real change of a work order. `kind` is `created`, or the status an ending ended in.
 -- `webhook_ms` / `poll_ms` (endings): the time the one webhook that reported it gave
--- (occurredAt), and the completedAt (else updatedAt) the poller read.
+-- (occurredAt), and the completedAt (else updatedAt) the poller read; `poll_exact`: 1 when that
+-- was a completedAt, 0 when only the last edit (unknown for endings carried over).
 CREATE TABLE changes (
   id             INTEGER PRIMARY KEY,
   work_order_id  TEXT NOT NULL,
   kind           TEXT NOT NULL CHECK (kind IN ('created', 'DONE', 'CANCELED', 'SKIPPED')),
   webhook_ms     INTEGER,
   poll_ms        INTEGER,
+  poll_exact     INTEGER,
   created_at     TEXT NOT NULL
 );
 -- A work order's changes. MaintainX creates a work order once: the first event that reports its

@@ -16,20 +16,23 @@ export const ENDING_MATCH_TOLERANCE_MS = 120_000;
 /**
  * An ending `c` that the observation `o` (a row of event_changes) matches, as SQL: one of the same
  * work order and status (checked beside it) that
- * - webhook: has no webhook yet, and a poll time within the tolerance (two webhooks never match:
- *   MaintainX sends one delivery per transition, and a retried delivery has the same event id);
+ * - webhook: has no webhook yet, and a poll time within the tolerance, or is the work order's
+ *   latest ending and was polled without a completedAt (its poll time is only the last edit, which
+ *   may come long after the ending); two webhooks never match (MaintainX sends one delivery per
+ *   transition, and a retried delivery has the same event id);
  * - poll: has this very poll time (the same completedAt read again), or no poll time yet and a
  *   webhook time within the tolerance, or, when REST gave no completedAt, is the work order's
  *   latest ending (an edit of a done work order is not a new ending);
  * and, unless it is the same completedAt read again, the work order was not seen open between
  * the ending and the observation (`work_order_reopens`, whatever order those were processed in).
  */
+const LATEST_ENDING = "(SELECT max(id) FROM changes WHERE work_order_id = o.work_order_id AND kind <> 'created')";
 const MATCHING_ENDING = `
   (o.source = 'webhook' AND c.webhook_ms IS NULL AND abs(c.poll_ms - o.at_ms) <= ${ENDING_MATCH_TOLERANCE_MS})
+  OR (o.source = 'webhook' AND c.webhook_ms IS NULL AND c.poll_exact = 0 AND c.id = ${LATEST_ENDING})
   OR (o.source = 'poll' AND o.exact AND c.poll_ms = o.at_ms)
   OR (o.source = 'poll' AND c.poll_ms IS NULL AND abs(c.webhook_ms - o.at_ms) <= ${ENDING_MATCH_TOLERANCE_MS})
-  OR (o.source = 'poll' AND NOT o.exact
-      AND c.id = (SELECT max(id) FROM changes WHERE work_order_id = o.work_order_id AND kind <> 'created'))`;
+  OR (o.source = 'poll' AND NOT o.exact AND c.id = ${LATEST_ENDING})`;
 const SAME_POLL_TIME = "(o.source = 'poll' AND o.exact AND c.poll_ms = o.at_ms)";
 const REOPENED_BETWEEN = `EXISTS (
   SELECT 1 FROM work_order_reopens r
@@ -96,8 +99,9 @@ function endingStatements(db: D1Database, o: EndingObservation, nowMs: number): 
       .bind(o.eventId),
     db
       .prepare(
-        `INSERT INTO changes (work_order_id, kind, webhook_ms, poll_ms, created_at)
-         SELECT work_order_id, kind, iif(source = 'webhook', at_ms, NULL), iif(source = 'poll', at_ms, NULL), ?2
+        `INSERT INTO changes (work_order_id, kind, webhook_ms, poll_ms, poll_exact, created_at)
+         SELECT work_order_id, kind, iif(source = 'webhook', at_ms, NULL), iif(source = 'poll', at_ms, NULL),
+                iif(source = 'poll', exact, NULL), ?2
          FROM event_changes WHERE event_id = ?1 AND change_id IS NULL`,
       )
       .bind(o.eventId, new Date(nowMs).toISOString()),
@@ -113,7 +117,8 @@ function endingStatements(db: D1Database, o: EndingObservation, nowMs: number): 
       .prepare(
         `UPDATE changes SET
            webhook_ms = coalesce(webhook_ms, iif(o.source = 'webhook', o.at_ms, NULL)),
-           poll_ms = coalesce(poll_ms, iif(o.source = 'poll', o.at_ms, NULL))
+           poll_ms = coalesce(poll_ms, iif(o.source = 'poll', o.at_ms, NULL)),
+           poll_exact = iif(poll_ms IS NULL AND o.source = 'poll', o.exact, poll_exact)
          FROM event_changes AS o
          WHERE o.event_id = ?1 AND changes.id = o.change_id
            AND iif(o.source = 'webhook', changes.webhook_ms, changes.poll_ms) IS NULL`,

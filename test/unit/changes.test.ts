@@ -135,6 +135,24 @@ describe("resolving an ending", () => {
     expect(await resolveEnding(env.DB, poll(wo, T + 800_000, { exact: false }))).toBe(2);
   });
 
+  it("matches a webhook processed after an inexact poll of the same ending, unless a reopen came between", async () => {
+    const wo = workOrder();
+    // REST had no completedAt and the work order was edited 10 minutes after it was done.
+    expect(await resolveEnding(env.DB, poll(wo, T + 600_000, { exact: false }))).toBe(1);
+    expect(await resolveEnding(env.DB, webhook(wo, T + 300))).toBe(1);
+    expect(await endingsOf(wo)).toBe(1);
+
+    const reopened = workOrder();
+    expect(await resolveEnding(env.DB, poll(reopened, T + 600_000, { exact: false }))).toBe(1);
+    await recordReopen(env.DB, reopened, T + 60_000);
+    expect(await resolveEnding(env.DB, webhook(reopened, T + 300))).toBe(2);
+
+    // An exact poll far from the webhook stays another ending.
+    const exact = workOrder();
+    expect(await resolveEnding(env.DB, poll(exact, T + 600_000))).toBe(1);
+    expect(await resolveEnding(env.DB, webhook(exact, T + 300))).toBe(2);
+  });
+
   it("splits endings at a reopen that was processed before the ending it closes", async () => {
     const wo = workOrder();
     // Queues are not FIFO: the poll that saw the work order open again ran first.
