@@ -94,6 +94,16 @@ export function isEndingStatus(status: string | undefined): status is EndingStat
   return status !== undefined && Object.hasOwn(ENDING_TYPE, status);
 }
 
+const ENDING_TYPES: ReadonlySet<string> = new Set(Object.values(ENDING_TYPE));
+
+/** `workorder.completed`, `.canceled` or `.skipped`. */
+export const isEndingType = (type: string | undefined): boolean => type !== undefined && ENDING_TYPES.has(type);
+
+/** The ending type an event is routed as (its own type, or the one a status change to DONE adds), if any. */
+export function routedEndingType(event: CanonicalEvent): string | undefined {
+  return routedTypes(event).find(isEndingType);
+}
+
 /**
  * The canonical types an event is routed as: its own, plus for a status change to `DONE` one of
  * `workorder.completed` (no sub status), `workorder.canceled` or `workorder.skipped`. A `DONE`

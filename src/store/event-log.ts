@@ -3,6 +3,7 @@
 import { type CanonicalEvent, subjectOf } from "../events/canonical";
 import { type DataJson, dataJson, dataJsonText, parseDataJson } from "../events/data-json";
 import { subjectKey, subjectOfEvent, summaryOf } from "../events/summary";
+import { isEndingType, routedEndingType } from "../events/work-order";
 import type { Subrequests } from "../lib/subrequests";
 import { EVENT_STATUSES, type EventStatus } from "./event-status";
 
@@ -22,8 +23,8 @@ export function insertStatement(db: D1Database, event: CanonicalEvent, stored?: 
   const subject = subjectOfEvent(event);
   return db
     .prepare(
-      `INSERT INTO events (id, type, source_type, source, work_order_id, occurred_at, received_at, status, attempts, data, data_field, updated_at, subject, summary)
-       VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'accepted', 0, ?8, ?9, ?10, ?11, ?12)
+      `INSERT INTO events (id, type, source_type, source, work_order_id, occurred_at, received_at, status, attempts, data, data_field, updated_at, subject, summary, routed_type)
+       VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'accepted', 0, ?8, ?9, ?10, ?11, ?12, ?13)
        ON CONFLICT (id) DO NOTHING`,
     )
     .bind(
@@ -39,6 +40,7 @@ export function insertStatement(db: D1Database, event: CanonicalEvent, stored?: 
       new Date().toISOString(),
       subject ? subjectKey(subject) : null,
       summaryOf(event) ?? null,
+      routedEndingType(event) ?? null,
     );
 }
 
@@ -318,7 +320,10 @@ export function listEventsQuery(
     where.push(clause(params.length));
   };
   if (filter.status !== undefined) add((n) => `status = ?${n}`, filter.status);
-  if (filter.type !== undefined) add((n) => `type = ?${n}`, filter.type);
+  // An ending type is found by what events were routed as: webhook status changes and poll endings.
+  if (filter.type !== undefined) {
+    add((n) => `${isEndingType(filter.type) ? "routed_type" : "type"} = ?${n}`, filter.type);
+  }
   if (filter.workOrderId !== undefined) add((n) => `work_order_id = ?${n}`, filter.workOrderId);
   if (filter.subject !== undefined) add((n) => `subject = ?${n}`, filter.subject);
   if (filter.since !== undefined) add((n) => `received_at >= ?${n}`, filter.since);

@@ -205,6 +205,13 @@ describe("filters", () => {
     expect(await ids(`${window}&type=workorder.updated`)).toEqual([e.polled]);
   });
 
+  it("finds a webhook's status change to DONE by the completion it is routed as, and by its own type", async () => {
+    expect(await ids(`${window}&type=workorder.completed`)).toEqual([e.doneA]);
+    expect(await ids(`${window}&type=workorder.status_changed`)).toContain(e.doneA);
+    expect(await ids(`${window}&type=workorder.completed&status=failed`)).toEqual([e.doneA]);
+    expect(await ids(`${window}&type=workorder.canceled`)).toEqual([]);
+  });
+
   it("filters by work order, whatever the event's source or format", async () => {
     expect(await ids(`workOrderId=${woA}`)).toEqual([e.doneA, e.createdA]);
     expect(await ids(`workOrderId=${woB}`)).toEqual([e.polled, e.createdB]);
@@ -467,6 +474,12 @@ describe("bulk replay", () => {
     expect(((await listed.json()) as { error: string }).error).toBe(
       "status must be one of accepted, processed, failed, dead",
     );
+  });
+
+  it("finds failed webhook completions by type=workorder.completed", async () => {
+    const { eventId, workOrderId } = await failedCompletion();
+    const response = await bulkReplay({ status: "failed", type: "workorder.completed", workOrderId, dryRun: true });
+    expect(await response.json()).toEqual({ dryRun: true, matched: 1, ids: [eventId] });
   });
 
   it("lists on a dry run what it would replay, and queues nothing", async () => {

@@ -30,6 +30,17 @@ describe("query plans", () => {
   const single: Array<[string, EventFilter, string]> = [
     ["status", { status: "failed" }, "SEARCH events USING INDEX events_by_status (status=?)"],
     ["type", { type: "workorder.created" }, "SEARCH events USING INDEX events_by_type (type=?)"],
+    ["routed type", { type: "workorder.completed" }, "SEARCH events USING INDEX events_by_routed_type (routed_type=?)"],
+    [
+      "status and type",
+      { status: "dead", type: "workorder.status_changed" },
+      "SEARCH events USING INDEX events_by_status_type (status=? AND type=?)",
+    ],
+    [
+      "status and routed type",
+      { status: "failed", type: "workorder.completed" },
+      "SEARCH events USING INDEX events_by_status_routed_type (status=? AND routed_type=?)",
+    ],
     ["workOrderId", { workOrderId: "4821337" }, "SEARCH events USING INDEX events_by_work_order (work_order_id=?)"],
     ["subject", { subject: "asset:9" }, "SEARCH events USING INDEX events_by_subject (subject=?)"],
     ["since", { since }, "SEARCH events USING INDEX events_by_received (received_at>?)"],

@@ -114,6 +114,13 @@ describe("upgrading to changes with ids", () => {
     });
   });
 
+  it("finds the endings logged before by the completion type they were routed as (0008)", async () => {
+    const { results } = await db
+      .prepare("SELECT id FROM events WHERE routed_type = 'workorder.completed' ORDER BY id")
+      .all<{ id: string }>();
+    expect(results.map((r) => r.id)).toEqual(["done-hook-1", "done-hook-2", "poll:42:DONE:2"]);
+  });
+
   it("creates no second creation for a work order created before the upgrade", async () => {
     const created = { eventId: "created-again", workOrderId: "42", creation: true } as const;
     await db.batch(resolveChangeStatements(db, created));
