@@ -1,8 +1,10 @@
 // Completion report per work order in R2: `reports/<workOrderId>.html` and `.json`.
-// Writing the same report twice yields the same objects, so a retry is harmless.
+// Writing the same report twice yields the same objects, so a retry is harmless, and so is a write
+// that lands after its deadline gave up on it.
 
 import { done, type EventHandler, skipped } from "../contract/handler";
 import type { WorkOrderSnapshot } from "../events/work-order";
+import { withDeadline } from "../lib/deadline";
 import { TransientError } from "../lib/outbound";
 import { reportKey } from "../store/keys";
 
@@ -62,15 +64,21 @@ export const completionReport: EventHandler = {
     if (!wo) return skipped("event names no work order");
     const report = buildReport(wo, ctx.effectId, ctx.event.occurredAt);
     try {
-      await Promise.all([
-        ctx.env.REPORTS.put(reportKey(wo.id, "json"), JSON.stringify(report, null, 2), {
-          httpMetadata: { contentType: "application/json" },
-        }),
-        ctx.env.REPORTS.put(reportKey(wo.id, "html"), renderReportHtml(report), {
-          httpMetadata: { contentType: "text/html; charset=utf-8" },
-        }),
-      ]);
-    } catch {
+      // Under the outbound deadline: with the lookup before it, two such waits stay inside the claim's lease.
+      await withDeadline(
+        Promise.all([
+          ctx.env.REPORTS.put(reportKey(wo.id, "json"), JSON.stringify(report, null, 2), {
+            httpMetadata: { contentType: "application/json" },
+          }),
+          ctx.env.REPORTS.put(reportKey(wo.id, "html"), renderReportHtml(report), {
+            httpMetadata: { contentType: "text/html; charset=utf-8" },
+          }),
+        ]),
+        ctx.config.outboundTimeoutMs,
+        "R2: report write",
+      );
+    } catch (error) {
+      if (error instanceof TransientError) throw error;
       throw new TransientError("R2: report write failed");
     }
     return done(`report written for work order ${wo.id}`);

@@ -3,6 +3,7 @@
 
 import { done, type EventHandler, skipped } from "../contract/handler";
 import { hasDescriptiveFields } from "../events/work-order";
+import { withDeadline } from "../lib/deadline";
 import { TransientError } from "../lib/outbound";
 import { epochMs } from "../lib/time";
 import { upsertWorkOrder } from "../store/work-orders";
@@ -44,8 +45,15 @@ export const warehouseUpsert: EventHandler = {
 
     let written: boolean;
     try {
-      written = await upsertWorkOrder(ctx.env.DB, { workOrder: wo, versionMs, deleted, eventId: event.id });
-    } catch {
+      // Under the outbound deadline: with the lookup before it, two such waits stay inside the claim's
+      // lease. A write that lands after the deadline is versioned like any, so it cannot make the row stale.
+      written = await withDeadline(
+        upsertWorkOrder(ctx.env.DB, { workOrder: wo, versionMs, deleted, eventId: event.id }),
+        ctx.config.outboundTimeoutMs,
+        "D1: work-order mirror write",
+      );
+    } catch (error) {
+      if (error instanceof TransientError) throw error;
       throw new TransientError("D1: work-order mirror write failed");
     }
     if (!written) return done(`work order ${wo.id} already newer in the mirror`);

@@ -123,6 +123,47 @@ function faultyR2(putFailures: number): R2Bucket {
   });
 }
 
+/**
+ * Holds calls back: each waits until `release()`, then is made for real. After `backstopMs` they
+ * are let through anyway, so a handler without a deadline makes its test fail late, not hang it.
+ */
+function holdBack(backstopMs = 5_000) {
+  let open!: () => void;
+  const gate = new Promise<void>((resolve) => {
+    open = resolve;
+  });
+  const backstop = setTimeout(open, backstopMs);
+  return {
+    wait: <T>(call: () => Promise<T>): Promise<T> => gate.then(call),
+    release: () => {
+      clearTimeout(backstop);
+      open();
+    },
+  };
+}
+type Held = ReturnType<typeof holdBack>;
+
+/** R2 whose `put` does not answer while `held` holds it back. */
+function stalledR2(held: Held): R2Bucket {
+  return new Proxy(env.REPORTS, {
+    get(target, prop) {
+      const value = Reflect.get(target, prop) as unknown;
+      if (prop === "put") {
+        return (...args: unknown[]) =>
+          held.wait(() => (value as (...a: unknown[]) => Promise<unknown>).apply(target, args));
+      }
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
+}
+
+/** D1 whose round trips with a statement matching `pattern` do not answer while `held` holds them back. */
+function stalledD1(pattern: RegExp, held: Held): D1Database {
+  return interceptD1(env.DB, (_kind, statements, call) =>
+    statements.some((sql) => pattern.test(sql)) ? held.wait(call) : call(),
+  );
+}
+
 // ---------------------------------------------------------------------------------------------
 // Deliveries in, the queue played by hand.
 
@@ -432,6 +473,66 @@ describe("storage faults in the consumer", () => {
     expect(await eventStatus(eventId)).toBe("processed");
     expect(slackPostsFor(body.workOrderId)).toHaveLength(1);
   });
+});
+
+describe("storage that does not answer inside a handler", () => {
+  /** The handler's claim row as it stands: its status, lease and last error. */
+  async function claimOf(eventId: string, handler: string) {
+    return env.DB.prepare(
+      `SELECT status, attempts, lease_until, last_error FROM side_effects
+       WHERE handler = ?2 AND (event_id = ?1 OR change_id = (SELECT change_id FROM event_changes WHERE event_id = ?1))`,
+    )
+      .bind(eventId, handler)
+      .first<{ status: string; attempts: number; lease_until: number; last_error: string | null }>();
+  }
+
+  const stalls: Array<[string, string, (held: Held) => EnvOverrides, string]> = [
+    ["an R2 report write", "completion-report", (held) => ({ REPORTS: stalledR2(held) }), "R2: report write"],
+    [
+      "a D1 mirror write",
+      "warehouse",
+      (held) => ({ DB: stalledD1(/\bINTO work_orders\b/, held) }),
+      "D1: work-order mirror write",
+    ],
+  ];
+
+  it.each(stalls)(
+    "%s that hangs ends the handler `retry` at OUTBOUND_TIMEOUT_SECONDS, its claim released for the next delivery",
+    async (_, handler, stalled, what) => {
+      const body = doneChange();
+      const { eventId, message } = await accepted("WORK_ORDER_STATUS_CHANGE", body);
+      const held = holdBack();
+      try {
+        const started = Date.now();
+        const first = await settle(batchOf([message], 1), (batch) =>
+          consumeEvents(batch, consumerEnv(stalled(held)), { registry, fetch: outbound.fetch, random: () => 0 }),
+        );
+        // OUTBOUND_TIMEOUT_SECONDS is 1 here: the attempt ends then, not when storage answers.
+        expect(Date.now() - started).toBeLessThan(3_000);
+        expect(first.retryMessages).toHaveLength(1);
+        expect(await claimOf(eventId, handler)).toEqual({
+          status: "retry",
+          attempts: 1,
+          lease_until: 0,
+          last_error: `TransientError: ${what}: no answer within 1 s`,
+        });
+        expect(await eventStatus(eventId)).toBe("accepted");
+
+        // Released, the claim is taken by the very next delivery, long before its lease would end.
+        const second = await settle(batchOf([message], 2), (batch) =>
+          consumeEvents(batch, healthy(), { registry, fetch: outbound.fetch, random: () => 0 }),
+        );
+        expect(second.explicitAcks).toHaveLength(1);
+        expect(await eventStatus(eventId)).toBe("processed");
+        expect(await outcomeOf(eventId, handler)).toMatchObject({ status: "done", attempts: 2 });
+        expect(await env.REPORTS.head(`reports/${body.workOrderId}.json`)).not.toBeNull();
+        // The handlers that had finished on the first delivery did not run again.
+        expect(erp.calls.filter((c) => c.headers["idempotency-key"] === eventId)).toHaveLength(1);
+      } finally {
+        held.release();
+      }
+    },
+  );
 });
 
 describe("sink faults: Slack and the ERP", () => {
