@@ -17,9 +17,11 @@ import {
   readCursor,
   readPollResume,
   readPollState,
+  readReadAtCursor,
   writeCursor,
   writePollResume,
   writePollState,
+  writeReadAtCursor,
 } from "../store/poll-state";
 
 const LOCK_NAME = "poll";
@@ -127,6 +129,11 @@ async function runPages(
   let onSavedPlace = resumed;
   let pages = 0;
   let queued = 0;
+  // Versions at exactly the cursor that an earlier query read: read again, never queued again.
+  const stored = await readReadAtCursor(env.IDEMPOTENCY);
+  const readBefore = new Set(stored?.at === cursor ? stored.ids : []);
+  // The work orders read at the newest updatedAt so far: where the cursor will stand.
+  let atNewest = new Set<string>();
 
   const savePlace = (next: string) =>
     writePollResume(env.DB, { since: cursor, pageCursor: next, newest: newest?.text ?? null });
@@ -157,10 +164,15 @@ async function runPages(
       const fresh = page.workOrders.filter(
         (wo): wo is PolledWorkOrder => typeof wo.updatedAt === "string" && Date.parse(wo.updatedAt) >= cursorMs,
       );
-      queued += await acceptPolledWorkOrders(env, fresh, receivedAt, cursor);
+      const unread = fresh.filter((wo) => Date.parse(wo.updatedAt) !== cursorMs || !readBefore.has(String(wo.id)));
+      queued += await acceptPolledWorkOrders(env, unread, receivedAt, cursor);
       for (const wo of fresh) {
         const ms = Date.parse(wo.updatedAt);
-        if (!newest || ms > newest.ms) newest = { text: wo.updatedAt, ms };
+        if (!newest || ms > newest.ms) {
+          newest = { text: wo.updatedAt, ms };
+          atNewest = new Set();
+        }
+        if (ms === newest.ms) atNewest.add(String(wo.id));
       }
       pageCursor = page.nextCursor ?? undefined;
       if (!pageCursor) break;
@@ -198,7 +210,13 @@ async function runPages(
   let moved = cursor;
   if (newest) {
     const target = newest.ms > started ? new Date(started).toISOString() : newest.text;
-    if (Date.parse(target) > cursorMs) {
+    const ms = Date.parse(target);
+    // Written before the cursor moves onto it, and only when it changed (KV writes are counted).
+    const read = ms === newest.ms ? new Set([...atNewest, ...(ms === cursorMs ? readBefore : [])]) : new Set<string>();
+    if (ms !== cursorMs || read.size > readBefore.size) {
+      await writeReadAtCursor(env.IDEMPOTENCY, { at: target, ids: [...read] });
+    }
+    if (ms > cursorMs) {
       await writeCursor(env.IDEMPOTENCY, target);
       moved = target;
     }

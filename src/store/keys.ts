@@ -7,6 +7,7 @@
 // | `payload:<eventId>:replay:<uuid>` | 7 days        | ingest, before sending a too-large replay    |
 // | `effect:<eventId>:<handler>`, `effect:change:<changeId>:<handler>` | 7 days | consumer, when D1 would not record a success |
 // | `poll:cursor`       | none                        | poller, when a query reached its end         |
+// | `poll:cursor:read`  | none                        | poller, with the cursor: the work orders read at it |
 //
 // R2 (`REPORTS`): `reports/<workOrderId>.html` and `.json`, written by the completion-report handler.
 
@@ -15,6 +16,7 @@ export const payloadKey = (eventId: string): string => `payload:${eventId}`;
 /** A replay's own claim check: the original message may still be retrying on `payload:<eventId>`. */
 export const replayPayloadKey = (eventId: string, replayId: string): string => `payload:${eventId}:replay:${replayId}`;
 export const POLL_CURSOR_KEY = "poll:cursor";
+export const POLL_READ_AT_CURSOR_KEY = "poll:cursor:read";
 /**
  * A side effect that succeeded while D1 could not record it (see store/effect-markers.ts), by what
  * its claim is keyed by: the real change's id for a claim per change, else the event's id.

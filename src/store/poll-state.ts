@@ -1,7 +1,7 @@
 // The poller's cursor (KV `poll:cursor`, see keys.ts) and its last-run record (D1
 // `poll_state`, written every minute, which would exhaust KV's free daily writes).
 
-import { POLL_CURSOR_KEY } from "./keys";
+import { POLL_CURSOR_KEY, POLL_READ_AT_CURSOR_KEY } from "./keys";
 
 export type PollOutcome =
   | "ok"
@@ -31,6 +31,25 @@ export async function readCursor(kv: KVNamespace): Promise<string | null> {
 
 export async function writeCursor(kv: KVNamespace, cursor: string): Promise<void> {
   await kv.put(POLL_CURSOR_KEY, cursor);
+}
+
+/**
+ * The work orders whose version at exactly the cursor's `updatedAt` a query has read. Every later
+ * query reads them again (`updatedAt[gte]=<cursor>`), after their dedupe keys and event rows may
+ * be gone: the poller skips them, so a version read is never an event twice.
+ */
+export interface ReadAtCursor {
+  at: string;
+  ids: string[];
+}
+
+export async function readReadAtCursor(kv: KVNamespace): Promise<ReadAtCursor | null> {
+  const read = await kv.get<Partial<ReadAtCursor>>(POLL_READ_AT_CURSOR_KEY, "json");
+  return typeof read?.at === "string" && Array.isArray(read.ids) ? { at: read.at, ids: read.ids.map(String) } : null;
+}
+
+export async function writeReadAtCursor(kv: KVNamespace, read: ReadAtCursor): Promise<void> {
+  await kv.put(POLL_READ_AT_CURSOR_KEY, JSON.stringify(read));
 }
 
 export async function readPollState(db: D1Database): Promise<PollState | null> {

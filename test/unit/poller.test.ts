@@ -5,7 +5,7 @@ import { env } from "cloudflare:workers";
 import { beforeEach, describe, expect, it, vi } from "vitest";
 import type { EventMessage } from "../../src/events/message";
 import { pollWorkOrders } from "../../src/polling/poller";
-import { POLL_CURSOR_KEY } from "../../src/store/keys";
+import { dedupeKey, POLL_CURSOR_KEY } from "../../src/store/keys";
 import { readCursor, readPollState } from "../../src/store/poll-state";
 import { createWorkOrderStore, seedWorkOrders } from "../helpers/fake-work-orders";
 import { API_BASE, createOutbound, reply } from "../helpers/outbound";
@@ -100,6 +100,33 @@ describe("a polling run", () => {
         .map((id) => id.split(":")[1])
         .sort(),
     ).toEqual(["200003", "200017", "200031"]);
+  });
+
+  it("never queues a version it read again, once its dedupe keys have expired", async () => {
+    // Two work orders share the newest updatedAt, which the cursor then stands on: every later
+    // query reads them again (updatedAt[gte]), long after their dedupe keys (24 h) and event rows
+    // (RETENTION_DAYS) are gone.
+    const base = NOW - 10 * 60_000;
+    const seeded = seedWorkOrders(store, 3, base, { firstId: 250_000 });
+    const last = seeded[2];
+    const tied = store.workOrders.get(250_001);
+    if (!last || !tied) throw new Error("seeding failed");
+    store.put({ ...tied, updatedAt: last.updatedAt });
+    await poll();
+    expect(new Set(queuedIds().map((id) => id.split(":")[1]))).toEqual(new Set(["250000", "250001", "250002"]));
+    await Promise.all(queuedIds().map((id) => env.IDEMPOTENCY.delete(dedupeKey(id))));
+
+    queue.sent.length = 0;
+    const later = await poll({}, NOW + 40 * 86_400_000);
+    expect(later).toMatchObject({ outcome: "ok", events: 0 });
+    expect(queue.sent).toEqual([]);
+
+    // A work order updated again at that very instant is a version not read before.
+    const other = store.workOrders.get(250_000);
+    if (other) store.put({ ...other, title: "edited", updatedAt: last.updatedAt });
+    const third = await poll({}, NOW + 41 * 86_400_000);
+    expect(third.events).toBe(1);
+    expect(queuedIds()).toEqual([`poll:250000:${last.updatedAt}`]);
   });
 
   it("loses and repeats nothing when equal updatedAt values straddle a page boundary", async () => {
