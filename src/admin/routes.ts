@@ -4,13 +4,14 @@ import { zValidator } from "@hono/zod-validator";
 import { Hono } from "hono";
 import type { z } from "zod";
 import { readConfig } from "../config";
-import { replayEvent, replayEvents } from "../ingest/requeue";
+import { BULK_REPLAY_LEASE_MINUTES, replayEvent, replayEvents, withBulkReplayLock } from "../ingest/requeue";
 import { EnqueueError } from "../ingest/send";
 import { httpError } from "../lib/http-error";
 import { countEventsByStatus, getEventSummary, lastWebhookAt, listEvents, loadStoredEvent } from "../store/event-log";
 import { reportKey } from "../store/keys";
 import { readCursor, readPollState } from "../store/poll-state";
 import { listSideEffects } from "../store/side-effects";
+import { listStuckEvents, STUCK_AFTER_HOURS, STUCK_AFTER_MS } from "../store/stuck-events";
 import { getMirroredWorkOrder } from "../store/work-orders";
 import { requireAdminToken } from "./auth";
 import {
@@ -53,7 +54,9 @@ admin.get("/events", validQuery(EventListQuery), async (c) => {
 
 /**
  * Replays the events that match, newest first, up to `limit`, each as the single replay route
- * does; a dry run only lists them. What was queued before a refusal is in the 503's answer.
+ * does; a dry run only lists them. What was queued before a refusal is in the 503's answer. A run
+ * lists and replays holding the bulk replay lock: started while another runs, it is refused (409)
+ * before it lists anything, so no event is queued twice.
  */
 admin.post("/events/replay", async (c) => {
   let body: unknown;
@@ -70,19 +73,42 @@ admin.post("/events/replay", async (c) => {
   const filter = filterOf(parsed.data);
   if (Object.keys(filter).length === 0) throw httpError(400, NO_FILTER_MESSAGE);
 
-  const { events } = await listEvents(c.env.DB, filter, { limit: parsed.data.limit });
-  const ids = events.map((event) => event.id);
-  if (parsed.data.dryRun === true) return c.json({ dryRun: true, matched: ids.length, ids });
+  const matching = async () =>
+    (await listEvents(c.env.DB, filter, { limit: parsed.data.limit })).events.map((event) => event.id);
+  if (parsed.data.dryRun === true) {
+    const ids = await matching();
+    return c.json({ dryRun: true, matched: ids.length, ids });
+  }
 
-  const { replayed, stopped } = await replayEvents(c.env, ids);
+  const work = withBulkReplayLock(c.env, async (stopAtMs) => {
+    const ids = await matching();
+    return { asked: ids.length, ...(await replayEvents(c.env, ids, { stopAtMs })) };
+  });
+  try {
+    // A client that gives up (the CLI's timeout) would cancel the replay between a reopen and its
+    // send, and leave the lock held until its lease ends; this lets it run on to its end (up to 30 s).
+    c.executionCtx.waitUntil(work.catch(() => {}));
+  } catch {
+    // No execution context (app.request): the request is awaited whole anyway.
+  }
+  const outcome = await work;
+  if (outcome === "busy") {
+    throw httpError(
+      409,
+      `Another bulk replay is running; try again when it has ended (in ${BULK_REPLAY_LEASE_MINUTES} minutes at most)`,
+    );
+  }
+  if (outcome === "unavailable") throw httpError(503, "Bulk replay could not start: D1 did not answer; try again");
+  const { asked, replayed, stopped } = outcome.ran;
   if (stopped !== undefined) {
-    const why =
-      stopped === "budget"
-        ? "the rest did not fit in one request's subrequests"
-        : "the queue or storage refused the rest";
+    const why = {
+      budget: "the rest did not fit in one request's subrequests",
+      time: `the rest did not fit in the ${BULK_REPLAY_LEASE_MINUTES} minutes a bulk replay may take`,
+      unavailable: "the queue or storage refused the rest",
+    }[stopped];
     return c.json(
       {
-        error: `Replayed ${replayed.length} of ${ids.length} events: ${why}; the others are unchanged, try again`,
+        error: `Replayed ${replayed.length} of ${asked} events: ${why}; the others are unchanged, try again`,
         replayed: replayed.length,
         ids: replayed,
       },
@@ -143,12 +169,17 @@ admin.get("/reports/:workOrderId", async (c) => {
   });
 });
 
+/** Stuck events `/admin/status` lists one by one, oldest change first; it counts them all. */
+const STUCK_LISTED = 20;
+
 admin.get("/status", async (c) => {
-  const [cursor, state, events, lastWebhook] = await Promise.all([
+  const changedBefore = new Date(Date.now() - STUCK_AFTER_MS).toISOString();
+  const [cursor, state, events, lastWebhook, stuck] = await Promise.all([
     readCursor(c.env.IDEMPOTENCY),
     readPollState(c.env.DB),
     countEventsByStatus(c.env.DB),
     lastWebhookAt(c.env.DB),
+    listStuckEvents(c.env.DB, changedBefore, STUCK_LISTED),
   ]);
   return c.json({
     poll: {
@@ -160,6 +191,13 @@ admin.get("/status", async (c) => {
       skippedUntil: state?.skippedUntil ?? null,
     },
     events,
+    // Accepted with no change for longer than the queues retry a message (docs/console.md).
+    stuck: {
+      afterHours: STUCK_AFTER_HOURS,
+      changedBefore,
+      count: stuck.count,
+      events: stuck.events.map(({ lastError, ...event }) => ({ ...event, ...(lastError ? { lastError } : {}) })),
+    },
     lastWebhookAt: lastWebhook ?? null,
     config: readConfig(c.env).problems,
   });

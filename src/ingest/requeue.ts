@@ -1,7 +1,8 @@
 // Entry point 3 of 3 into the queue: an operator's replay of recorded events, one
 // (`POST /admin/events/:id/replay`) or many (`POST /admin/events/replay`). A replay skips the edge
 // filter and asks the consumer to run failed and skipped handlers again (done ones stay done).
-// Both go through replayRound: one event is a round of one.
+// Both go through replayRound: one event is a round of one. A bulk replay holds a D1 lock from its
+// listing to its last send, so two never queue the same events; the single replay takes no lock.
 
 import type { CanonicalEvent } from "../events/canonical";
 import { type EventMessage, isEventMessage } from "../events/message";
@@ -16,6 +17,7 @@ import {
   type StoredEvent,
 } from "../store/event-log";
 import { replayPayloadKey } from "../store/keys";
+import { acquireLock, releaseLock } from "../store/locks";
 import { type BuiltMessage, buildMessage, EnqueueError, sendMessage, sendMessages } from "./send";
 
 /**
@@ -52,9 +54,54 @@ export interface BulkReplay {
   /**
    * Set when it stopped before the end; the events after the last one replayed are as they were.
    * "unavailable": the queue, KV or D1 refused; "budget": the rest would not fit the request's
-   * subrequests.
+   * subrequests; "time": its lock's lease was nearly over (`stopAtMs`).
    */
-  stopped?: "unavailable" | "budget";
+  stopped?: "unavailable" | "budget" | "time";
+}
+
+/** The D1 lock (store/locks.ts) a bulk replay holds while it lists and replays. */
+const BULK_REPLAY_LOCK = "bulk-replay";
+/**
+ * How long the lock is held at most: far longer than a replay of 1,000 events takes, and all a
+ * replay cut off before it could release the lock (its request cancelled) keeps the next one out.
+ */
+export const BULK_REPLAY_LEASE_MINUTES = 5;
+const BULK_REPLAY_LEASE_MS = BULK_REPLAY_LEASE_MINUTES * 60_000;
+/**
+ * No round starts this close to the end of the lease, so a replay is done before its lock could
+ * expire and let another list the events it has not reached yet.
+ */
+const LAST_ROUND_MS = 60_000;
+
+/**
+ * Runs `run` holding the bulk replay lock; "busy" when another bulk replay holds it, "unavailable"
+ * when D1 could not say. `run` is handed the time after which it must start no round (the
+ * `stopAtMs` of replayEvents). The lock is released when `run` ends, however it ends.
+ */
+export async function withBulkReplayLock<T>(
+  env: Env,
+  run: (stopAtMs: number) => Promise<T>,
+): Promise<{ ran: T } | "busy" | "unavailable"> {
+  const holder = crypto.randomUUID();
+  const started = Date.now();
+  let acquired: boolean;
+  try {
+    acquired = await acquireLock(env.DB, BULK_REPLAY_LOCK, holder, BULK_REPLAY_LEASE_MS, started);
+  } catch (error) {
+    log.error("Bulk replay lock could not be taken", { error: describeError(error) });
+    return "unavailable";
+  }
+  if (!acquired) {
+    log.info("Bulk replay refused: another is running");
+    return "busy";
+  }
+  try {
+    return { ran: await run(started + BULK_REPLAY_LEASE_MS - LAST_ROUND_MS) };
+  } finally {
+    await releaseLock(env.DB, BULK_REPLAY_LOCK, holder).catch((error: unknown) =>
+      log.warn("Bulk replay lock release failed; it expires by itself", { error: describeError(error) }),
+    );
+  }
 }
 
 /**
@@ -62,18 +109,20 @@ export interface BulkReplay {
  * `sendBatch` for the messages: a read, a reopen and a send per 50 small events, so 1,000 fit well
  * within REPLAY_SUBREQUEST_BUDGET. Every call is charged as it is made; each round is sized, and
  * the replay stopped, so that the round's worst case (an event over 16 K characters costs up to 3
- * calls more) fits what is left of `budget`.
+ * calls more) fits what is left of `budget`. No round starts at or after `stopAtMs`.
  */
 export async function replayEvents(
   env: Env,
   ids: readonly string[],
-  options: { budget?: number; perRound?: number } = {},
+  options: { budget?: number; perRound?: number; stopAtMs?: number; now?: () => number } = {},
 ): Promise<BulkReplay> {
   const calls = new Subrequests(options.budget ?? REPLAY_SUBREQUEST_BUDGET);
   const perRound = Math.min(options.perRound ?? EVENTS_PER_ROUND, MAX_IDS_PER_QUERY);
+  const now = options.now ?? Date.now;
   const replayed: string[] = [];
   let next = 0;
   while (next < ids.length) {
+    if (options.stopAtMs !== undefined && now() >= options.stopAtMs) return stop(replayed, "time", ids.length);
     const fits = Math.floor((calls.left - ROUND_CALLS) / MOST_CALLS_PER_EVENT);
     if (fits < 1) return stop(replayed, "budget", ids.length);
     const round = ids.slice(next, next + Math.min(perRound, fits));

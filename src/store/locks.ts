@@ -1,5 +1,6 @@
-// Named leases in D1 (strongly consistent): a cron run holds "poll" so runs never overlap.
-// A lease that outlives a crashed holder expires by itself.
+// Named leases in D1 (strongly consistent): a cron run holds "poll" so runs never overlap, a bulk
+// replay "bulk-replay" so two never queue the same events (ingest/requeue.ts). A lease that
+// outlives a crashed holder expires by itself; only the holder that took a lock releases it.
 
 export async function acquireLock(
   db: D1Database,

@@ -1,15 +1,17 @@
 // Bulk replay (ingest/requeue.ts `replayEvents`) against the real local D1 and KV, with queues that
 // record, drop or refuse what they are sent: 1,000 events fit one request's subrequests, a refusal
 // partway leaves every event either queued or as it was, and a replay stops before its budget.
+// Through the route: two bulk replays at once queue each event once.
 
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import type { EventMessage } from "../../src/events/message";
 import { replayEvent, replayEvents } from "../../src/ingest/requeue";
 import { insertStatement, statusStatement } from "../../src/store/event-log";
-import { uniqueNewWorkOrder } from "../helpers/deliveries";
+import { interceptD1 } from "../helpers/d1-round-trips";
+import { BASE, uniqueNewWorkOrder } from "../helpers/deliveries";
 import { maintainXEvent } from "../helpers/events";
-import { testEnv } from "../helpers/worker";
+import { callWorker, type EnvOverrides, testEnv } from "../helpers/worker";
 
 /** A queue that keeps what it is sent (and sends nothing on), refusing every sendBatch from `failFrom` on. */
 function heldQueue(failFrom = Number.POSITIVE_INFINITY) {
@@ -206,3 +208,179 @@ describe("bulk replay", () => {
     expect(calls.d1).toBe(1);
   });
 });
+
+const TOKEN = "bulk-replay-token";
+
+function adminPost(path: string, body: unknown, overrides: EnvOverrides = {}): Promise<Response> {
+  return callWorker(
+    new Request(`${BASE}/admin${path}`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" },
+      body: JSON.stringify(body),
+    }),
+    { ADMIN_TOKEN: TOKEN, ...overrides },
+  );
+}
+
+/**
+ * D1 on which a bulk replay's listing of the events waits until `count` listings have arrived, or
+ * until `release()`: replays started together then all list the same events before any reopens them.
+ */
+function listingsMeet(count: number) {
+  let arrived = 0;
+  let open!: () => void;
+  let first!: () => void;
+  const met = new Promise<void>((resolve) => {
+    open = resolve;
+  });
+  const listed = new Promise<void>((resolve) => {
+    first = resolve;
+  });
+  const db = interceptD1(env.DB, (_kind, statements, call) => {
+    if (!statements.some((sql) => /\bFROM events\b[\s\S]*ORDER BY received_at DESC/.test(sql))) return call();
+    arrived += 1;
+    first();
+    if (arrived >= count) open();
+    return met.then(call);
+  });
+  return { db, listed, release: () => open() };
+}
+
+/** How many times the queue was sent each event. */
+function timesSent(queue: { sent: EventMessage[] }): Map<string, number> {
+  const times = new Map<string, number>();
+  for (const message of queue.sent) times.set(message.event.id, (times.get(message.event.id) ?? 0) + 1);
+  return times;
+}
+
+describe("bulk replays at the same time", () => {
+  it("queues each event once when two bulk replays start together: the second is refused with 409", async () => {
+    const since = new Date().toISOString();
+    const ids = await failedEvents(6, "together");
+    const until = new Date().toISOString();
+    const queue = heldQueue();
+    const { db, release } = listingsMeet(2);
+    const replay = () =>
+      adminPost("/events/replay", { status: "failed", since, until }, { DB: db, EVENTS_QUEUE: queue }).finally(release);
+
+    const answers = await Promise.all([replay(), replay()]);
+
+    expect(timesSent(queue)).toEqual(new Map(ids.map((id) => [id, 1])));
+    expect(answers.map((a) => a.status).sort()).toEqual([202, 409]);
+    const [ran, refused] = answers[0]?.status === 202 ? answers : [...answers].reverse();
+    expect(await ran?.json()).toEqual({ replayed: 6, ids: [...ids].reverse() });
+    expect(await refused?.json()).toEqual({
+      error: "Another bulk replay is running; try again when it has ended (in 5 minutes at most)",
+    });
+    expect(new Set(await statuses(ids))).toEqual(new Set(["accepted"]));
+  });
+
+  it("replays a single event while a bulk replay runs, and frees the lock for the next bulk replay when it ends", async () => {
+    const since = new Date().toISOString();
+    const ids = await failedEvents(3, "during");
+    const until = new Date().toISOString();
+    const [single] = await failedEvents(1, "during-single");
+    const queue = heldQueue();
+    // The bulk replay waits at its listing, holding the lock, until released.
+    const { db, listed, release } = listingsMeet(Number.POSITIVE_INFINITY);
+    const filters = { status: "failed", since, until };
+    const running = adminPost("/events/replay", filters, { DB: db, EVENTS_QUEUE: queue });
+    await listed;
+    expect(await lockHolders()).toHaveLength(1);
+
+    const one = await adminPost(`/events/${single}/replay`, {}, { EVENTS_QUEUE: queue });
+    expect(one.status).toBe(202);
+    expect(await one.json()).toEqual({ status: "replaying", eventId: single });
+    const refused = await adminPost("/events/replay", { status: "failed" }, { EVENTS_QUEUE: queue });
+    expect(refused.status).toBe(409);
+    // A dry run only reads: it is answered while a replay runs.
+    const dry = await adminPost("/events/replay", { ...filters, dryRun: true });
+    expect(await dry.json()).toEqual({ dryRun: true, matched: 3, ids: [...ids].reverse() });
+
+    release();
+    expect((await running).status).toBe(202);
+    expect(timesSent(queue)).toEqual(new Map([single as string, ...ids].map((id) => [id, 1])));
+    expect(await lockHolders()).toEqual([]);
+    // Ended, it no longer keeps others out: the next one runs (its events no longer fail).
+    const next = await adminPost("/events/replay", filters, { EVENTS_QUEUE: queue });
+    expect(next.status).toBe(202);
+    expect(await next.json()).toEqual({ replayed: 0, ids: [] });
+  });
+
+  it("releases the lock however the replay ends: refused by the queue, or failing at the listing", async () => {
+    const since = new Date().toISOString();
+    const ids = await failedEvents(2, "ends");
+    const until = new Date().toISOString();
+    const filters = { status: "failed", since, until };
+
+    const refusing = heldQueue(1);
+    const refused = await adminPost("/events/replay", filters, { EVENTS_QUEUE: refusing });
+    expect(refused.status).toBe(503);
+    expect(await lockHolders()).toEqual([]);
+
+    const listingDown = interceptD1(env.DB, (_kind, statements, call) =>
+      statements.some((sql) => /ORDER BY received_at DESC/.test(sql))
+        ? Promise.reject(new Error("D1_ERROR: simulated outage"))
+        : call(),
+    );
+    const failed = await adminPost("/events/replay", filters, { DB: listingDown });
+    expect(failed.status).toBe(500);
+    expect(await lockHolders()).toEqual([]);
+
+    const queue = heldQueue();
+    const ran = await adminPost("/events/replay", filters, { EVENTS_QUEUE: queue });
+    expect(await ran.json()).toEqual({ replayed: 2, ids: [...ids].reverse() });
+  });
+
+  it("takes over a lock whose lease ran out (its holder cut off), and answers 503 when D1 cannot give the lock", async () => {
+    const since = new Date().toISOString();
+    const ids = await failedEvents(1, "stale");
+    const until = new Date().toISOString();
+    const filters = { status: "failed", since, until };
+    await env.DB.prepare("INSERT INTO locks (name, holder, until_ms) VALUES ('bulk-replay', 'cut-off', ?1)")
+      .bind(Date.now() - 1)
+      .run();
+
+    const locksDown = interceptD1(env.DB, (_kind, statements, call) =>
+      statements.some((sql) => /\bINTO locks\b/.test(sql))
+        ? Promise.reject(new Error("D1_ERROR: simulated outage"))
+        : call(),
+    );
+    const down = await adminPost("/events/replay", filters, { DB: locksDown });
+    expect(down.status).toBe(503);
+    expect(await down.json()).toEqual({ error: "Bulk replay could not start: D1 did not answer; try again" });
+    expect(await statuses(ids)).toEqual(["failed"]);
+
+    const queue = heldQueue();
+    const ran = await adminPost("/events/replay", filters, { EVENTS_QUEUE: queue });
+    expect(ran.status).toBe(202);
+    expect(timesSent(queue)).toEqual(new Map(ids.map((id) => [id, 1])));
+    expect(await lockHolders()).toEqual([]);
+  });
+
+  it("starts no round once its lock's lease is nearly over, leaving the rest as they were", async () => {
+    const ids = await failedEvents(5, "late");
+    const queue = heldQueue();
+    let clock = 1_000;
+    const outcome = await replayEvents(testEnv({ EVENTS_QUEUE: queue }), ids, {
+      perRound: 2,
+      stopAtMs: 1_500,
+      // Each round starts a second after the one before.
+      now: () => {
+        const at = clock;
+        clock += 1_000;
+        return at;
+      },
+    });
+    expect(outcome).toEqual({ replayed: ids.slice(0, 2), stopped: "time" });
+    expect(await statuses(ids)).toEqual(["accepted", "accepted", "failed", "failed", "failed"]);
+  });
+});
+
+/** The holders of the bulk replay lock, as D1 has them. */
+async function lockHolders(): Promise<string[]> {
+  const { results } = await env.DB.prepare("SELECT holder FROM locks WHERE name = 'bulk-replay'").all<{
+    holder: string;
+  }>();
+  return results.map((r) => r.holder);
+}
