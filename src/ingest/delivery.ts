@@ -39,6 +39,22 @@ export function honouredEventIdHeader(delivery: Pick<Delivery, "scheme" | "heade
 }
 
 /**
+ * Where the Worker makes ids of its own that an event id could meet: the poller's events
+ * (`poll:<id>:…`, ingest/accept-polled.ts), a dead letter without an event (`unknown:<message id>`,
+ * routing/dead-letter.ts), and the effect markers of claims per change (`effect:change:<id>:…`,
+ * store/keys.ts, beside `effect:<event id>:…`). Together with the content ids (64 lower-case hex,
+ * `contentEventId`), these are what an unsigned event-id header must never name: its event would
+ * take the dedupe key, event row or marker of one the Worker makes, and so suppress it.
+ */
+export const RESERVED_EVENT_ID_PREFIXES: readonly string[] = ["poll:", "unknown:", "change:"];
+const CONTENT_EVENT_ID = /^[0-9a-f]{64}$/;
+
+/** Whether `id` has a form the Worker gives ids of its own (above). */
+export function isReservedEventId(id: string): boolean {
+  return CONTENT_EVENT_ID.test(id) || RESERVED_EVENT_ID_PREFIXES.some((prefix) => id.startsWith(prefix));
+}
+
+/**
  * The id of a delivery without `x-maintainx-event-id`: the hex SHA-256 of "<type>\n<raw body>".
  * Same body and type give the same id, so a re-signed retry (new `t`) is still a duplicate.
  */

@@ -12,9 +12,16 @@ import {
 } from "../events/canonical";
 import { type DataJson, dataJson } from "../events/data-json";
 import { maintainXType } from "../events/maintainx-types";
-import { contentEventId, type Delivery, honouredEventIdHeader } from "./delivery";
+import {
+  contentEventId,
+  type Delivery,
+  honouredEventIdHeader,
+  isReservedEventId,
+  RESERVED_EVENT_ID_PREFIXES,
+} from "./delivery";
 
 const EVENT_ID_PATTERN = /^[\x20-\x7e]{1,200}$/;
+const RESERVED_PREFIX_LIST = `${RESERVED_EVENT_ID_PREFIXES.slice(0, -1).join(", ")} or ${RESERVED_EVENT_ID_PREFIXES.at(-1)}`;
 
 /** A signed delivery that cannot become an event; answered 400 with this message. */
 export class InvalidDeliveryError extends Error {
@@ -84,7 +91,9 @@ function nestedDeeperThan(value: unknown, levels: number): boolean {
 /**
  * Reads and checks `x-maintainx-event-id` (seed format only): 1–200 printable ASCII characters, or
  * absent. `.` and `..` are refused: no URL can name them (URLs resolve dot segments), so such an
- * event could never be shown or replayed under /admin/events/:id.
+ * event could never be shown or replayed under /admin/events/:id. An id of a form the Worker makes
+ * itself is refused too: the header is not signed, so a captured seed delivery re-posted as
+ * `poll:<id>:created` would otherwise take that id's dedupe key and stop the poller's own event.
  */
 function readEventIdHeader(delivery: Delivery): string | undefined {
   const value = honouredEventIdHeader(delivery);
@@ -94,6 +103,11 @@ function readEventIdHeader(delivery: Delivery): string | undefined {
   }
   if (value === "." || value === "..") {
     throw new InvalidDeliveryError("x-maintainx-event-id must not be . or .. (no URL can name such an event)");
+  }
+  if (isReservedEventId(value)) {
+    throw new InvalidDeliveryError(
+      `x-maintainx-event-id must not be an id the Worker makes itself (starting with ${RESERVED_PREFIX_LIST}, or 64 lower-case hex characters): send an id of your own, such as evt-<uuid>, or leave the header out to use the body's hash`,
+    );
   }
   return value;
 }

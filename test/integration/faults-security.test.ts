@@ -1,11 +1,13 @@
 // Security claims of SECURITY.md that no other test pins down: secret rotation, the bounds on a
 // re-routed delivery, the URI signature being neither required nor trusted, replays of a seed
-// delivery after its KV dedupe key expired, and the admin replay route's guard.
+// delivery after its KV dedupe key expired, a seed event id in the poller's namespace, and the
+// admin replay route's guard.
 
 import { env } from "cloudflare:workers";
 import { beforeEach, describe, expect, it } from "vitest";
 import type { EventMessage } from "../../src/events/message";
 import { registry } from "../../src/handlers";
+import { acceptPolledWorkOrders } from "../../src/ingest/accept-polled";
 import { consumeEvents } from "../../src/routing/consumer";
 import { dedupeKey } from "../../src/store/keys";
 import { signMaintainX } from "../../src/webhooks/signature";
@@ -219,6 +221,37 @@ describe("replays of a captured seed delivery", () => {
     expect((await consume(replayed.messages[0] as EventMessage)).explicitAcks).toHaveLength(1);
     // The D1 claims outlive the KV key: the alert is not posted again.
     expect(slack.calls).toHaveLength(1);
+  });
+});
+
+describe("a seed event id in the poller's namespace", () => {
+  it("refuses a captured seed delivery re-posted as poll:<N>:created, and the poll still queues N's creation", async () => {
+    const workOrderId = String(Date.now() * 1000 + Math.floor(Math.random() * 1000));
+    const pollId = `poll:${workOrderId}:created`;
+    const captured = await seedDelivery(seedCreated, { eventId: uniqueEventId("captured") });
+    // The event-id header is not signed: the same signed body goes in again under the poller's id.
+    const headers = new Headers(captured.headers);
+    headers.set("x-maintainx-event-id", pollId);
+    const attack = await post(new Request(captured, { headers }));
+    expect(attack.status).toBe(400);
+    expect(attack.body.error).toContain("must not be an id the Worker makes itself (starting with poll:");
+    expect(attack.messages).toHaveLength(0);
+    expect(await env.IDEMPOTENCY.get(dedupeKey(pollId))).toBeNull();
+    expect(await env.DB.prepare("SELECT id FROM events WHERE id = ?1").bind(pollId).first()).toBeNull();
+
+    // The poller's creation fallback for N: a work order created inside the polled window.
+    const createdAt = new Date(Date.now() - 60_000).toISOString();
+    const since = new Date(Date.now() - 120_000).toISOString();
+    const queue = held();
+    const workOrder = { id: workOrderId, title: "Belt", priority: "HIGH", createdAt, updatedAt: createdAt };
+    const queued = await acceptPolledWorkOrders(
+      testEnv({ EVENTS_QUEUE: queue }),
+      [workOrder],
+      new Date().toISOString(),
+      since,
+    );
+    expect(queued).toBe(2);
+    expect((queue.sent as EventMessage[]).map((m) => m.event.id)).toContain(pollId);
   });
 });
 

@@ -270,6 +270,34 @@ describe("seed format", () => {
       expect((await json(response)).error).toMatch(/x-maintainx-event-id/);
     }
   });
+
+  it("refuses an event-id header of a form the Worker makes ids in, saying what to send, before storing or queueing", async () => {
+    const contentId = await sha256Hex(utf8.encode(`workorder.created\n${uniqueEventId()}`));
+    for (const eventId of [
+      `poll:${Date.now()}:created`,
+      "poll:42:DONE:2026-11-28T09:15:02.417Z",
+      "poll:42:2026-11-28T09:15:02.417Z",
+      `unknown:${uniqueEventId()}`,
+      "change:7",
+      contentId,
+    ]) {
+      const queue = recordingQueue();
+      const response = await callWorker(await seedDelivery(seedCreated, { eventId }), { EVENTS_QUEUE: queue });
+      expect(response.status, eventId).toBe(400);
+      const { error } = await json(response);
+      expect(error, eventId).toContain("x-maintainx-event-id must not be an id the Worker makes itself");
+      expect(error, eventId).toContain("starting with poll:, unknown: or change:, or 64 lower-case hex characters");
+      expect(error, eventId).toContain("send an id of your own, such as evt-<uuid>, or leave the header out");
+      expect(queue.sent, eventId).toHaveLength(0);
+      expect(await env.IDEMPOTENCY.get(`dedupe:${eventId}`), eventId).toBeNull();
+      expect(await env.DB.prepare("SELECT id FROM events WHERE id = ?1").bind(eventId).first(), eventId).toBeNull();
+    }
+    // Ids that only look alike are the sender's to use: the Worker's ids are case-sensitive.
+    for (const eventId of [`POLL:${Date.now()}:created`, `evt-poll:${Date.now()}`, contentId.toUpperCase()]) {
+      const response = await callWorker(await seedDelivery(seedCreated, { eventId }));
+      expect(await json(response), eventId).toEqual({ status: "accepted", eventId });
+    }
+  });
 });
 
 describe("refusals", () => {
