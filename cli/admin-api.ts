@@ -20,15 +20,19 @@ const TOKEN_PATTERN = /^[\x21-\x7e]+$/;
 /** Enough of an error answer to recognise it. */
 const MAX_ERROR_TEXT = 300;
 
-/** `--url` and `--json`, with `--help`: the options every /admin command takes. */
+/** `--url`, `--insecure` and `--json`, with `--help`: the options every /admin command takes. */
 export const ADMIN_OPTIONS = {
   help: { type: "boolean", short: "h" },
   url: { type: "string" },
+  insecure: { type: "boolean" },
   json: { type: "boolean" },
 } as const;
 
 export const ADMIN_OPTIONS_HELP = `  --url <URL>  the Worker's base URL (default: the url in ${LOCAL_ADMIN_TOKEN_FILE} when a
-               local \`npm run dev\` wrote one, else ${DEFAULT_ADMIN_URL})
+               local \`npm run dev\` wrote one, else ${DEFAULT_ADMIN_URL}); an http:// URL must
+               name this machine (localhost, 127.0.0.1, [::1]) unless --insecure is given
+  --insecure   send the admin token over plain http:// to another machine; anyone on the
+               way can read it, so only on a network you trust
   --json       print the Worker's answer as JSON instead
   -h, --help   show this help`;
 
@@ -110,13 +114,19 @@ function loopbackBase(url: unknown): { url?: string } {
   }
 }
 
-export function resolveAdminTarget(values: { url?: string }, ctx: CliContext): AdminTarget {
+export function resolveAdminTarget(values: { url?: string; insecure?: boolean }, ctx: CliContext): AdminTarget {
   const local = readLocalDevToken(ctx);
   const fromFlag = values.url !== undefined;
   const base = fromFlag ? readAdminUrl(values.url as string) : (local?.url ?? DEFAULT_ADMIN_URL);
   const localFile = local ? { localFile: local.path } : {};
+  // Only --url can name another machine: the local file's url is taken on loopback only.
   if (base.startsWith("http:") && !isLoopbackUrl(base)) {
-    ctx.output.stderr("Warning: --url is not HTTPS, so the admin token would travel unencrypted.");
+    if (values.insecure !== true) {
+      throw new UsageError(
+        `--url ${sanitise(base)} is plain HTTP to another machine, so the admin token would travel unencrypted and anyone on the way could read it and use it. Use the Worker's https:// URL (a deployed Worker has one), or, on a network you trust, add --insecure.`,
+      );
+    }
+    ctx.output.stderr(`Warning: --insecure: the admin token travels unencrypted to ${sanitise(base)}.`);
   }
 
   const configured = loadCliConfig(ctx).ADMIN_TOKEN;

@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { DEFAULT_ADMIN_URL, resolveAdminTarget } from "../../cli/admin-api";
 import { MAX_ALL_EVENTS } from "../../cli/commands/events";
-import { ConfigError } from "../../cli/errors";
+import { ConfigError, UsageError } from "../../cli/errors";
 import { bufferOutput } from "../../cli/io";
 import { runCli } from "../../cli/program";
 import { safeJson, sanitise, shellArg, truncate } from "../../cli/terminal";
@@ -801,11 +801,50 @@ describe("where the admin token comes from", () => {
     expect(result.all).not.toContain("two words");
   });
 
-  it("warns that a plain-http remote URL would carry the token unencrypted", () => {
-    const output = bufferOutput();
-    resolveAdminTarget({ url: "http://worker.example.com" }, { env: { ADMIN_TOKEN: "t" }, cwd: dir, output });
+  it("refuses a plain-http URL to another machine without --insecure, saying why and what to do, sending nothing", async () => {
+    for (const argv of [["status"], ["events", "list"], ["events", "show", "x"], ["events", "replay", "x"]]) {
+      const result = await run(argv, { env: { ADMIN_TOKEN: "plain-http-token" }, url: "http://worker.example.com" });
 
-    expect(output.lines.stderr).toEqual(["Warning: --url is not HTTPS, so the admin token would travel unencrypted."]);
+      expect(result.code, argv.join(" ")).toBe(2);
+      expect(result.stderr).toContain(
+        "Error: --url http://worker.example.com is plain HTTP to another machine, so the admin token would travel unencrypted and anyone on the way could read it and use it. Use the Worker's https:// URL (a deployed Worker has one), or, on a network you trust, add --insecure.",
+      );
+      expect(result.all).not.toContain("plain-http-token");
+    }
+    expect(worker.requests).toHaveLength(0);
+    const output = bufferOutput();
+    const ctx = { env: { ADMIN_TOKEN: "t" }, cwd: dir, output };
+    for (const url of ["http://192.168.1.20:8787", "http://localhost.example.com", "http://127.0.0.1.nip.io"]) {
+      expect(() => resolveAdminTarget({ url }, ctx), url).toThrow(UsageError);
+    }
+    // https://, and http:// to this machine, need nothing.
+    for (const url of [
+      "https://worker.example.com",
+      "http://localhost:8787",
+      "http://127.0.0.1:8787",
+      "http://[::1]:8787",
+    ]) {
+      expect(resolveAdminTarget({ url }, ctx).base, url).toBe(url);
+    }
+    expect(output.lines.stderr).toEqual([]);
+  });
+
+  it("with --insecure, sends the token over plain http to another machine after a warning", async () => {
+    const output = bufferOutput();
+    const target = resolveAdminTarget(
+      { url: "http://worker.example.com", insecure: true },
+      { env: { ADMIN_TOKEN: "t" }, cwd: dir, output },
+    );
+
+    expect(target).toMatchObject({ base: "http://worker.example.com", token: "t" });
+    expect(output.lines.stderr).toEqual([
+      "Warning: --insecure: the admin token travels unencrypted to http://worker.example.com.",
+    ]);
+    // The flag parses on every /admin command (the stub is on 127.0.0.1: no warning there).
+    answer({ "GET /admin/status": { body: STATUS_ANSWER } });
+    const result = await run(["status", "--insecure"], { env: { ADMIN_TOKEN: "t" } });
+    expect(result.code).toBe(0);
+    expect(only().headers.authorization).toBe("Bearer t");
   });
 });
 
