@@ -5,24 +5,26 @@ import { createMiddleware } from "hono/factory";
 import { readConfig } from "../config";
 import { utf8 } from "../lib/bytes";
 import { httpError } from "../lib/http-error";
-import { isLoopbackUrl, LOCAL_ADMIN_TOKEN_VAR } from "../local-dev";
+import { isLocalRequest, LOCAL_ADMIN_TOKEN_VAR } from "../local-dev";
 
 /**
  * The token that opens /admin for this request: the configured ADMIN_TOKEN, else the random one
- * `npm run dev` makes at each start, for requests addressed to a loopback host only
- * (docs/console.md).
+ * `npm run dev` makes at each start, for requests made on this machine only: addressed to a
+ * loopback host and relayed by no proxy or tunnel (`isLocalRequest`; docs/console.md).
+ * A URL alone (the console's page, script and style, which carry no data) is judged as a request
+ * without headers: by its host.
  */
-export function adminTokenFor(env: Env, requestUrl: string): string | undefined {
+export function adminTokenFor(env: Env, request: Request | string): string | undefined {
   const configured = readConfig(env).adminToken;
   if (configured) return configured;
   const local = (env as unknown as Partial<Record<typeof LOCAL_ADMIN_TOKEN_VAR, unknown>>)[LOCAL_ADMIN_TOKEN_VAR];
   if (typeof local !== "string" || local.trim() === "") return undefined;
-  return isLoopbackUrl(requestUrl) ? local.trim() : undefined;
+  return isLocalRequest(typeof request === "string" ? new Request(request) : request) ? local.trim() : undefined;
 }
 
 export const requireAdminToken = () =>
   createMiddleware<{ Bindings: Env }>(async (c, next) => {
-    const token = adminTokenFor(c.env, c.req.url);
+    const token = adminTokenFor(c.env, c.req.raw);
     if (!token) throw httpError(404, "Not found");
     const match = /^Bearer\s+(\S+)$/i.exec((c.req.header("authorization") ?? "").trim());
     if (!match || !(await timingSafeEqualStrings(match[1] as string, token))) {

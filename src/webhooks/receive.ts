@@ -10,17 +10,17 @@ import { InvalidDeliveryError } from "../ingest/normalise";
 import { EnqueueError } from "../ingest/send";
 import { httpError } from "../lib/http-error";
 import { log } from "../lib/log";
-import { isLoopbackUrl, LOCAL_DEV_WEBHOOK_SECRET } from "../local-dev";
+import { isLocalRequest, LOCAL_DEV_WEBHOOK_SECRET } from "../local-dev";
 import { declaredLength, discardBody, PayloadTooLargeError, readBodyWithLimit } from "./body";
 import { checkTimestamp, readSignatureHeaders, SignatureError, verifyDelivery } from "./signature";
 
 /**
  * The secrets a delivery to this path may be signed with (undefined when none is configured): the
  * unbound ones and those bound to its type (a delivery cannot be re-posted to another type's path),
- * and the local development default only on a loopback host, so it never opens a deployed Worker.
+ * and the local development default only for a request made on this machine (no proxy, no tunnel).
  */
 function usableSecrets(config: Config, request: Request, pathType: string | undefined): string[] | undefined {
-  const local = isLoopbackUrl(request.url);
+  const local = isLocalRequest(request);
   const configured = config.webhookSecrets.filter((s) => local || s.secret !== LOCAL_DEV_WEBHOOK_SECRET);
   if (configured.length === 0) return undefined;
   return configured.filter((s) => s.type === undefined || s.type === pathType).map((s) => s.secret);

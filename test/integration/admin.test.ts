@@ -2,12 +2,13 @@
 
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
+import { LOCAL_ADMIN_TOKEN_VAR } from "../../src/local-dev";
 import statusDone from "../fixtures/status-change-done.json";
 import { BASE, maintainXDelivery, uniqueNewWorkOrder } from "../helpers/deliveries";
 import { settled } from "../helpers/event-status";
 import { deadLetterWithClaimCheck } from "../helpers/events";
 import { reply, worldErp, worldSlack } from "../helpers/outbound";
-import { callWorker, recordingQueue } from "../helpers/worker";
+import { callWorker, type EnvOverrides, recordingQueue } from "../helpers/worker";
 
 const TOKEN = "admin-token-for-tests";
 const withAdmin = { ADMIN_TOKEN: TOKEN };
@@ -46,6 +47,43 @@ describe("authorisation", () => {
     );
     expect(basic.status).toBe(401);
     expect((await admin("/status")).status).toBe(200);
+  });
+
+  it("never honours the local dev token through a proxy or tunnel, even one that rewrites Host to localhost", async () => {
+    const localToken = "local-dev-token-for-proxy-tests";
+    const local = { [LOCAL_ADMIN_TOKEN_VAR]: localToken } as EnvOverrides;
+    const status = (headers: Record<string, string>, origin = "http://localhost:8787") =>
+      callWorker(
+        new Request(`${origin}/admin/status`, { headers: { authorization: `Bearer ${localToken}`, ...headers } }),
+        local,
+      );
+    const relayed: Array<Record<string, string>> = [
+      // ngrok http 8787 --host-header=rewrite
+      { "x-forwarded-for": "203.0.113.7", "x-forwarded-proto": "https", "x-forwarded-host": "abc.ngrok.app" },
+      { "x-forwarded-for": "::1" },
+      { "x-forwarded-host": "localhost:8787" },
+      { "x-forwarded-proto": "http" },
+      { forwarded: "for=203.0.113.7" },
+      { "x-real-ip": "203.0.113.7" },
+      // cloudflared: the client's address
+      { "cf-connecting-ip": "198.51.100.9" },
+      { "cf-connecting-ip": "fe80::1" },
+    ];
+    for (const headers of relayed) {
+      const response = await status(headers);
+      expect(response.status, JSON.stringify(headers)).toBe(404);
+      expect(await response.json()).toEqual({ error: "Not found" });
+    }
+    // Made on this machine: loopback host, no proxy header, a loopback client address if any.
+    for (const [origin, headers] of [
+      ["http://localhost:8787", {}],
+      ["http://127.0.0.1:8787", { "cf-connecting-ip": "127.0.0.1" }],
+      ["http://[::1]:8787", { "cf-connecting-ip": "::1" }],
+    ] as const) {
+      const response = await status(headers, origin);
+      expect(response.status, origin).toBe(200);
+      await response.arrayBuffer();
+    }
   });
 
   it("never echoes the token", async () => {

@@ -331,6 +331,44 @@ describe("refusals", () => {
     expect(accepted.status).toBe(200);
   });
 
+  it("never honours the local development secret through a proxy or tunnel, even one that rewrites Host to localhost", async () => {
+    const { LOCAL_DEV_WEBHOOK_SECRET } = await import("../../src/local-dev");
+    const secrets = { MAINTAINX_WEBHOOK_SECRET: `${SECRET}, ${LOCAL_DEV_WEBHOOK_SECRET}` };
+    const toLocalhost = async (secret: string, headers: Record<string, string>) => {
+      const signed = await maintainXDelivery("NEW_WORK_ORDER", uniqueNewWorkOrder(), { secret, headers });
+      return new Request(signed.url.replace(BASE, "http://localhost:8787"), signed);
+    };
+    const relayed: Array<Record<string, string>> = [
+      // ngrok http 8787 --host-header=rewrite
+      { "x-forwarded-for": "203.0.113.7", "x-forwarded-proto": "https", "x-forwarded-host": "abc.ngrok.app" },
+      { "x-forwarded-for": "127.0.0.1" },
+      { "x-forwarded-host": "abc.ngrok.app" },
+      { "x-forwarded-proto": "https" },
+      { forwarded: "for=203.0.113.7;proto=https" },
+      { "x-real-ip": "203.0.113.7" },
+      // cloudflared: the client's address
+      { "cf-connecting-ip": "203.0.113.7" },
+      { "cf-connecting-ip": "2001:db8::7" },
+      { "cf-connecting-ip": "" },
+    ];
+    for (const headers of relayed) {
+      const refused = await callWorker(await toLocalhost(LOCAL_DEV_WEBHOOK_SECRET, headers), secrets);
+      expect(refused.status, JSON.stringify(headers)).toBe(401);
+      expect(await json(refused)).toEqual({ error: "Invalid signature" });
+      // A real subscription secret works through the tunnel: that is what it is for.
+      const real = await callWorker(await toLocalhost(SECRET, headers), secrets);
+      expect(real.status, JSON.stringify(headers)).toBe(200);
+      await real.arrayBuffer();
+    }
+    // Made on this machine: no proxy header, and the client address (when set) a loopback one.
+    for (const client of [undefined, "127.0.0.1", "127.0.0.2", "::1", "0:0:0:0:0:0:0:1", "::ffff:127.0.0.1"]) {
+      const headers: Record<string, string> = client === undefined ? {} : { "cf-connecting-ip": client };
+      const accepted = await callWorker(await toLocalhost(LOCAL_DEV_WEBHOOK_SECRET, headers), secrets);
+      expect(accepted.status, String(client)).toBe(200);
+      await accepted.arrayBuffer();
+    }
+  });
+
   it("answers 413 from Content-Length before reading the body", async () => {
     const request = await maintainXDelivery("NEW_WORK_ORDER", JSON.stringify(uniqueNewWorkOrder()));
     const response = await callWorker(request, { MAX_BODY_BYTES: "100" });
