@@ -1,7 +1,9 @@
 // The filter `npm run dev` puts on wrangler's output, so that the console's link is not pushed
 // out of sight by the bindings table: its variable rows are dropped (a line says how many), and a
-// table printed again unchanged is dropped whole. Every other line passes as it is.
+// table printed again unchanged is dropped whole. The line naming a secrets file `npm run dev`
+// wrote for wrangler names the file it stands for, or goes. Every other line passes as it is.
 
+import { resolve } from "node:path";
 import { Transform } from "node:stream";
 
 const TABLE_START = /Your Worker has access to the following bindings:/;
@@ -9,12 +11,18 @@ const TABLE_START = /Your Worker has access to the following bindings:/;
 const ROW = /^\s*env\.\S+/;
 const VARIABLE_ROW = /Environment Variable/;
 const HEADER_ROW = /^\s*Binding\s+Resource/;
+const SECRETS_FILE = /^Using secrets defined in (.+)$/;
 // Colours, when the terminal has them, are left in what is printed and ignored when matching.
 // biome-ignore lint/suspicious/noControlCharactersInRegex: an ANSI escape starts with ESC.
 const COLOUR = /\u001b\[[0-9;]*m/g;
 
+export interface QuietOptions {
+  /** Files `npm run dev` wrote (absolute paths) → the file each stands for, or undefined to say nothing. */
+  secretFiles?: ReadonlyMap<string, string | undefined>;
+}
+
 /** A Transform that reads wrangler's output line by line and passes on the quiet version. */
-export function quietBindings(): Transform {
+export function quietBindings(options: QuietOptions = {}): Transform {
   let pending = "";
   let table: string[] | undefined;
   let variables = 0;
@@ -35,6 +43,11 @@ export function quietBindings(): Transform {
 
   const take = (line: string): string => {
     const plain = line.replace(COLOUR, "");
+    const secrets = SECRETS_FILE.exec(plain.trim());
+    if (secrets && options.secretFiles?.has(resolve(secrets[1] as string))) {
+      const standsFor = options.secretFiles.get(resolve(secrets[1] as string));
+      return `${endTable()}${standsFor === undefined ? "" : `Using secrets defined in ${standsFor}\n`}`;
+    }
     if (TABLE_START.test(plain)) {
       const before = endTable();
       table = [line];

@@ -3,7 +3,8 @@
 // sets no webhook secret, it injects a local-only one (printed below) so that
 // `npm run cli -- send` works at once; where it sets no ADMIN_TOKEN, it makes a random local admin
 // token at each start, prints the console's link and leaves the token where `npm run cli` finds
-// it. The Worker honours both on loopback hosts only (src/local-dev.ts).
+// it. The Worker honours both only for requests made on this machine, never through a proxy or
+// tunnel (src/local-dev.ts); neither value is put on wrangler's command line (scripts/dev-vars.ts).
 // Extra arguments are passed to `wrangler dev` (`npm run dev -- --port 8788`).
 
 import { spawn, spawnSync } from "node:child_process";
@@ -14,21 +15,13 @@ import { dirname, join } from "node:path";
 import { parseDevVars } from "../cli/env";
 import { LOCAL_ADMIN_TOKEN_FILE, LOCAL_ADMIN_TOKEN_VAR, LOCAL_DEV_WEBHOOK_SECRET } from "../src/local-dev";
 import { quietBindings } from "./dev-output";
+import { configurationSources, DEV_VARS_COPY, INJECTED_FILE, injectionPlan, optionValues } from "./dev-vars";
 
 const passThrough = process.argv.slice(2);
-const env = { ...process.env, WRANGLER_SEND_METRICS: "false" };
+const env: NodeJS.ProcessEnv = { ...process.env, WRANGLER_SEND_METRICS: "false" };
 const wrangler = process.platform === "win32" ? "wrangler.cmd" : "wrangler";
 
-/** Every value of `--name value` or `--name=value` among the pass-through arguments. */
-function options(name: string): string[] {
-  const values: string[] = [];
-  passThrough.forEach((arg, i) => {
-    if (arg === name && passThrough[i + 1] !== undefined) values.push(passThrough[i + 1] as string);
-    else if (arg.startsWith(`${name}=`)) values.push(arg.slice(name.length + 1));
-  });
-  return values;
-}
-const option = (name: string): string | undefined => options(name)[0];
+const option = (name: string): string | undefined => optionValues(passThrough, name)[0];
 
 // Migrations go to the same local state as the dev server, also when --persist-to moves it.
 const persistTo = option("--persist-to");
@@ -48,19 +41,11 @@ if (migrate.status !== 0) {
 const applied = (migrate.stdout.match(/About to apply (\d+) migration/) ?? [])[1];
 console.log(applied ? `Local D1 database: ${applied} migrations applied.` : "Local D1 database: up to date.");
 
-/**
- * The files wrangler dev takes secrets from: the `--env-file`s given, else `.dev.vars`, else
- * `.env` and `.env.local` (unless CLOUDFLARE_LOAD_DEV_VARS_FROM_DOT_ENV=false), later ones winning.
- */
-function configurationFiles(): { files: string[]; dotEnv: boolean } {
-  const dotEnvAllowed = process.env.CLOUDFLARE_LOAD_DEV_VARS_FROM_DOT_ENV !== "false";
-  const given = options("--env-file");
-  if (given.length > 0) return { files: given, dotEnv: true };
-  if (existsSync(".dev.vars")) return { files: [".dev.vars"], dotEnv: false };
-  return { files: dotEnvAllowed ? [".env", ".env.local"].filter((f) => existsSync(f)) : [], dotEnv: dotEnvAllowed };
-}
-
-const sources = configurationFiles();
+// The files wrangler dev takes secrets from (scripts/dev-vars.ts), later ones winning.
+const sources = configurationSources(passThrough, {
+  exists: existsSync,
+  dotEnvAllowed: process.env.CLOUDFLARE_LOAD_DEV_VARS_FROM_DOT_ENV !== "false",
+});
 const configured: Record<string, string> = {};
 for (const file of sources.files) {
   if (existsSync(file)) Object.assign(configured, parseDevVars(readFileSync(file, "utf8")));
@@ -104,25 +89,24 @@ if (!isSet("ADMIN_TOKEN")) {
   }
 }
 
-// The injected values reach the Worker through an owner-only file rather than `--var`, so the
-// local admin token is not on the process list, wherever wrangler would read secrets from a
-// dotenv file anyway (no .dev.vars). With a .dev.vars, wrangler reads that file alone and parses
-// it without `$` expansion: passing it as an --env-file would change how its values read, so the
-// local values go as `--var` there.
+// The injected values reach the Worker through owner-only files in a private folder, never on
+// the command line, so the local admin token is not on the process list; the files wrangler
+// would have read are passed with them (a .dev.vars as a copy that reads the same: dev-vars.ts).
 const args = ["dev", "--test-scheduled", ...passThrough];
 let injectedDir: string | undefined;
+const renamed = new Map<string, string | undefined>();
 if (Object.keys(injected).length > 0) {
-  if (sources.dotEnv) {
-    injectedDir = mkdtempSync(join(tmpdir(), "maintainx-dev-"));
-    const file = join(injectedDir, "local.env");
-    const lines = Object.entries(injected).map(([name, value]) => `${name}='${value}'`);
-    writeFileSync(file, `${lines.join("\n")}\n`, { mode: 0o600 });
-    const given = options("--env-file").length > 0;
-    for (const source of given ? [] : sources.files) args.push("--env-file", source);
-    args.push("--env-file", file);
-  } else {
-    for (const [name, value] of Object.entries(injected)) args.push("--var", `${name}:${value}`);
+  injectedDir = mkdtempSync(join(tmpdir(), "maintainx-dev-"));
+  const plan = injectionPlan({ sources, injected, readText: (file) => readFileSync(file, "utf8"), dir: injectedDir });
+  for (const [file, text] of plan.files) writeFileSync(file, text, { mode: 0o600 });
+  args.push(...plan.args);
+  for (const [name, value] of Object.entries(plan.env)) {
+    if (value === undefined) delete env[name];
+    else env[name] = value;
   }
+  // wrangler names each file it reads: the copy by the file it copies, the injected one not at all.
+  if (!sources.dotEnv) renamed.set(join(injectedDir, DEV_VARS_COPY), sources.files[0]);
+  renamed.set(join(injectedDir, INJECTED_FILE), undefined);
 }
 
 function cleanUp(): void {
@@ -139,7 +123,7 @@ const child = spawn(wrangler, args, {
   stdio: ["inherit", "pipe", "pipe"],
   env: { ...env, ...(process.stdout.isTTY && !process.env.NO_COLOR ? { FORCE_COLOR: "1" } : {}) },
 });
-child.stdout.pipe(quietBindings()).pipe(process.stdout);
+child.stdout.pipe(quietBindings({ secretFiles: renamed })).pipe(process.stdout);
 child.stderr.pipe(process.stderr);
 
 /** Prints the notes once the Worker answers, so they are not lost above wrangler's start-up output. */

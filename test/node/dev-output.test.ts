@@ -1,6 +1,7 @@
 // `npm run dev`'s filter on wrangler's output (scripts/dev-output.ts), fed what wrangler 4 prints
 // at start: the bindings table twice, each with a row per variable and secret.
 
+import { relative, resolve } from "node:path";
 import { Readable } from "node:stream";
 import { text } from "node:stream/consumers";
 import { describe, expect, it } from "vitest";
@@ -69,6 +70,22 @@ describe("npm run dev's output filter", () => {
     expect(out.match(/Your Worker has access/g)).toHaveLength(1);
     expect(out).not.toContain("Environment Variable");
     expect(out).toContain("\u001b[2menv.IDEMPOTENCY\u001b[22m");
+  });
+
+  it("names the file a secrets file stands for, drops the injected one, and leaves others as they are", async () => {
+    const secretFiles = new Map([
+      [resolve("/tmp/maintainx-dev-x/.dev.vars"), ".dev.vars"],
+      [resolve("/tmp/maintainx-dev-x/local-dev.env"), undefined],
+    ]);
+    const input = [
+      `Using secrets defined in ${relative(process.cwd(), "/tmp/maintainx-dev-x/.dev.vars")}`,
+      `Using secrets defined in ${relative(process.cwd(), "/tmp/maintainx-dev-x/local-dev.env")}`,
+      "Using secrets defined in .env",
+      "next",
+    ].join("\n");
+    const out = await text(Readable.from([Buffer.from(input)]).pipe(quietBindings({ secretFiles })));
+    expect(out).toBe("Using secrets defined in .dev.vars\nUsing secrets defined in .env\nnext\n");
+    expect(out).not.toContain("maintainx-dev-x");
   });
 
   it("passes every other line through unchanged, including the last one without a newline", async () => {
