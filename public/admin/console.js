@@ -386,6 +386,7 @@ async function statusView(/** @type {Vocabulary} */ words) {
           "error",
         )
       : null,
+    stuckSection(status.stuck),
     h("h2", {}, "Webhooks"),
     facts([["Last webhook", timeText(status.lastWebhookAt)]]),
     h("h2", {}, "Polling fallback"),
@@ -419,6 +420,47 @@ async function statusView(/** @type {Vocabulary} */ words) {
         ],
     h("p", {}, h("button", { type: "button", onclick: () => route() }, "Refresh")),
   );
+}
+
+/**
+ * The events left `accepted` longer than the queues retry a message (`stuck` of /admin/status):
+ * nothing settles them, so they are listed, oldest change first, with a way to replay them.
+ * @param {any} stuck
+ */
+function stuckSection(stuck) {
+  const count = Number(stuck?.count ?? 0);
+  if (!(count > 0)) return null;
+  const events = Array.isArray(stuck.events) ? stuck.events : [];
+  const until = typeof stuck.changedBefore === "string" ? stuck.changedBefore : "";
+  return [
+    h("h2", {}, "Stuck events"),
+    message(
+      `${count} event(s) have stayed accepted with no change for more than ${Number(stuck.afterHours)} h: no queue retries them any more, so they will not settle by themselves. Fix the cause if there is one (D1, the queue), then replay them.`,
+      "error",
+    ),
+    table(
+      events.length < count
+        ? `The ${events.length} oldest of ${count}, oldest change first`
+        : `${count} event(s), oldest change first`,
+      ["Last change", "Type", "Attempts", "Last error", "Event"],
+      events.map((/** @type {any} */ e) => [
+        timeText(e.updatedAt),
+        h("span", { class: "mono" }, String(e.type)),
+        String(e.attempts ?? 0),
+        e.lastError ? h("span", { class: "error-text" }, String(e.lastError)) : "",
+        eventLink(String(e.id)),
+      ]),
+    ),
+    h(
+      "div",
+      { class: "row" },
+      routeLink(
+        `replay${query({ status: "accepted", ...(until ? { until } : {}) })}`,
+        "Replay them…",
+        "button secondary",
+      ),
+    ),
+  ];
 }
 
 /** The filters of a route's query, only the Worker's filter names with a value. */

@@ -12,10 +12,11 @@ import { sendOperatorAlert } from "./channel";
 const PER_RUN = 200;
 /** At most one alert of ended events this often; what ends meanwhile waits for the next. */
 export const DIGEST_WINDOW_MS = 10_000;
-const LISTED = 10;
+/** Events an alert names one by one; it counts the rest. */
+export const LISTED = 10;
 
 /** URLs never reach an alert, whatever an error text carries (a sink's path can hold its token). */
-function withoutUrls(text: string): string {
+export function withoutUrls(text: string): string {
   return text.replace(/\b[a-z][a-z0-9+.-]*:\/\/[^\s"'<>]+/gi, (url) => {
     try {
       return `${new URL(url).origin}/…`;
@@ -25,7 +26,8 @@ function withoutUrls(text: string): string {
   });
 }
 
-function line(event: EndedEvent): string {
+/** One event of an alert: its id, type, status and last error, each escaped for Slack. */
+export function eventLine(event: Pick<EndedEvent, "id" | "type" | "lastError"> & { status: string }): string {
   const error = event.lastError ? withoutUrls(event.lastError).slice(0, 300) : "no error recorded";
   return `• \`${escapeSlackText(event.id)}\` ${escapeSlackText(event.type)} *${event.status}*: ${escapeSlackText(error)}`;
 }
@@ -45,7 +47,7 @@ function endedEventsText(events: EndedEvent[], remaining: number): string {
     events.length === 1
       ? `Fix the cause, then replay it: \`npm run cli -- events replay ${escapeSlackText(events[0]?.id ?? "")}\` or the console (/admin).`
       : `Fix the cause, then preview and replay them: \`npm run cli -- events replay --status ${events[0]?.status ?? "failed"} --dry-run\` or the console's Bulk replay (/admin).`;
-  return [head, ...events.slice(0, LISTED).map(line), ...more, replay].join("\n");
+  return [head, ...events.slice(0, LISTED).map(eventLine), ...more, replay].join("\n");
 }
 
 /** Sends one alert (or digest) for what ended failed or dead and is not alerted yet; never throws on a channel failure. */

@@ -4,6 +4,7 @@
 
 import { alertEndedEvents } from "../alerts/ended-events";
 import { checkWebhookSilence } from "../alerts/silence";
+import { alertStuckEvents } from "../alerts/stuck-events";
 import { readConfig } from "../config";
 import { describeError, log } from "../lib/log";
 import { deleteExpired } from "../store/retention";
@@ -16,6 +17,9 @@ export async function handleScheduled(controller: ScheduledController, env: Env)
   await step("Scheduled poll crashed", () => pollWorkOrders(env));
   await step("Operator alerts for failed and dead events failed; the next run tries again", () =>
     alertEndedEvents(env),
+  );
+  await step("Operator alerts for stuck accepted events failed; the next run tries again", () =>
+    alertStuckEvents(env, controller.scheduledTime),
   );
   await step("The webhook-silence check failed; the next run tries again", () =>
     checkWebhookSilence(env, controller.scheduledTime),

@@ -326,6 +326,67 @@ describe.skipIf(!chromiumPath)("operator console in Chromium", () => {
     await context.close();
   });
 
+  it("lists the events stuck in accepted on the status view, as text, each a link to its event, with their bulk replay", async () => {
+    const { context, page, problems } = await signedIn();
+    // Nothing is stuck in a fresh Worker: no section.
+    expect(await page.getByRole("heading", { level: 2, name: "Stuck events" }).count()).toBe(0);
+
+    // Stuck means 62 h without a change, which a test cannot wait for: the Worker's own answer is
+    // given a `stuck` naming a real event (test/integration/stuck-events.test.ts covers the Worker).
+    const changedBefore = new Date(Date.now() - 62 * 3_600_000).toISOString();
+    const stuckId = createdEvents[0] as string;
+    await page.route("**/admin/status", async (route) => {
+      const response = await route.fetch();
+      const body = (await response.json()) as Record<string, unknown>;
+      body.stuck = {
+        afterHours: 62,
+        changedBefore,
+        count: 3,
+        events: [
+          {
+            id: stuckId,
+            type: "workorder.created",
+            attempts: 4,
+            updatedAt: "2026-11-28T09:00:00.000Z",
+            lastError: HOSTILE_TITLE,
+          },
+          { id: HOSTILE_TITLE, type: "workorder.updated", attempts: 1, updatedAt: "2026-11-28T10:00:00.000Z" },
+        ],
+      };
+      await route.fulfill({ response, json: body });
+    });
+    await page.getByRole("button", { name: "Refresh" }).click();
+    await page.getByRole("heading", { level: 2, name: "Stuck events" }).waitFor();
+    expect(await page.locator(".card").count()).toBe(4);
+    const warning = page.getByRole("alert").filter({ hasText: "stayed accepted" });
+    expect(await warning.textContent()).toContain(
+      "3 event(s) have stayed accepted with no change for more than 62 h: no queue retries them any more",
+    );
+    const table = page.locator("table").filter({ hasText: "The 2 oldest of 3, oldest change first" });
+    expect(await table.locator("td[data-label='Event'] a").allTextContents()).toEqual([stuckId, HOSTILE_TITLE]);
+    expect(await table.locator("td[data-label='Last error']").first().textContent()).toBe(HOSTILE_TITLE);
+    expect(await table.locator("td[data-label='Attempts']").allTextContents()).toEqual(["4", "1"]);
+    expect(await page.locator("main img").count()).toBe(0);
+    expect(await page.title()).not.toBe("pwned");
+
+    const replay = page.getByRole("link", { name: "Replay them…" });
+    expect(await replay.getAttribute("href")).toBe(
+      `#/replay?${new URLSearchParams({ status: "accepted", until: changedBefore })}`,
+    );
+    await replay.click();
+    await page.getByRole("heading", { level: 1, name: "Bulk replay" }).waitFor();
+    expect(await page.locator("#f-status").inputValue()).toBe("accepted");
+    expect(await page.locator("#f-until").inputValue()).toBe(changedBefore);
+    await page.getByRole("heading", { level: 2, name: "Preview" }).or(page.getByText("No events match")).waitFor();
+
+    await page.goto(`${dev.url}/admin#/status`);
+    await page.getByRole("link", { name: stuckId }).click();
+    await page.getByRole("heading", { level: 2, name: "Outcomes" }).waitFor();
+    expect(await page.locator("p.event-id").textContent()).toBe(stuckId);
+    expect(problems).toEqual([]);
+    await context.close();
+  });
+
   it("shows an event's outcome per handler, its mirror row and its report", async () => {
     const id = uniqueId();
     const { eventId } = await deliver("WORK_ORDER_STATUS_CHANGE", completed(id));

@@ -8,6 +8,7 @@ import { env } from "cloudflare:workers";
 import { beforeEach, describe, expect, it, vi } from "vitest";
 import { alertEndedEvents, DIGEST_WINDOW_MS } from "../../src/alerts/ended-events";
 import { checkWebhookSilence } from "../../src/alerts/silence";
+import { alertStuckEvents } from "../../src/alerts/stuck-events";
 import type { CanonicalEvent } from "../../src/events/canonical";
 import { registry } from "../../src/handlers";
 import worker from "../../src/index";
@@ -233,6 +234,92 @@ describe("alerts for failed and dead events", () => {
     const lines = warn.mock.calls.map((c) => String(c[0])).filter((l) => l.includes('"Operator alert"'));
     expect(lines.some((l) => l.includes(eventId) && l.includes("log only"))).toBe(true);
     warn.mockRestore();
+  });
+});
+
+describe("alerts for events left accepted past the retry window", () => {
+  const HOUR = 3_600_000;
+  const NOW = Date.now();
+
+  /** An event still `accepted`, its row last changed `hoursAgo` before NOW, after 3 attempts. */
+  async function acceptedSince(hoursAgo: number, status: "accepted" | "processed" = "accepted"): Promise<string> {
+    const id = unique(status);
+    await recordAccepted(env.DB, {
+      id,
+      type: "workorder.completed",
+      sourceType: "WORK_ORDER_STATUS_CHANGE",
+      source: "webhook",
+      receivedAt: new Date(NOW - hoursAgo * HOUR - 60_000).toISOString(),
+      data: {},
+    });
+    await env.DB.prepare("UPDATE events SET status = ?2, attempts = 3, last_error = ?3, updated_at = ?4 WHERE id = ?1")
+      .bind(
+        id,
+        status,
+        "erp-sync: ERP: HTTP 503 from https://erp.example.com/hooks/stuck-secret-path",
+        new Date(NOW - hoursAgo * HOUR).toISOString(),
+      )
+      .run();
+    return id;
+  }
+
+  it("alerts an event whose last change is older than 62 h once, naming it and how to replay it; a younger one later", async () => {
+    const stuck = await acceptedSince(63);
+    const younger = await acceptedSince(61);
+    await acceptedSince(100, "processed");
+
+    expect(await alertStuckEvents(withAlerts, NOW)).toBe(1);
+    const [text] = texts();
+    expect(text).toContain(stuck);
+    expect(text).toContain("has stayed `accepted` with no change for more than 62 h");
+    expect(text).toContain("3 attempt(s)");
+    expect(text).toContain(`npm run cli -- events replay ${stuck}`);
+    expect(text).toContain("https://erp.example.com/…");
+    expect(text).not.toContain("stuck-secret-path");
+    expect(text).not.toContain(younger);
+
+    // Once per event: the next runs send nothing more, until the younger one passes 62 h too.
+    expect(await alertStuckEvents(withAlerts, NOW + 60_000)).toBe(0);
+    expect(await alertStuckEvents(withAlerts, NOW + 2 * HOUR)).toBe(1);
+    expect(texts()).toHaveLength(2);
+    expect(texts()[1]).toContain(younger);
+    expect(texts()[1]).not.toContain(stuck);
+    const row = await env.DB.prepare("SELECT status FROM events WHERE id = ?1").bind(stuck).first<{ status: string }>();
+    expect(row?.status).toBe("accepted");
+  });
+
+  it("alerts it again only after it changed and stuck again, and as dead once it ends so", async () => {
+    const stuck = await acceptedSince(70);
+    expect(await alertStuckEvents(withAlerts, NOW)).toBe(1);
+    // A replay whose send and restore both failed: its row changed, and nothing settles it.
+    await env.DB.prepare("UPDATE events SET updated_at = ?2 WHERE id = ?1")
+      .bind(stuck, new Date(NOW - 65 * HOUR).toISOString())
+      .run();
+    expect(await alertStuckEvents(withAlerts, NOW)).toBe(1);
+    expect(await alertStuckEvents(withAlerts, NOW)).toBe(0);
+    expect(texts()).toHaveLength(2);
+    await statusStatement(env.DB, stuck, "dead", null).run();
+    expect(await alertEndedEvents(withAlerts)).toBe(1);
+    expect(texts()[2]).toContain("*dead*");
+    expect(texts()[2]).toContain(stuck);
+  });
+
+  it("folds many into one digest with the bulk replay's preview, from the Cron Trigger", async () => {
+    const ids: string[] = [];
+    for (let i = 0; i < 12; i++) ids.push(await acceptedSince(63 + i));
+    await worker.scheduled(
+      createScheduledController({ scheduledTime: NOW, cron: "* * * * *" }),
+      testEnv({ ALERT_WEBHOOK_URL: ALERT_URL, POLL_MODE: "off" }),
+    );
+    const digests = texts().filter((t) => t.includes(":hourglass:"));
+    expect(digests).toHaveLength(1);
+    const [text] = digests;
+    expect(text).toContain("12 MaintainX events have stayed `accepted`");
+    expect(text).toContain("…and 2 more in this alert.");
+    expect(ids.filter((id) => text?.includes(id))).toHaveLength(10);
+    expect(text).toContain(
+      `events replay --status accepted --until ${new Date(NOW - 62 * HOUR).toISOString()} --dry-run`,
+    );
   });
 });
 
