@@ -41,8 +41,10 @@ export interface Config {
   pollInitialLookbackSeconds: number;
   retryBaseSeconds: number;
   outboundTimeoutMs: number;
-  /** Events, outcomes and dead letters older than this are deleted by the scheduled run; 0 keeps all. */
+  /** Processed events (by receipt), with their outcomes and dead letters, older than this are deleted by the scheduled run; 0 keeps all. */
   retentionDays: number;
+  /** Failed and dead events are kept this long after their last change (at least retentionDays); 0 keeps them. */
+  failedRetentionDays: number;
   /** Settings that were malformed, with the value used instead. */
   problems: ConfigProblem[];
 }
@@ -293,6 +295,7 @@ export function readConfig(env: Env): Config {
     // each keeps that well inside the claim's 120 s lease, after which another delivery may take over.
     outboundTimeoutMs: settings.integer("OUTBOUND_TIMEOUT_SECONDS", 10, 1, 30) * 1000,
     retentionDays: settings.integer("RETENTION_DAYS", 30, 0, 36_500),
+    failedRetentionDays: settings.integer("FAILED_RETENTION_DAYS", 90, 0, 36_500),
     problems: [
       ...emptyBoundSecrets(env.MAINTAINX_WEBHOOK_SECRET).map((entry) => ({
         name: "MAINTAINX_WEBHOOK_SECRET",

@@ -1,17 +1,20 @@
 // The Cron Trigger entry point, once a minute: a polling run (docs/polling.md), the
-// operator alerts (docs/operations.md) and the retention of RETENTION_DAYS
-// (docs/storage.md). Each step is guarded on its own: one failing never stops the others.
+// operator alerts (docs/operations.md) and the retention of RETENTION_DAYS and
+// FAILED_RETENTION_DAYS (docs/storage.md). Each step is guarded on its own: one failing never
+// stops the others.
 
 import { alertEndedEvents } from "../alerts/ended-events";
+import { noticeExpiringEvents } from "../alerts/expiring-events";
 import { checkWebhookSilence } from "../alerts/silence";
 import { alertStuckEvents } from "../alerts/stuck-events";
 import { readConfig } from "../config";
 import { describeError, log } from "../lib/log";
-import { deleteExpired } from "../store/retention";
+import { deleteExpired, NOTICE_LEAD_MS, type RetentionCutoffs } from "../store/retention";
 import { pollWorkOrders } from "./poller";
 
 /** Events (and, separately, dead letters) deleted per run at most: 1,440 runs a day. */
 const RETENTION_BATCH = 500;
+const DAY_MS = 86_400_000;
 
 export async function handleScheduled(controller: ScheduledController, env: Env): Promise<void> {
   await step("Scheduled poll crashed", () => pollWorkOrders(env));
@@ -36,17 +39,54 @@ async function step(failure: string, run: () => Promise<unknown>): Promise<void>
   }
 }
 
-/** Deletes one batch of what RETENTION_DAYS no longer keeps; 0 keeps everything. */
+const isoAt = (ms: number) => new Date(ms).toISOString();
+
+/**
+ * One run of retention: the final notices for failed and dead events that go within a week, then
+ * one batch of deletions. RETENTION_DAYS=0 keeps everything; FAILED_RETENTION_DAYS=0 keeps the
+ * failed and dead events, which are otherwise kept at least as long as processed ones.
+ */
 export async function applyRetention(env: Env, nowMs: number, batch = RETENTION_BATCH): Promise<void> {
-  const days = readConfig(env).retentionDays;
+  const config = readConfig(env);
+  const days = config.retentionDays;
   if (days === 0) return;
-  const cutoff = new Date(nowMs - days * 86_400_000).toISOString();
+  const failedDays = config.failedRetentionDays === 0 ? 0 : Math.max(config.failedRetentionDays, days);
+  const cutoffs: RetentionCutoffs = {
+    processedBefore: isoAt(nowMs - days * DAY_MS),
+    ...(failedDays > 0
+      ? {
+          unfinished: {
+            changedBefore: isoAt(nowMs - failedDays * DAY_MS),
+            noticedBefore: isoAt(nowMs - NOTICE_LEAD_MS),
+          },
+        }
+      : {}),
+  };
+  if (failedDays > 0) {
+    // The notice goes a week before the failed period ends (at once, for a period under a week):
+    // deletion waits for a notice at least that old, so nothing goes unannounced.
+    const noticeBefore = isoAt(nowMs - Math.max(failedDays * DAY_MS - NOTICE_LEAD_MS, 0));
+    await step(
+      "The final notice before retention deletes failed and dead events failed; the next run tries again",
+      () => noticeExpiringEvents(env, nowMs, noticeBefore, failedDays),
+    );
+  }
   try {
-    const deleted = await deleteExpired(env.DB, cutoff, batch);
+    const deleted = await deleteExpired(env.DB, cutoffs, batch);
     if (deleted.events > 0 || deleted.deadLetters > 0) {
-      log.info("Retention deleted old events", { ...deleted, olderThan: cutoff, retentionDays: days });
+      log.info("Retention deleted old events", {
+        ...deleted,
+        olderThan: cutoffs.processedBefore,
+        retentionDays: days,
+        ...(cutoffs.unfinished
+          ? { failedChangedBefore: cutoffs.unfinished.changedBefore, failedRetentionDays: failedDays }
+          : {}),
+      });
     }
   } catch (error) {
-    log.error("Retention failed; the next run tries again", { olderThan: cutoff, error: describeError(error) });
+    log.error("Retention failed; the next run tries again", {
+      olderThan: cutoffs.processedBefore,
+      error: describeError(error),
+    });
   }
 }

@@ -205,10 +205,16 @@ describe("alerts for failed and dead events", () => {
     alertSink.plan("hang");
     const hangEnv = testEnv({ ALERT_WEBHOOK_URL: ALERT_URL, OUTBOUND_TIMEOUT_SECONDS: "1", POLL_MODE: "off" });
     // Through the Cron Trigger: the run ends, and its other steps (retention) still run.
-    const ancient = await logged("failed", "erp-sync: ERP: HTTP 400", {
+    const ancient = unique("processed");
+    await recordAccepted(env.DB, {
+      id: ancient,
+      type: "workorder.completed",
+      sourceType: "WORK_ORDER_STATUS_CHANGE",
+      source: "webhook",
       receivedAt: new Date(Date.now() - 400 * 86_400_000).toISOString(),
+      data: {},
     });
-    await env.DB.prepare("UPDATE events SET alerted = 'failed:1' WHERE id = ?1").bind(ancient).run();
+    await statusStatement(env.DB, ancient, "processed", null).run();
     await worker.scheduled(createScheduledController({ scheduledTime: Date.now(), cron: "* * * * *" }), hangEnv);
     expect(alertSink.calls).toHaveLength(2);
     expect(await env.DB.prepare("SELECT id FROM events WHERE id = ?1").bind(ancient).first()).toBeNull();
