@@ -11,15 +11,13 @@ import { isLocalRequest, LOCAL_ADMIN_TOKEN_VAR } from "../local-dev";
  * The token that opens /admin for this request: the configured ADMIN_TOKEN, else the random one
  * `npm run dev` makes at each start, for requests made on this machine only: addressed to a
  * loopback host and relayed by no proxy or tunnel (`isLocalRequest`; docs/console.md).
- * A URL alone (the console's page, script and style, which carry no data) is judged as a request
- * without headers: by its host.
  */
-export function adminTokenFor(env: Env, request: Request | string): string | undefined {
+export function adminTokenFor(env: Env, request: Request): string | undefined {
   const configured = readConfig(env).adminToken;
   if (configured) return configured;
   const local = (env as unknown as Partial<Record<typeof LOCAL_ADMIN_TOKEN_VAR, unknown>>)[LOCAL_ADMIN_TOKEN_VAR];
   if (typeof local !== "string" || local.trim() === "") return undefined;
-  return isLocalRequest(typeof request === "string" ? new Request(request) : request) ? local.trim() : undefined;
+  return isLocalRequest(request) ? local.trim() : undefined;
 }
 
 export const requireAdminToken = () =>

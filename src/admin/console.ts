@@ -30,9 +30,9 @@ const STYLE: ConsoleFile = { asset: "/admin/console.css", type: "text/css; chars
 
 export const adminConsole = new Hono<{ Bindings: Env }>();
 
-async function serve(env: Env, requestUrl: string, file: ConsoleFile): Promise<Response> {
-  if (!adminTokenFor(env, requestUrl)) throw httpError(404, "Not found");
-  const asset = await env.ASSETS.fetch(new URL(file.asset, requestUrl));
+async function serve(env: Env, request: Request, file: ConsoleFile): Promise<Response> {
+  if (!adminTokenFor(env, request)) throw httpError(404, "Not found");
+  const asset = await env.ASSETS.fetch(new URL(file.asset, request.url));
   if (!asset.ok) throw httpError(500, "The console's files are missing from this deployment; redeploy the Worker");
   return new Response(asset.body, {
     headers: {
@@ -44,6 +44,6 @@ async function serve(env: Env, requestUrl: string, file: ConsoleFile): Promise<R
   });
 }
 
-adminConsole.get("/", (c) => serve(c.env, c.req.url, PAGE));
-adminConsole.get("/console.js", (c) => serve(c.env, c.req.url, SCRIPT));
-adminConsole.get("/console.css", (c) => serve(c.env, c.req.url, STYLE));
+adminConsole.get("/", (c) => serve(c.env, c.req.raw, PAGE));
+adminConsole.get("/console.js", (c) => serve(c.env, c.req.raw, SCRIPT));
+adminConsole.get("/console.css", (c) => serve(c.env, c.req.raw, STYLE));

@@ -84,6 +84,13 @@ describe("authorisation", () => {
       expect(response.status, origin).toBe(200);
       await response.arrayBuffer();
     }
+    // The console's page too: through a tunnel it is not there.
+    const page = (headers: Record<string, string>) =>
+      callWorker(new Request("http://localhost:8787/admin", { headers }), local);
+    expect((await page({ "x-forwarded-for": "203.0.113.7" })).status).toBe(404);
+    const direct = await page({});
+    expect(direct.status).toBe(200);
+    await direct.arrayBuffer();
   });
 
   it("never echoes the token", async () => {
