@@ -44,6 +44,8 @@ const StatusSchema = z.looseObject({
   events: z.looseObject(
     Object.fromEntries(EVENT_STATUSES.map((status) => [status, count])) as Record<EventStatus, typeof count>,
   ),
+  // Absent from Workers older than the stuck-event check.
+  stuck: z.looseObject({ afterHours: z.number(), changedBefore: z.string(), count: count }).optional(),
   lastWebhookAt: z.string().nullish(),
   config: z.array(z.looseObject({ name: z.string(), value: z.string(), used: z.string() })),
 });
@@ -74,6 +76,10 @@ function printStatus(status: Status, target: AdminTarget, ctx: CliContext): void
     ["Events", EVENT_STATUSES.map((status) => `${events[status]} ${status}`).join(", ")],
     ["Last webhook", status.lastWebhookAt ?? "none yet"],
   ];
+  if (status.stuck && status.stuck.count > 0) {
+    const { count: n, afterHours } = status.stuck;
+    rows.push(["Stuck", `${plural(n, "event")} accepted and unchanged for over ${afterHours} h`]);
+  }
   if (poll.lastRunAt) {
     const outcome = poll.outcome ?? "unknown";
     rows.push([
@@ -106,6 +112,13 @@ function printStatus(status: Status, target: AdminTarget, ctx: CliContext): void
     stderr(
       `  replay:     ${cliCommand(target, ["events", "replay", "--status", which, "--dry-run"])}, then without --dry-run`,
     );
+  }
+  if (status.stuck && status.stuck.count > 0) {
+    const filter = ["--status", "accepted", "--until", status.stuck.changedBefore];
+    stderr(`${plural(status.stuck.count, "event")} stuck as accepted (no queue retries them any more):`);
+    stderr(`  list them:  ${cliCommand(target, ["events", "list", ...filter])}`);
+    stderr(`  see why:    ${cliCommand(target, ["events", "show", { placeholder: "<id>" }])}`);
+    stderr(`  replay:     ${cliCommand(target, ["events", "replay", ...filter, "--dry-run"])}, then without --dry-run`);
   }
   if (status.config.length > 0) {
     stderr(

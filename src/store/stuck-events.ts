@@ -4,17 +4,9 @@
 // each once (`alerted` = `accepted:<updated_at>`: again only after the event changed) and
 // `/admin/status` lists them for the console.
 
-/**
- * The longest an event's message can still be in the queues while its row does not change: the
- * consumer's 5 retries (wrangler.toml `max_retries`) each after at most 43,200 s (the cap in
- * routing/retry-policy.ts, whatever RETRY_BASE_SECONDS or a sink's Retry-After asks), then the
- * dead-letter consumer's 20 tries at most 300 s apart: 222,000 s, rounded up to whole hours.
- * Every attempt that reaches D1 moves `updated_at`, so only attempts that all fail on D1 (or a
- * message lost on the way) leave a row this old. test/node/stuck-window.test.ts derives it again
- * from wrangler.toml and the retry policy.
- */
-export const STUCK_AFTER_HOURS = 62;
-export const STUCK_AFTER_MS = STUCK_AFTER_HOURS * 3_600_000;
+import { STUCK_AFTER_HOURS, STUCK_AFTER_MS } from "./stuck-window";
+
+export { STUCK_AFTER_HOURS, STUCK_AFTER_MS };
 
 export interface StuckEvent {
   id: string;

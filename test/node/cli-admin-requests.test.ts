@@ -573,6 +573,23 @@ describe("status output", () => {
     ]);
   });
 
+  it("says what to do about events stuck as accepted past the retry window", async () => {
+    const changedBefore = "2026-11-25T19:15:00.000Z";
+    const stuck = { afterHours: 62, changedBefore, count: 3, events: [] };
+    const healthy = { ...STATUS_ANSWER, events: { accepted: 3, processed: 3, failed: 0, dead: 0 }, config: [] };
+    answer({ "GET /admin/status": { body: { ...healthy, stuck } } });
+    const result = await run(["status"]);
+
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain("Stuck         3 events accepted and unchanged for over 62 h");
+    expect(result.stderr.split("\n")).toEqual([
+      "3 events stuck as accepted (no queue retries them any more):",
+      `  list them:  npm run cli -- events list --status accepted --until ${changedBefore} --url ${worker.url}`,
+      `  see why:    npm run cli -- events show <id> --url ${worker.url}`,
+      `  replay:     npm run cli -- events replay --status accepted --until ${changedBefore} --dry-run --url ${worker.url}, then without --dry-run`,
+    ]);
+  });
+
   it("says nothing to do when nothing failed, and --json prints the answer", async () => {
     const healthy = { ...STATUS_ANSWER, events: { accepted: 0, processed: 3, failed: 0, dead: 0 }, config: [] };
     answer({ "GET /admin/status": { body: healthy } });

@@ -1,12 +1,12 @@
 // An event left `accepted` is alerted as stuck once its row has not changed for STUCK_AFTER_MS
-// (src/store/stuck-events.ts): that must outlast the longest the queues can still be trying its
+// (src/store/stuck-window.ts): that must outlast the longest the queues can still be trying its
 // message, the consumer's retries (wrangler.toml) at the longest backoff (routing/retry-policy.ts)
 // and then the dead-letter consumer's, or an event still being retried would be alerted.
 
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { deadLetterRetryDelaySeconds, retryDelaySeconds } from "../../src/routing/retry-policy";
-import { STUCK_AFTER_HOURS, STUCK_AFTER_MS } from "../../src/store/stuck-events";
+import { STUCK_AFTER_HOURS, STUCK_AFTER_MS } from "../../src/store/stuck-window";
 
 const toml = readFileSync(new URL("../../wrangler.toml", import.meta.url), "utf8");
 
