@@ -5,15 +5,15 @@
 // localhost. Runs scripts/dev.ts in a folder of its own (links to the repository's Worker), so
 // the repository's own .dev.vars and token file are left alone.
 
-import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { type ChildProcess, spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { delimiter, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { LOCAL_ADMIN_TOKEN_FILE, LOCAL_DEV_WEBHOOK_SECRET } from "../../src/local-dev";
 import { signMaintainX } from "../../src/webhooks/signature";
 import { REPO_ROOT, wranglerEnv } from "../../tools/wrangler-env";
+import { freePort, startDevScript, stopDevScript } from "../helpers/node/dev-script";
 import { plainRequest } from "../helpers/node/http";
 
 // biome-ignore lint/suspicious/noTemplateCurlyInString: `${HOME}` is .dev.vars text, read verbatim.
@@ -21,21 +21,9 @@ const SECRET = "e2e-$ecret-${HOME}-$1";
 /** What ngrok adds with --host-header=rewrite: the Host is localhost, the request is not. */
 const TUNNEL = { "x-forwarded-for": "203.0.113.7", "x-forwarded-proto": "https", "x-forwarded-host": "x.ngrok.app" };
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen({ host: "127.0.0.1", port: 0 }, () => {
-      const address = server.address();
-      const port = typeof address === "object" && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
-
 describe("npm run dev with a .dev.vars and no ADMIN_TOKEN", () => {
   let child: ChildProcess;
-  let output = "";
+  let output = () => "";
   let port = 0;
   let token = "";
   let folder = "";
@@ -63,40 +51,19 @@ describe("npm run dev with a .dev.vars and no ADMIN_TOKEN", () => {
     delete env.ADMIN_TOKEN;
     delete env.MAINTAINX_WEBHOOK_SECRET;
     env.PATH = `${join(REPO_ROOT, "node_modules", ".bin")}${delimiter}${env.PATH ?? ""}`;
-    child = spawn(
-      join(REPO_ROOT, "node_modules", ".bin", "tsx"),
-      [join(REPO_ROOT, "scripts", "dev.ts"), "--port", String(port), "--ip", "127.0.0.1"],
-      { cwd: folder, env, stdio: ["ignore", "pipe", "pipe"], detached: true },
-    );
-    for (const stream of [child.stdout, child.stderr]) {
-      stream?.setEncoding("utf8");
-      stream?.on("data", (chunk: string) => {
-        output += chunk;
-      });
-    }
-    const deadline = Date.now() + 90_000;
-    for (;;) {
-      const match = /http:\/\/localhost:\d+\/admin#token=([A-Za-z0-9_-]+)/.exec(output);
-      if (match) {
-        token = match[1] as string;
-        break;
-      }
-      if (child.exitCode !== null || Date.now() > deadline)
-        throw new Error(`npm run dev printed no console link:\n${output}`);
-      await new Promise((r) => setTimeout(r, 200));
-    }
+    const dev = await startDevScript({
+      command: join(REPO_ROOT, "node_modules", ".bin", "tsx"),
+      args: [join(REPO_ROOT, "scripts", "dev.ts"), "--port", String(port), "--ip", "127.0.0.1"],
+      cwd: folder,
+      env,
+      timeoutMs: 90_000,
+    });
+    ({ child, output } = dev);
+    token = new URL(dev.link).hash.replace("#token=", "");
   }, 120_000);
 
   afterAll(async () => {
-    if (child?.pid !== undefined && child.exitCode === null) {
-      const exited = new Promise((resolve) => child.once("exit", resolve));
-      try {
-        process.kill(-child.pid, "SIGTERM");
-      } catch {
-        // Already gone.
-      }
-      await Promise.race([exited, new Promise((r) => setTimeout(r, 10_000))]);
-    }
+    await stopDevScript(child);
     for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
   });
 
@@ -134,8 +101,8 @@ describe("npm run dev with a .dev.vars and no ADMIN_TOKEN", () => {
   });
 
   it("names .dev.vars as the secrets' file, not the private copy it reads", () => {
-    expect(output).toContain("Using secrets defined in .dev.vars");
-    expect(output).not.toMatch(/Using secrets defined in .*maintainx-dev-/);
+    expect(output()).toContain("Using secrets defined in .dev.vars");
+    expect(output()).not.toMatch(/Using secrets defined in .*maintainx-dev-/);
   });
 
   it("gives the Worker the .dev.vars secret as written, $ and all", async () => {

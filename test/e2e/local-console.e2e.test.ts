@@ -2,14 +2,14 @@
 // prints the console's link, leaves the token where `npm run cli` finds it, and the Worker honours
 // that token on loopback hosts only. Runs the real `npm run dev` (migrations, then wrangler dev).
 
-import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { type ChildProcess, spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { LOCAL_ADMIN_TOKEN_FILE } from "../../src/local-dev";
 import { REPO_ROOT, wranglerEnv } from "../../tools/wrangler-env";
+import { freePort, startDevScript, stopDevScript } from "../helpers/node/dev-script";
 import { plainRequest } from "../helpers/node/http";
 
 // `npm run dev` makes the local token only when .dev.vars configures no ADMIN_TOKEN (as on a
@@ -19,21 +19,8 @@ const configuredToken = existsSync(devVarsPath) && /^\s*ADMIN_TOKEN\s*=\s*\S/m.t
 if (configuredToken)
   console.warn("local-console: .dev.vars sets ADMIN_TOKEN, so npm run dev makes no local token; skipped");
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen({ host: "127.0.0.1", port: 0 }, () => {
-      const address = server.address();
-      const port = typeof address === "object" && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
-
 describe.skipIf(configuredToken)("npm run dev without configuration", () => {
   let child: ChildProcess;
-  let output = "";
   let port = 0;
   let link = "";
   const tempDirs: string[] = [];
@@ -51,41 +38,17 @@ describe.skipIf(configuredToken)("npm run dev without configuration", () => {
     const env = wranglerEnv(configHome);
     // An ADMIN_TOKEN in the environment would configure the Worker instead of the local token.
     delete env.ADMIN_TOKEN;
-    child = spawn("npm", ["run", "dev", "--", "--port", String(port), "--ip", "127.0.0.1", "--persist-to", persist], {
+    ({ child, link } = await startDevScript({
+      command: "npm",
+      args: ["run", "dev", "--", "--port", String(port), "--ip", "127.0.0.1", "--persist-to", persist],
       cwd: REPO_ROOT,
       env,
-      stdio: ["ignore", "pipe", "pipe"],
-      detached: true,
-    });
-    for (const stream of [child.stdout, child.stderr]) {
-      stream?.setEncoding("utf8");
-      stream?.on("data", (chunk: string) => {
-        output += chunk;
-      });
-    }
-    const deadline = Date.now() + 60_000;
-    for (;;) {
-      const match = /(http:\/\/localhost:\d+\/admin#token=[A-Za-z0-9_-]+)/.exec(output);
-      if (match) {
-        link = match[1] as string;
-        break;
-      }
-      if (child.exitCode !== null || Date.now() > deadline)
-        throw new Error(`npm run dev printed no console link:\n${output}`);
-      await new Promise((r) => setTimeout(r, 200));
-    }
+      timeoutMs: 60_000,
+    }));
   }, 90_000);
 
   afterAll(async () => {
-    if (child?.pid !== undefined && child.exitCode === null) {
-      const exited = new Promise((resolve) => child.once("exit", resolve));
-      try {
-        process.kill(-child.pid, "SIGTERM");
-      } catch {
-        // Already gone.
-      }
-      await Promise.race([exited, new Promise((r) => setTimeout(r, 10_000))]);
-    }
+    await stopDevScript(child);
     for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
     if (previousTokenFile !== undefined) writeFileSync(tokenFile, previousTokenFile, { mode: 0o600 });
   });
