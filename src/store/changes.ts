@@ -21,8 +21,9 @@ export const ENDING_MATCH_TOLERANCE_MS = 120_000;
  *   may come long after the ending); two webhooks never match (MaintainX sends one delivery per
  *   transition, and a retried delivery has the same event id);
  * - poll: has this very poll time (the same completedAt read again), or no poll time yet and a
- *   webhook time within the tolerance, or, when REST gave no completedAt, is the work order's
- *   latest ending (an edit of a done work order is not a new ending);
+ *   webhook time within the tolerance, or is the work order's latest ending when either poll gave
+ *   no completedAt (an edit of a done work order is not a new ending, and a completedAt read later
+ *   is the ending an earlier poll could only date by its last edit);
  * and, unless it is the same completedAt read again, the work order was not seen open between
  * the ending and the observation (`work_order_reopens`, whatever order those were processed in).
  */
@@ -32,7 +33,7 @@ const MATCHING_ENDING = `
   OR (o.source = 'webhook' AND c.webhook_ms IS NULL AND c.poll_exact = 0 AND c.id = ${LATEST_ENDING})
   OR (o.source = 'poll' AND o.exact AND c.poll_ms = o.at_ms)
   OR (o.source = 'poll' AND c.poll_ms IS NULL AND abs(c.webhook_ms - o.at_ms) <= ${ENDING_MATCH_TOLERANCE_MS})
-  OR (o.source = 'poll' AND NOT o.exact AND c.id = ${LATEST_ENDING})`;
+  OR (o.source = 'poll' AND (NOT o.exact OR c.poll_exact = 0) AND c.id = ${LATEST_ENDING})`;
 const SAME_POLL_TIME = "(o.source = 'poll' AND o.exact AND c.poll_ms = o.at_ms)";
 const REOPENED_BETWEEN = `EXISTS (
   SELECT 1 FROM work_order_reopens r
@@ -112,16 +113,18 @@ function endingStatements(db: D1Database, o: EndingObservation, nowMs: number): 
          WHERE o.event_id = ?1 AND o.change_id IS NULL`,
       )
       .bind(o.eventId),
-    // The matched ending now knows this path's time too (the first of each path stays).
+    // The matched ending now knows this path's time too: the first of each path stays, except
+    // that a completedAt replaces a poll time that was only the last edit.
     db
       .prepare(
         `UPDATE changes SET
-           webhook_ms = coalesce(webhook_ms, iif(o.source = 'webhook', o.at_ms, NULL)),
-           poll_ms = coalesce(poll_ms, iif(o.source = 'poll', o.at_ms, NULL)),
-           poll_exact = iif(poll_ms IS NULL AND o.source = 'poll', o.exact, poll_exact)
+           webhook_ms = iif(o.source = 'webhook', o.at_ms, webhook_ms),
+           poll_ms = iif(o.source = 'poll', o.at_ms, poll_ms),
+           poll_exact = iif(o.source = 'poll', o.exact, poll_exact)
          FROM event_changes AS o
          WHERE o.event_id = ?1 AND changes.id = o.change_id
-           AND iif(o.source = 'webhook', changes.webhook_ms, changes.poll_ms) IS NULL`,
+           AND ((o.source = 'webhook' AND changes.webhook_ms IS NULL)
+             OR (o.source = 'poll' AND (changes.poll_ms IS NULL OR (changes.poll_exact = 0 AND o.exact))))`,
       )
       .bind(o.eventId),
   ];

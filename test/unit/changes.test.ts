@@ -147,6 +147,17 @@ describe("resolving an ending", () => {
     await recordReopen(env.DB, reopened, T + 60_000);
     expect(await resolveEnding(env.DB, webhook(reopened, T + 300))).toBe(2);
 
+    // A later poll that reads the completedAt is the inexactly polled ending too.
+    const later = workOrder();
+    expect(await resolveEnding(env.DB, webhook(later, T + 300))).toBe(1);
+    expect(await resolveEnding(env.DB, poll(later, T + 600_000, { exact: false }))).toBe(1);
+    expect(await resolveEnding(env.DB, poll(later, T + 200))).toBe(1);
+    const polledOnly = workOrder();
+    expect(await resolveEnding(env.DB, poll(polledOnly, T + 600_000, { exact: false }))).toBe(1);
+    expect(await resolveEnding(env.DB, poll(polledOnly, T))).toBe(1);
+    expect(await resolveEnding(env.DB, { ...poll(polledOnly, T), eventId: "the same completedAt again" })).toBe(1);
+    expect(await endingsOf(polledOnly)).toBe(1);
+
     // An exact poll far from the webhook stays another ending.
     const exact = workOrder();
     expect(await resolveEnding(env.DB, poll(exact, T + 600_000))).toBe(1);
