@@ -47,10 +47,12 @@ INSERT INTO legacy_change_keys (claim_key, change_id)
   SELECT 'workorder:' || work_order_id || ':ending:' || seq, row_number() OVER (ORDER BY work_order_id, seq)
   FROM work_order_endings;
 
--- Creations that have a claim: `workorder:<id>:created`.
+-- Creations that have a claim: `workorder:<id>:created`. A claim whose key is its own first
+-- event's id is an event's, whatever its id looks like (a seed delivery names its own).
 INSERT INTO changes (work_order_id, kind, created_at)
   SELECT substr(event_id, 11, length(event_id) - 18), 'created', min(updated_at)
-  FROM side_effects WHERE event_id GLOB 'workorder:?*:created' GROUP BY event_id;
+  FROM side_effects WHERE event_id GLOB 'workorder:?*:created' AND first_event_id IS NOT event_id
+  GROUP BY event_id;
 INSERT INTO legacy_change_keys (claim_key, change_id)
   SELECT 'workorder:' || work_order_id || ':created', id FROM changes WHERE kind = 'created';
 
@@ -84,7 +86,8 @@ INSERT INTO side_effects_by_id
   (event_id, change_id, handler, status, attempts, lease_until, last_error, detail, updated_at, first_event_id)
   SELECT CASE WHEN k.change_id IS NULL THEN s.event_id END, k.change_id, s.handler, s.status, s.attempts,
          s.lease_until, s.last_error, s.detail, s.updated_at, s.first_event_id
-  FROM side_effects s LEFT JOIN legacy_change_keys k ON k.claim_key = s.event_id
+  FROM side_effects s
+  LEFT JOIN legacy_change_keys k ON k.claim_key = s.event_id AND s.first_event_id IS NOT s.event_id
   ORDER BY s.rowid;
 DROP TABLE side_effects;
 ALTER TABLE side_effects_by_id RENAME TO side_effects;

@@ -39,6 +39,8 @@ async function writeWithPreviousSchema(): Promise<void> {
     claim("workorder:42:created", "slack-alert", "done", "created-hook"),
     claim("workorder:42:ending:1", "erp-sync", "done", "done-hook-1"),
     claim("workorder:42:ending:2", "erp-sync", "failed", "done-hook-2"),
+    // A seed delivery's own event id that only looks like a change's key: its claim is its event's.
+    claim("workorder:7:created", "forward", "done", "workorder:7:created"),
     db.prepare(
       `INSERT INTO work_order_endings (work_order_id, seq, status, webhook_ms, poll_ms, created_at) VALUES
          ('42', 1, 'DONE', ${T}, NULL, '${AT}'), ('42', 2, 'DONE', ${T + 600_000}, ${T + 599_700}, '${AT}')`,
@@ -119,6 +121,15 @@ describe("upgrading to changes with ids", () => {
       .prepare("SELECT id FROM events WHERE routed_type = 'workorder.completed' ORDER BY id")
       .all<{ id: string }>();
     expect(results.map((r) => r.id)).toEqual(["done-hook-1", "done-hook-2", "poll:42:DONE:2"]);
+  });
+
+  it("leaves the claim of an event whose own id looks like a change's key with that event", async () => {
+    const row = await db.prepare("SELECT event_id, change_id FROM side_effects WHERE handler = 'forward'").first();
+    expect(row).toEqual({ event_id: "workorder:7:created", change_id: null });
+    const { n } = (await db
+      .prepare("SELECT count(*) AS n FROM changes WHERE work_order_id = '7'")
+      .first<{ n: number }>()) ?? { n: -1 };
+    expect(n).toBe(0);
   });
 
   it("creates no second creation for a work order created before the upgrade", async () => {
