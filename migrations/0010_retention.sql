@@ -1,6 +1,7 @@
 -- Retention of unfinished work (docs/storage.md, "Retention"). A `failed` or `dead` event is kept
--- FAILED_RETENTION_DAYS after its last change (`updated_at`), and deleted only once a final
--- operator alert named it, at least a week before (src/store/retention.ts).
+-- FAILED_RETENTION_DAYS after its last change (`updated_at`), and deleted only a week after a
+-- final operator alert was sent naming it (src/store/retention.ts; an alert the channel refused
+-- is logged and counts as sent).
 -- `expiry_notice_at`: when that alert went. It concerns the event as it was then: when the event
 -- changes later (`updated_at` after it), the notice no longer counts and a new one is needed.
 ALTER TABLE events ADD COLUMN expiry_notice_at TEXT;

@@ -80,7 +80,9 @@ async function checkEveryWebhook(
   state: SilenceState,
 ): Promise<SilenceOutcome> {
   const { alertedFor } = state;
-  if (alertedFor !== undefined && alertedFor !== last) {
+  // ISO text orders as time. A last webhook older than the one alerted for (retention deleted
+  // the newer) is no resumption.
+  if (alertedFor !== undefined && last > alertedFor) {
     // Only the run that clears the state says so.
     if (!(await swapSilenceAlertedFor(db, alertedFor, null, last))) return "already_alerted";
     state.endedAt = last;
@@ -96,7 +98,7 @@ async function checkEveryWebhook(
   const lastMs = epochMs(last) ?? nowMs;
   const silentMs = nowMs - lastMs;
   if (silentMs < config.alertSilenceMinutes * 60_000) return "flowing";
-  if (alertedFor === last) return "already_alerted";
+  if (alertedFor !== undefined && last <= alertedFor) return "already_alerted";
   const heard = [...new Set([...state.lastByType.keys()].flatMap(polledTypesReportedBy))];
   const missed = after(await missedChangesSince(db, last, heard, MISSED_READ), lastMs);
   if (missed.length === 0) return "silent";
@@ -133,7 +135,7 @@ async function checkEachType(
 ): Promise<void> {
   for (const [sourceType, since] of state.typeSilences) {
     const typeLast = state.lastByType.get(sourceType);
-    if (typeLast === undefined || typeLast === since) continue;
+    if (typeLast === undefined || typeLast <= since) continue;
     // Only the run that ends the silence says so.
     if (!(await endTypeSilence(db, sourceType, since))) continue;
     await sendOperatorAlert(

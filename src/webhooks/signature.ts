@@ -9,8 +9,6 @@ export const SEED_SIGNATURE_HEADER = "x-maintainx-signature";
 
 /** At most this many `v1=` values are tried, so one header cannot buy unbounded HMAC work. */
 const MAX_SIGNATURES = 8;
-/** A `t` at or above this is milliseconds (the unit is undocumented; community code does the same). */
-const MILLISECONDS_THRESHOLD = 1e12;
 
 const ANSWERS = {
   missing: "Missing signature header",
@@ -83,16 +81,15 @@ export function readSignatureHeaders(headers: Headers): SignedDelivery {
 /** Replay protection: `t` must lie within the tolerance, in the past or the future. */
 export function checkTimestamp(timestamp: string, nowMs: number, toleranceSeconds: number): void {
   const raw = Number(timestamp);
-  const seconds = raw >= MILLISECONDS_THRESHOLD ? raw / 1000 : raw;
+  const seconds = raw >= 1e12 ? raw / 1000 : raw; // milliseconds: the unit is undocumented
   if (Math.abs(nowMs / 1000 - seconds) > toleranceSeconds) throw new SignatureError("timestamp");
 }
 
-// Imported keys are cached per isolate (importKey costs more than HMAC over a small body), at most 64.
+// Keys cached per isolate (importKey costs more than a small body's HMAC); secrets come from configuration.
 const keys = new Map<string, Promise<CryptoKey>>();
 function hmacKey(secret: string): Promise<CryptoKey> {
   let key = keys.get(secret);
   if (!key) {
-    if (keys.size >= 64) keys.clear();
     const algorithm = { name: "HMAC", hash: "SHA-256" };
     key = crypto.subtle.importKey("raw", utf8.encode(secret), algorithm, false, ["sign", "verify"]);
     keys.set(secret, key);
