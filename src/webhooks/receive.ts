@@ -16,11 +16,11 @@ import { checkTimestamp, readSignatureHeaders, SignatureError, verifyDelivery } 
 
 /**
  * The secrets a delivery to this path may be signed with (undefined when none is configured): the
- * unbound ones and those bound to its type (a delivery cannot be re-posted to another type's path),
- * and the local development default only for a request made on this machine (no proxy, no tunnel).
+ * unbound ones, those bound to its type (a delivery cannot be re-posted to another type's path), and
+ * the local default only when it is set and the request was made on this machine (`isLocalRequest`).
  */
 function usableSecrets(config: Config, request: Request, pathType: string | undefined): string[] | undefined {
-  const local = isLocalRequest(request);
+  const local = config.webhookSecrets.some((s) => s.secret === LOCAL_DEV_WEBHOOK_SECRET) && isLocalRequest(request);
   const configured = config.webhookSecrets.filter((s) => local || s.secret !== LOCAL_DEV_WEBHOOK_SECRET);
   if (configured.length === 0) return undefined;
   return configured.filter((s) => s.type === undefined || s.type === pathType).map((s) => s.secret);
