@@ -26,6 +26,15 @@ export function withoutUrls(text: string): string {
   });
 }
 
+/**
+ * The lines an alert names its events by: the first LISTED, each as `line` writes it, and a count
+ * of the others in this alert.
+ */
+export function listedEvents<T>(events: readonly T[], line: (event: T) => string): string[] {
+  const more = events.length - LISTED;
+  return [...events.slice(0, LISTED).map(line), ...(more > 0 ? [`…and ${more} more in this alert.`] : [])];
+}
+
 /** One event of an alert: its id, type, status and last error, each escaped for Slack. */
 export function eventLine(event: Pick<EndedEvent, "id" | "type" | "lastError"> & { status: string }): string {
   const error = event.lastError ? withoutUrls(event.lastError).slice(0, 300) : "no error recorded";
@@ -38,16 +47,13 @@ function endedEventsText(events: EndedEvent[], remaining: number): string {
     events.length === 1
       ? `:rotating_light: A MaintainX event ended ${statuses}.`
       : `:rotating_light: ${events.length} MaintainX events ended ${statuses} since the last alert.`;
-  const more = [
-    ...(events.length > LISTED ? [`…and ${events.length - LISTED} more in this alert.`] : []),
-    // Each run alerts a bounded number; the rest are the next run's (a minute later).
-    ...(remaining > 0 ? [`${remaining} more follow in the next alert.`] : []),
-  ];
+  // Each run alerts a bounded number; the rest are the next run's (a minute later).
+  const next = remaining > 0 ? [`${remaining} more follow in the next alert.`] : [];
   const replay =
     events.length === 1
       ? `Fix the cause, then replay it: \`npm run cli -- events replay ${escapeSlackText(events[0]?.id ?? "")}\` or the console (/admin).`
       : `Fix the cause, then preview and replay them: \`npm run cli -- events replay --status ${events[0]?.status ?? "failed"} --dry-run\` or the console's Bulk replay (/admin).`;
-  return [head, ...events.slice(0, LISTED).map(eventLine), ...more, replay].join("\n");
+  return [head, ...listedEvents(events, eventLine), ...next, replay].join("\n");
 }
 
 /** Sends one alert (or digest) for what ended failed or dead and is not alerted yet; never throws on a channel failure. */

@@ -6,7 +6,7 @@ import { readConfig } from "../config";
 import { escapeSlackText } from "../lib/slack-text";
 import { type ExpiringEvent, NOTICE_LEAD_MS, takeExpiryNotices } from "../store/retention";
 import { sendOperatorAlert } from "./channel";
-import { eventLine, LISTED } from "./ended-events";
+import { eventLine, LISTED, listedEvents } from "./ended-events";
 
 /** Events named per run: one digest names the first few and counts the rest. */
 const PER_RUN = 200;
@@ -30,11 +30,8 @@ function expiringEventsText(
     events.length === 1
       ? `:wastebasket: This ${statuses[0]} MaintainX event is deleted ${when}, with its outcomes and dead letter: ${rule}.`
       : `:wastebasket: These ${events.length} ${statuses.join(" or ")} MaintainX events are deleted ${when}, with their outcomes and dead letters: ${rule}.`;
-  const lines = events.slice(0, LISTED).map((e) => `${eventLine(e)} (last change ${e.updatedAt})`);
-  const more = [
-    ...(events.length > LISTED ? [`…and ${events.length - LISTED} more in this alert.`] : []),
-    ...(remaining > 0 ? [`${remaining} more are named in the next alert.`] : []),
-  ];
+  const lines = listedEvents(events, (e) => `${eventLine(e)} (last change ${e.updatedAt})`);
+  const next = remaining > 0 ? [`${remaining} more are named in the next alert.`] : [];
   const id = escapeSlackText(events[0]?.id ?? "");
   const previews = statuses
     .map((s) => `\`npm run cli -- events replay --status ${s} --until ${changedBefore} --dry-run\``)
@@ -43,7 +40,7 @@ function expiringEventsText(
     events.length === 1
       ? `To keep it, fix the cause and replay it before then (\`npm run cli -- events replay ${id}\` or the console, /admin), or export it: \`npm run cli -- events show ${id} --json > event.json\`. If it may go, there is nothing to do.`
       : `To keep them, fix the cause and replay them before then (preview: ${previews}; or the console's Bulk replay, /admin), or export each: \`npm run cli -- events show <id> --json > <id>.json\`. If they may go, there is nothing to do.`;
-  return [head, ...lines, ...more, keep].join("\n");
+  return [head, ...lines, ...next, keep].join("\n");
 }
 
 /**

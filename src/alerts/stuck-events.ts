@@ -7,7 +7,7 @@ import { readConfig } from "../config";
 import { escapeSlackText } from "../lib/slack-text";
 import { STUCK_AFTER_HOURS, STUCK_AFTER_MS, type StuckEvent, takeUnalertedStuck } from "../store/stuck-events";
 import { sendOperatorAlert } from "./channel";
-import { eventLine, LISTED } from "./ended-events";
+import { eventLine, LISTED, listedEvents } from "./ended-events";
 
 /** Events taken per run: one digest names the first few and counts the rest. */
 const PER_RUN = 200;
@@ -18,18 +18,16 @@ function stuckEventsText(events: StuckEvent[], remaining: number, changedBefore:
     events.length === 1
       ? `:hourglass: A MaintainX event has stayed \`accepted\` ${since}: it will not settle by itself.`
       : `:hourglass: ${events.length} MaintainX events have stayed \`accepted\` ${since}: they will not settle by themselves.`;
-  const lines = events
-    .slice(0, LISTED)
-    .map((e) => `${eventLine({ ...e, status: "accepted" })} (${e.attempts} attempt(s), last change ${e.updatedAt})`);
-  const more = [
-    ...(events.length > LISTED ? [`…and ${events.length - LISTED} more in this alert.`] : []),
-    ...(remaining > 0 ? [`${remaining} more follow in the next alert.`] : []),
-  ];
+  const lines = listedEvents(
+    events,
+    (e) => `${eventLine({ ...e, status: "accepted" })} (${e.attempts} attempt(s), last change ${e.updatedAt})`,
+  );
+  const next = remaining > 0 ? [`${remaining} more follow in the next alert.`] : [];
   const replay =
     events.length === 1
       ? `Fix the cause if there is one (D1, the queue), then replay it: \`npm run cli -- events replay ${escapeSlackText(events[0]?.id ?? "")}\` or the console (/admin).`
       : `Fix the cause if there is one (D1, the queue), then preview and replay them: \`npm run cli -- events replay --status accepted --until ${changedBefore} --dry-run\` or the console's Status view (/admin).`;
-  return [head, ...lines, ...more, replay].join("\n");
+  return [head, ...lines, ...next, replay].join("\n");
 }
 
 /** Sends one alert (or digest) for the stuck events not alerted yet; never throws on a channel failure. */

@@ -143,10 +143,9 @@ async function processMessage(message: Message<unknown>, env: Env, deps: Consume
     healChanges: runs.flatMap((run) => run.heal ?? []),
   });
   if (pending) {
-    const retryAfter = runs.reduce<number | undefined>((longest, run) => {
-      return run.retryAfter === undefined ? longest : Math.max(longest ?? 0, run.retryAfter);
-    }, undefined);
-    return backoff(pending, retryAfter);
+    // The longest Retry-After a sink asked for, if any did.
+    const waits = runs.flatMap((run) => run.retryAfter ?? []);
+    return backoff(pending, waits.length > 0 ? Math.max(...waits) : undefined);
   }
   return { ack: true, ended: failed !== "" };
 }
