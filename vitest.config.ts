@@ -25,6 +25,8 @@ export default defineConfig({
                 SLACK_WEBHOOK_URL: "https://hooks.slack.test/services/T000/B000/secret-slack-token",
                 ERP_WEBHOOK_URL: "https://erp.test/maintainx/completed",
                 // Retries through the real local queue come back at once (unit tests set 10).
+                // Five doubling retries from RETRY_BASE_SECONDS, not the day-long default schedule.
+                RETRY_SCHEDULE: "",
                 RETRY_BASE_SECONDS: "0",
                 TEST_MIGRATIONS: await readD1Migrations("./migrations"),
               },

@@ -398,6 +398,8 @@ function workerVars(sinks: Sinks, maintainxUrl: string): Record<string, string> 
     ADMIN_TOKEN,
     SLACK_WEBHOOK_URL: `${sinks.slackStub.url}/services/T0/B0/soak`,
     ERP_WEBHOOK_URL: `${sinks.erpStub.url}/erp/completed`,
+    // Five doubling retries from RETRY_BASE_SECONDS, not the day-long default schedule.
+    RETRY_SCHEDULE: "",
     RETRY_BASE_SECONDS: "1",
     OUTBOUND_TIMEOUT_SECONDS: String(OUTBOUND_TIMEOUT_SECONDS),
     MAINTAINX_API_BASE: maintainxUrl,

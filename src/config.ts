@@ -4,6 +4,14 @@
 // `/admin/status` lists it under `config`.
 
 import { log } from "./lib/log";
+import {
+  DEFAULT_RETRY_SCHEDULE,
+  DEFAULT_RETRY_SCHEDULE_TEXT,
+  doublingSchedule,
+  formatDelay,
+  parseRetrySchedule,
+  QUEUE_MAX_RETRIES,
+} from "./lib/retry-schedule";
 import { parseStandardWebhooksSecret } from "./lib/standard-webhooks";
 import { matchesAnyPattern, parseTypePattern } from "./lib/type-patterns";
 
@@ -39,7 +47,12 @@ export interface Config {
   pollPageSize: number;
   pollMaxPages: number;
   pollInitialLookbackSeconds: number;
+  /** The dead-letter consumer's first delay, and the consumer's schedule when RETRY_SCHEDULE is empty. */
   retryBaseSeconds: number;
+  /** Retry n of an event waits `schedule[n-1]` seconds (plus jitter); after the last, it is dead-lettered. */
+  retry: { schedule: number[]; totalSeconds: number };
+  /** Alert events still `retrying` after this long; 0 turns it off. */
+  alertRetryingMinutes: number;
   outboundTimeoutMs: number;
   /** Processed events (by receipt), with their outcomes and dead letters, older than this are deleted by the scheduled run; 0 keeps all. */
   retentionDays: number;
@@ -159,6 +172,36 @@ class SettingsReader {
     return { set: true };
   }
 
+  /**
+   * RETRY_SCHEDULE: a malformed entry uses the default schedule instead, and a schedule longer
+   * than the queue's `max_retries` only its first QUEUE_MAX_RETRIES delays (the queue would
+   * dead-letter the event before the rest); both are noted. Empty: five doubling retries from
+   * RETRY_BASE_SECONDS when that is set, else the default schedule.
+   */
+  retrySchedule(baseSeconds: number): number[] {
+    const text = this.raw("RETRY_SCHEDULE");
+    if (text === undefined) {
+      return this.raw("RETRY_BASE_SECONDS") === undefined ? [...DEFAULT_RETRY_SCHEDULE] : doublingSchedule(baseSeconds);
+    }
+    const parsed = parseRetrySchedule(text);
+    if ("bad" in parsed) {
+      this.problems.push({
+        name: "RETRY_SCHEDULE",
+        value: text,
+        used: `${DEFAULT_RETRY_SCHEDULE_TEXT} (the entry "${parsed.bad}" is not a whole number with s, m or h, at most 12h)`,
+      });
+      return [...DEFAULT_RETRY_SCHEDULE];
+    }
+    if (parsed.delays.length <= QUEUE_MAX_RETRIES) return parsed.delays;
+    const kept = parsed.delays.slice(0, QUEUE_MAX_RETRIES);
+    this.problems.push({
+      name: "RETRY_SCHEDULE",
+      value: text,
+      used: `${kept.map(formatDelay).join(",")} (the first ${QUEUE_MAX_RETRIES}: max_retries in wrangler.toml)`,
+    });
+    return kept;
+  }
+
   choice<T extends string>(name: VarName, choices: readonly T[], fallback: T): T {
     const text = this.raw(name);
     if (text === undefined) return fallback;
@@ -268,6 +311,8 @@ export function readConfig(env: Env): Config {
   const settings = new SettingsReader(env);
   // Problems are listed in the order settings are read: FORWARD_URL's comes first.
   const forwardUrl = settings.url("FORWARD_URL");
+  const retryBaseSeconds = settings.integer("RETRY_BASE_SECONDS", 10, 0, 43_200);
+  const schedule = settings.retrySchedule(retryBaseSeconds);
   const config: Config = {
     webhookSecrets: parseWebhookSecrets(env.MAINTAINX_WEBHOOK_SECRET),
     apiKey: optionalString(env.MAINTAINX_API_KEY),
@@ -280,6 +325,7 @@ export function readConfig(env: Env): Config {
     adminToken: optionalString(env.ADMIN_TOKEN),
     alertWebhookUrl: optionalString(env.ALERT_WEBHOOK_URL),
     alertSilenceMinutes: settings.integer("ALERT_SILENCE_MINUTES", 60, 0, 525_600),
+    alertRetryingMinutes: settings.integer("ALERT_RETRYING_MINUTES", 15, 0, 525_600),
     signatureToleranceSeconds: settings.integer("SIGNATURE_TOLERANCE_SECONDS", 300, 1, 86_400),
     dedupeTtlSeconds: settings.integer("DEDUPE_TTL_SECONDS", 86_400, KV_MIN_TTL_SECONDS, 31_536_000),
     // At most 1 MiB: the event log keeps a large body as it came, within D1's 2 MB row limit.
@@ -290,7 +336,8 @@ export function readConfig(env: Env): Config {
     pollPageSize: settings.integer("POLL_PAGE_SIZE", 100, 1, 200),
     pollMaxPages: settings.integer("POLL_MAX_PAGES", 10, 1, 1000),
     pollInitialLookbackSeconds: settings.integer("POLL_INITIAL_LOOKBACK_SECONDS", 3600, 0, 31_536_000),
-    retryBaseSeconds: settings.integer("RETRY_BASE_SECONDS", 10, 0, 43_200),
+    retryBaseSeconds,
+    retry: { schedule, totalSeconds: schedule.reduce((sum, delay) => sum + delay, 0) },
     // A handler holds its D1 claim across up to two calls (MaintainX lookup, then the post): 30 s
     // each keeps that well inside the claim's 120 s lease, after which another delivery may take over.
     outboundTimeoutMs: settings.integer("OUTBOUND_TIMEOUT_SECONDS", 10, 1, 30) * 1000,

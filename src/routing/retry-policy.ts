@@ -1,21 +1,21 @@
-// Retry delays for a message whose handler failed transiently: exponential from
-// RETRY_BASE_SECONDS (doubling per attempt), with up to +25 % jitter so a burst of failures does
-// not come back at once, capped at 43,200 s (the Queues maximum); a longer Retry-After from the
-// sink wins.
+// Retry delays for a message whose handler failed transiently: retry n waits the n-th delay of
+// the schedule in force (RETRY_SCHEDULE; config.ts), with up to +25 % jitter so a burst of
+// failures does not come back at once; a longer Retry-After from the sink wins, capped at
+// 43,200 s (the Queues maximum). After the last delay there is no retry: the event is dead-lettered.
 
-const MAX_RETRY_DELAY_SECONDS = 43_200;
+import { MAX_DELAY_SECONDS } from "../lib/retry-schedule";
 
+/** The delay before retry `attempt` (the attempt that just failed), or undefined when the schedule is used up. */
 export function retryDelaySeconds(
   attempt: number,
-  baseSeconds: number,
+  schedule: readonly number[],
   retryAfterSeconds?: number,
   random: () => number = Math.random,
-): number {
-  const exponent = Math.max(0, attempt - 1);
-  const backoff = baseSeconds * 2 ** Math.min(exponent, 30);
-  const jittered = backoff * (1 + 0.25 * random());
-  const wanted = Math.max(jittered, retryAfterSeconds ?? 0);
-  return Math.min(MAX_RETRY_DELAY_SECONDS, Math.ceil(wanted));
+): number | undefined {
+  const delay = schedule[Math.max(0, attempt - 1)];
+  if (delay === undefined) return undefined;
+  const wanted = Math.max(delay * (1 + 0.25 * random()), retryAfterSeconds ?? 0);
+  return Math.min(MAX_DELAY_SECONDS, Math.ceil(wanted));
 }
 
 /** The dead-letter queue's own schedule never waits longer than this between two tries. */

@@ -98,6 +98,8 @@ beforeAll(async () => {
       FORWARD_URL: receiver.url,
       FORWARD_SIGNING_SECRET: SIGNING_SECRET,
       FORWARD_TYPES: "*",
+      // Five doubling retries from RETRY_BASE_SECONDS, not the day-long default schedule.
+      RETRY_SCHEDULE: "",
       RETRY_BASE_SECONDS: "1",
     },
   });

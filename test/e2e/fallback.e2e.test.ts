@@ -59,6 +59,8 @@ async function startSetup(vars: Record<string, string>) {
       ERP_WEBHOOK_URL: `${erp.url}/maintainx/completed`,
       MAINTAINX_API_BASE: maintainx.url,
       ADMIN_TOKEN,
+      // Five doubling retries from RETRY_BASE_SECONDS, not the day-long default schedule.
+      RETRY_SCHEDULE: "",
       RETRY_BASE_SECONDS: "1",
       ...vars,
     },

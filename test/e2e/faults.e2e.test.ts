@@ -86,6 +86,8 @@ beforeAll(async () => {
       MAINTAINX_API_KEY: API_KEY,
       ADMIN_TOKEN,
       // Retries come back at once (a Retry-After still holds them), so a dead letter takes seconds.
+      // Five doubling retries from RETRY_BASE_SECONDS, not the day-long default schedule.
+      RETRY_SCHEDULE: "",
       RETRY_BASE_SECONDS: "0",
       OUTBOUND_TIMEOUT_SECONDS: "1",
       POLL_MODE: "off",

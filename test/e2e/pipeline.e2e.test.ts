@@ -52,6 +52,8 @@ beforeAll(async () => {
       MAINTAINX_API_BASE: maintainx.url,
       MAINTAINX_API_KEY: "e2e-api-key",
       ADMIN_TOKEN,
+      // Five doubling retries from RETRY_BASE_SECONDS, not the day-long default schedule.
+      RETRY_SCHEDULE: "",
       RETRY_BASE_SECONDS: "1",
       POLL_PAGE_SIZE: "100",
     },

@@ -23,6 +23,8 @@ const configured = testEnv({
   ERP_WEBHOOK_URL: ERP_URL,
   MAINTAINX_API_KEY: "api-key-123",
   MAINTAINX_API_BASE: API_BASE,
+  // Five doubling retries from RETRY_BASE_SECONDS, not the day-long default schedule.
+  RETRY_SCHEDULE: "",
   RETRY_BASE_SECONDS: "10",
 });
 

@@ -30,6 +30,8 @@ function forwarding(overrides: Partial<Record<keyof Env, unknown>> = {}): Env {
     ERP_WEBHOOK_URL: ERP_URL,
     MAINTAINX_API_KEY: undefined,
     MAINTAINX_API_BASE: API_BASE,
+    // Five doubling retries from RETRY_BASE_SECONDS, not the day-long default schedule.
+    RETRY_SCHEDULE: "",
     RETRY_BASE_SECONDS: "10",
     FORWARD_URL,
     FORWARD_SIGNING_SECRET: SIGNING_SECRET,

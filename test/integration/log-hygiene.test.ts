@@ -61,6 +61,8 @@ function consumerEnv(): Env {
     MAINTAINX_API_BASE: API_BASE,
     ADMIN_TOKEN,
     OUTBOUND_TIMEOUT_SECONDS: "1",
+    // Five doubling retries from RETRY_BASE_SECONDS, not the day-long default schedule.
+    RETRY_SCHEDULE: "",
     RETRY_BASE_SECONDS: "10",
   });
 }
