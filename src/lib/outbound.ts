@@ -1,12 +1,16 @@
 // Outbound HTTP with a deadline, and the one rule for what a failed call means:
 // network errors, timeouts, 408, 429 and 5xx are transient (retry later); other 4xx are permanent.
 
-/** Worth retrying later; `retryAfterSeconds` carries the peer's Retry-After when it sent one. */
+/**
+ * Worth retrying later; `retryAfterSeconds` carries the peer's Retry-After when it sent one, and
+ * `status` its HTTP status when it answered.
+ */
 export class TransientError extends Error {
   override readonly name = "TransientError";
   constructor(
     message: string,
     readonly retryAfterSeconds?: number,
+    readonly status?: number,
   ) {
     super(message);
   }
@@ -69,7 +73,7 @@ export async function ensureOk(label: string, response: Response, requestUrl?: s
   const message = `${label}: HTTP ${response.status}${excerpt ? ` ${excerpt}` : ""}`;
   const status = response.status;
   if (status === 408 || status === 429 || status >= 500) {
-    throw new TransientError(message, parseRetryAfter(response.headers.get("retry-after")));
+    throw new TransientError(message, parseRetryAfter(response.headers.get("retry-after")), status);
   }
   throw new PermanentError(message, status);
 }

@@ -1,9 +1,12 @@
 // The queue consumer for `maintainx-events`: each message is resolved to its canonical event,
-// routed to its handlers under D1 claims, and then acked, or retried alone with backoff. An attempt
-// costs two D1 round trips (store/attempt.ts): one opens it and takes every handler's claim, one
-// records every outcome and the event's status; the handlers run concurrently in between.
+// routed to its handlers under D1 claims, and then acked, or retried alone on the retry schedule.
+// An attempt costs two D1 round trips (store/attempt.ts): one opens it and takes every handler's
+// claim, one records every outcome, the attempt log and the event's status; the handlers run
+// concurrently in between (docs/operations.md, "Retries and holds").
 // Outcomes: every handler done/skipped → `processed`; a permanent failure → `failed` (acked);
-// a transient failure → retried; after max_retries the queue moves it to the dead-letter queue.
+// a transient failure → `retrying`, retried after the schedule's next delay; after its last delay
+// → `dead` with a dead letter (acked). A held handler is not called: the event is parked as
+// `retrying` (acked, so a hold uses no retry) until the handler's release queues it again.
 
 import { readConfig } from "../config";
 import type { HandlerContext, HandlerResult } from "../contract/handler";
@@ -14,6 +17,7 @@ import { isEventMessage } from "../events/message";
 import { describeError, log } from "../lib/log";
 import { type FetchLike, PermanentError, TransientError } from "../lib/outbound";
 import {
+  type EventEnd,
   type Finish,
   type OpenedClaim,
   openAttempt,
@@ -23,6 +27,7 @@ import {
 } from "../store/attempt";
 import { readEffectMarker, writeEffectMarker } from "../store/effect-markers";
 import { loadStoredEvent } from "../store/event-log";
+import type { AttemptRecord } from "../store/handlers";
 import { type PlannedClaim, planClaims } from "./claims";
 import { createHandlerContext } from "./context";
 import { MalformedMessageError, PayloadUnavailableError, resolveMessage } from "./resolve";
@@ -36,10 +41,10 @@ interface ConsumerDeps {
   random?: () => number;
 }
 
-/** `ended: true` when the event settled as `failed` (an operator alert is due). */
+/** `ended: true` when the event settled as `failed` or `dead` (an operator alert is due). */
 type Verdict = { ack: true; ended?: boolean } | { ack: false; delaySeconds: number; reason: string };
 
-/** Processes the batch; resolves with how many of its events settled as `failed`. */
+/** Processes the batch; resolves with how many of its events settled as `failed` or `dead`. */
 export async function consumeEvents(batch: MessageBatch<unknown>, env: Env, deps: ConsumerDeps): Promise<number> {
   // Copies of one event in the same batch ride on the first copy: whatever its verdict (done,
   // or retried), that copy carries the event forward, so the others are acked after it.
@@ -60,12 +65,12 @@ export async function consumeEvents(batch: MessageBatch<unknown>, env: Env, deps
       if (!first) return;
       const verdict = await processMessage(first, env, deps).catch((error: unknown): Verdict => {
         // Anything unexpected (D1 down, a bug) retries the message: never lost, dead-lettered at worst.
-        const delaySeconds = retryDelaySeconds(
-          first.attempts,
-          readConfig(env).retryBaseSeconds,
-          undefined,
-          deps.random,
-        );
+        // Past the schedule's end the last delay is kept: the queue dead-letters it at max_retries.
+        const schedule = readConfig(env).retry.schedule;
+        const delaySeconds =
+          retryDelaySeconds(first.attempts, schedule, undefined, deps.random) ??
+          retryDelaySeconds(schedule.length, schedule, undefined, deps.random) ??
+          0;
         return { ack: false, delaySeconds, reason: describeError(error) };
       });
       if (verdict.ack) {
@@ -89,15 +94,16 @@ export async function consumeEvents(batch: MessageBatch<unknown>, env: Env, deps
 /** resolve → claim every handler (one D1 batch) → run them → record outcomes and status (one batch). */
 async function processMessage(message: Message<unknown>, env: Env, deps: ConsumerDeps): Promise<Verdict> {
   const config = readConfig(env);
-  const backoff = (reason: string, retryAfter?: number): Verdict => ({
-    ack: false,
-    delaySeconds: retryDelaySeconds(message.attempts, config.retryBaseSeconds, retryAfter, deps.random),
-    reason,
-  });
+  const now = deps.now ?? Date.now;
+  const delayFor = (retryAfter?: number) =>
+    retryDelaySeconds(message.attempts, config.retry.schedule, retryAfter, deps.random);
 
   const resolved = await resolveEvent(message, env);
   if ("drop" in resolved) return { ack: true };
-  if ("wait" in resolved) return backoff(resolved.wait);
+  if ("wait" in resolved) {
+    // Its data is not readable yet: nothing ran, so the schedule's end is the queue's to enforce.
+    return { ack: false, delaySeconds: delayFor() ?? config.retry.schedule.at(-1) ?? 0, reason: resolved.wait };
+  }
   const { event, replay, stored } = resolved;
 
   log.info("Event received", {
@@ -124,30 +130,53 @@ async function processMessage(message: Message<unknown>, env: Env, deps: Consume
     reopen: plan.reopen,
     change: plan.change,
     claims: plan.claims.map((claim) => ({ handler: claim.handler.name, perChange: claim.perChange })),
-    nowMs: (deps.now ?? Date.now)(),
+    nowMs: now(),
   });
   const ctx = createHandlerContext(event, env, deps.fetch);
-  const runs = await Promise.all(plan.claims.map((claim, i) => runClaim(ctx, claim, opened[i] as OpenedClaim, replay)));
+  const runs = await Promise.all(
+    plan.claims.map((claim, i) => runClaim(ctx, claim, opened.claims[i] as OpenedClaim, replay)),
+  );
 
+  const held = runs.flatMap((run) => run.held ?? []);
   const pending = runs.flatMap((run) => run.pending ?? []).join("; ");
   const failed = runs.flatMap((run) => run.failed ?? []).join("; ");
-  const end: Settlement["event"] = pending
-    ? { pendingError: pending }
-    : failed
-      ? { status: "failed", lastError: failed }
-      : { status: "processed", lastError: null };
+  // The longest Retry-After a sink asked for, if any did.
+  const waits = runs.flatMap((run) => run.retryAfter ?? []);
+  const delaySeconds = pending ? delayFor(waits.length > 0 ? Math.max(...waits) : undefined) : undefined;
+  const heldError = held.map((name) => `${name}: held, waiting for its release`);
+
+  let end: EventEnd;
+  let verdict: Verdict;
+  if (held.length > 0 && (!pending || delaySeconds === undefined)) {
+    // Waiting for a release uses no retry and never makes the event dead.
+    end = { parkedFor: held, lastError: [pending, ...heldError].filter(Boolean).join("; ") };
+    verdict = { ack: true };
+  } else if (pending && delaySeconds !== undefined) {
+    end = { retryAt: new Date(now() + delaySeconds * 1000).toISOString(), lastError: pending };
+    verdict = { ack: false, delaySeconds, reason: pending };
+  } else if (pending) {
+    end = {
+      dead: { body: message.body, attempts: message.attempts, event },
+      lastError: `${pending}; the retry schedule (${config.retry.schedule.length} retries) ran out`,
+    };
+    verdict = { ack: true, ended: true };
+  } else if (failed) {
+    end = { status: "failed", lastError: failed };
+    verdict = { ack: true, ended: true };
+  } else {
+    end = { status: "processed", lastError: null };
+    verdict = { ack: true };
+  }
   await recordSettlement(env, {
     eventId: event.id,
     finishes: runs.flatMap((run) => run.finish ?? []),
     event: end,
+    log: { attempt: opened.attempt, records: runs.flatMap((run) => run.record ?? []) },
     healChanges: runs.flatMap((run) => run.heal ?? []),
   });
-  if (pending) {
-    // The longest Retry-After a sink asked for, if any did.
-    const waits = runs.flatMap((run) => run.retryAfter ?? []);
-    return backoff(pending, waits.length > 0 ? Math.max(...waits) : undefined);
-  }
-  return { ack: true, ended: failed !== "" };
+  if ("dead" in end) log.error("Event dead-lettered: its retry schedule ran out", { eventId: event.id });
+  if ("parkedFor" in end) log.warn("Event waits for held handlers", { eventId: event.id, handlers: end.parkedFor });
+  return verdict;
 }
 
 type Resolution =
@@ -179,10 +208,14 @@ async function resolveEvent(message: Message<unknown>, env: Env): Promise<Resolu
 interface ClaimRun {
   /** The outcome to record: the handler ran (or its fallback marker says it had). */
   finish?: Finish;
+  /** The attempt log's row: the handler was called, or waited for its hold. */
+  record?: AttemptRecord;
   /** Still to finish: it failed transiently, or another delivery holds it. */
   pending?: string;
   /** The claim ended failed, now or before. */
   failed?: string;
+  /** The handler is held: it was not called. */
+  held?: string;
   /** The Retry-After a sink asked for. */
   retryAfter?: number;
   /** A change whose claim a replay finished well (its other events that failed are healed). */
@@ -192,7 +225,7 @@ interface ClaimRun {
 /**
  * Step 2, for each claim, concurrently (the MaintainX lookups they share are made once per
  * delivery by the context). A finished claim is never run again; a claim held elsewhere is looked
- * at again after the backoff.
+ * at again after the backoff; a held handler's is not taken.
  */
 async function runClaim(
   ctx: HandlerContext,
@@ -201,6 +234,11 @@ async function runClaim(
   replay: boolean,
 ): Promise<ClaimRun> {
   const { event, env } = ctx;
+  if (!claim.claimed && claim.held) {
+    log.info("Handler held; the event waits for its release", { eventId: event.id, handler: handler.name });
+    return { held: handler.name, record: { handler: handler.name, outcome: "held", durationMs: 0 } };
+  }
+  if (!row) throw new Error(`Claim of ${handler.name} for event ${event.id} not recorded`);
   const finish = (outcome: Finish["outcome"]): Finish => ({ claim: row, handler: handler.name, outcome });
   if (!claim.claimed) {
     // Another delivery holds the claim: by the next look it has finished, or its lease
@@ -233,24 +271,40 @@ async function runClaim(
     }
   }
   let result: HandlerResult;
+  const started = Date.now();
+  const record = (outcome: AttemptRecord["outcome"], more: Partial<AttemptRecord> = {}): AttemptRecord => ({
+    handler: handler.name,
+    outcome,
+    durationMs: Date.now() - started,
+    ...more,
+  });
   try {
     // An effect of a change goes out under the id of the event that first claimed it, so a retry
     // by the other path's event carries the same Idempotency-Key.
     result = await handler.run({ ...ctx, effectId: claim.effectId });
   } catch (error) {
     const reason = describeError(error);
+    const status = error instanceof TransientError || error instanceof PermanentError ? error.status : undefined;
+    const failure = { error: reason, ...(status === undefined ? {} : { status }) };
     if (error instanceof PermanentError) {
       log.error("Handler failed permanently", { ...fields, error: reason });
-      return { finish: finish({ status: "failed", error: reason }), failed: `${handler.name}: ${reason}` };
+      return {
+        finish: finish({ status: "failed", error: reason }),
+        record: record("failed", failure),
+        failed: `${handler.name}: ${reason}`,
+      };
     }
     log.warn("Handler failed; will retry", { ...fields, error: reason });
     const retryAfter = error instanceof TransientError ? error.retryAfterSeconds : undefined;
     return {
       finish: finish({ status: "retry", error: reason }),
+      record: record("retry", failure),
       pending: `${handler.name}: ${reason}`,
       ...(retryAfter === undefined ? {} : { retryAfter }),
     };
   }
+  const said = result.outcome === "done" ? result.detail : result.reason;
+  const logged = record(result.outcome === "done" ? "ok" : "skipped", said === undefined ? {} : { detail: said });
   const done =
     result.outcome === "done"
       ? finish({ status: "done", ...(result.detail === undefined ? {} : { detail: result.detail }) })
@@ -258,7 +312,9 @@ async function runClaim(
   if (result.outcome === "done") log.info("Handler done", { ...fields, detail: result.detail });
   else log.info("Handler skipped", { ...fields, reason: result.reason });
   // Only a replay can finish a change's claim that had failed (and left its other events failed).
-  return replay && row.changeId !== undefined ? { finish: done, heal: row.changeId } : { finish: done };
+  return replay && row.changeId !== undefined
+    ? { finish: done, record: logged, heal: row.changeId }
+    : { finish: done, record: logged };
 }
 
 /** Attempts at recording an attempt's outcomes, ever longer apart (D1 errors are often brief). */

@@ -11,6 +11,14 @@ export async function recordDeadLetter(
   db: D1Database,
   letter: { eventId: string; body: unknown; attempts: number; event?: CanonicalEvent },
 ): Promise<void> {
+  await db.batch(deadLetterStatements(db, letter));
+}
+
+/** recordDeadLetter's statements, for a batch of the caller's. */
+export function deadLetterStatements(
+  db: D1Database,
+  letter: { eventId: string; body: unknown; attempts: number; event?: CanonicalEvent },
+): D1PreparedStatement[] {
   const now = new Date().toISOString();
   const statements: D1PreparedStatement[] = [
     db
@@ -21,11 +29,14 @@ export async function recordDeadLetter(
     statements.push(
       insertStatement(db, letter.event),
       db
-        .prepare("UPDATE events SET status = 'dead', updated_at = ?2 WHERE id = ?1 AND status = 'accepted'")
+        .prepare(
+          `UPDATE events SET status = 'dead', updated_at = ?2, next_attempt_at = NULL, retrying_since = NULL
+           WHERE id = ?1 AND status IN ('accepted', 'retrying')`,
+        )
         .bind(letter.eventId, now),
     );
   }
-  await db.batch(statements);
+  return statements;
 }
 
 /** The last dead letter of each of several events (at most MAX_IDS_PER_QUERY) in one D1 call; events without one are left out. */

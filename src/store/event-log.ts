@@ -146,7 +146,7 @@ export async function lastWebhookAt(db: D1Database): Promise<string | undefined>
 /**
  * The consumer's first write of an attempt: the event's row (if the receiver's write in waitUntil
  * never landed), one more attempt, and back to `accepted` for a replay. Statements, so they travel
- * with the attempt's claims in one batch (store/attempt.ts).
+ * with the attempt's claims in one batch (store/attempt.ts); the second returns the attempt's number.
  */
 export function beginAttemptStatements(
   db: D1Database,
@@ -159,13 +159,17 @@ export function beginAttemptStatements(
     db
       .prepare(
         `UPDATE events SET attempts = attempts + 1, updated_at = ?2,
-           status = CASE WHEN ?3 = 1 THEN 'accepted' ELSE status END
-         WHERE id = ?1`,
+           status = CASE WHEN ?3 = 1 THEN 'accepted' ELSE status END,
+           next_attempt_at = CASE WHEN ?3 = 1 THEN NULL ELSE next_attempt_at END,
+           retrying_since = CASE WHEN ?3 = 1 THEN NULL ELSE retrying_since END
+         WHERE id = ?1
+         RETURNING attempts`,
       )
       .bind(event.id, new Date().toISOString(), replay ? 1 : 0),
   ];
 }
 
+/** The event settled (`processed`, `failed`): no retry is pending any more. */
 export function statusStatement(
   db: D1Database,
   id: string,
@@ -173,8 +177,31 @@ export function statusStatement(
   lastError: string | null,
 ): D1PreparedStatement {
   return db
-    .prepare("UPDATE events SET status = ?2, last_error = ?3, updated_at = ?4 WHERE id = ?1")
+    .prepare(
+      `UPDATE events SET status = ?2, last_error = ?3, updated_at = ?4, next_attempt_at = NULL, retrying_since = NULL
+       WHERE id = ?1`,
+    )
     .bind(id, status, lastError, new Date().toISOString());
+}
+
+/**
+ * The event waits: for the queue to bring it back at `nextAttemptAt`, or (null) for a held
+ * handler's release. `retrying_since` keeps the start of an unbroken retrying spell.
+ */
+export function retryingStatement(
+  db: D1Database,
+  id: string,
+  lastError: string,
+  nextAttemptAt: string | null,
+): D1PreparedStatement {
+  const now = new Date().toISOString();
+  return db
+    .prepare(
+      `UPDATE events SET status = 'retrying', last_error = ?2, next_attempt_at = ?3, updated_at = ?4,
+         retrying_since = CASE WHEN status = 'retrying' THEN coalesce(retrying_since, ?4) ELSE ?4 END
+       WHERE id = ?1`,
+    )
+    .bind(id, lastError, nextAttemptAt, now);
 }
 
 interface StatusSnapshot {
@@ -230,13 +257,6 @@ function restoreStatement(db: D1Database, id: string, previous: StatusSnapshot):
     .bind(id, previous.status, previous.lastError);
 }
 
-/** The event's last error, its status left as it is (`accepted` while a retry is pending). */
-export function errorStatement(db: D1Database, id: string, lastError: string): D1PreparedStatement {
-  return db
-    .prepare("UPDATE events SET last_error = ?2, updated_at = ?3 WHERE id = ?1")
-    .bind(id, lastError, new Date().toISOString());
-}
-
 export interface EventSummary {
   id: string;
   type: string;
@@ -248,6 +268,8 @@ export interface EventSummary {
   lastError?: string;
   /** One line about the event from its data, written with the row (events/summary.ts). */
   summary?: string;
+  /** While `retrying` on the schedule: when the queue brings it back. */
+  nextAttemptAt?: string;
 }
 
 interface SummaryRow {
@@ -260,6 +282,7 @@ interface SummaryRow {
   received_at: string;
   last_error: string | null;
   summary: string | null;
+  next_attempt_at: string | null;
 }
 
 function rowToSummary(row: SummaryRow): EventSummary {
@@ -274,11 +297,13 @@ function rowToSummary(row: SummaryRow): EventSummary {
   };
   if (row.last_error !== null) out.lastError = row.last_error;
   if (row.summary !== null) out.summary = row.summary;
+  if (row.next_attempt_at !== null) out.nextAttemptAt = row.next_attempt_at;
   return out;
 }
 
 /** Never `data`: a listing reads only these columns, whatever the size of the events' data. */
-const SUMMARY_COLUMNS = "id, type, source_type, source, status, attempts, received_at, last_error, summary";
+const SUMMARY_COLUMNS =
+  "id, type, source_type, source, status, attempts, received_at, last_error, summary, next_attempt_at";
 
 /** What a listing matches; every field is ANDed, every time is a `toISOString()` text (both bounds inclusive). */
 export interface EventFilter {

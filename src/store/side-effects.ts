@@ -4,6 +4,8 @@
 // is the event's id (`event_id`), or for a handler claimed once per change the id of the real
 // change the event reports (`change_id`, store/changes.ts; ARCHITECTURE.md, "Once per real change").
 
+import { isHeld } from "./handlers";
+
 type SideEffectStatus = "running" | "done" | "skipped" | "retry" | "failed";
 
 /** A claim's row: its id, and the change it is keyed by (undefined for a claim keyed by its event). */
@@ -19,7 +21,8 @@ export type ClaimResult =
       /** The event that first claimed it: the effect goes out under this id on every attempt. */
       effectId: string;
     }
-  | { claimed: false; status: SideEffectStatus; leaseUntilMs: number; lastError?: string };
+  | { claimed: false; status: SideEffectStatus; leaseUntilMs: number; lastError?: string; held?: undefined }
+  | { claimed: false; held: true };
 
 /** How long a claim stays exclusive if its holder dies mid-run (longer than any handler runs). */
 export const CLAIM_LEASE_MS = 120_000;
@@ -34,8 +37,9 @@ const KEY = {
 /**
  * Claims (key, handler) for this event: the claim is taken when there is none, when the last holder
  * released it for a retry, when its lease ran out, and on a replay when it had failed or was
- * skipped. Two statements, for a batch: the claim (a row only when it was taken), then the claim as
- * it stands; read the pair with claimResultOf.
+ * skipped; never while the handler is held (store/handlers.ts). Two statements, for a batch: the
+ * claim (a row only when it was taken), then the claim as it stands and whether the handler is
+ * held; read the pair with claimResultOf.
  */
 export function claimStatements(
   db: D1Database,
@@ -48,40 +52,58 @@ export function claimStatements(
     db
       .prepare(
         `INSERT INTO side_effects (${key.column}, handler, status, attempts, lease_until, updated_at, first_event_id)
-         VALUES (${key.value}, ?2, 'running', 1, ?3 + ${CLAIM_LEASE_MS}, ?4, ?1)
+         SELECT ${key.value}, ?2, 'running', 1, ?3 + ${CLAIM_LEASE_MS}, ?4, ?1 WHERE NOT ${isHeld(2)}
          ON CONFLICT DO UPDATE SET
            status = 'running', attempts = side_effects.attempts + 1,
            lease_until = excluded.lease_until, updated_at = excluded.updated_at,
            first_event_id = coalesce(side_effects.first_event_id, excluded.first_event_id)
-         WHERE side_effects.status = 'retry'
-            OR (side_effects.status = 'running' AND side_effects.lease_until < ?3)
-            OR (?5 AND side_effects.status IN ('failed', 'skipped'))
+         WHERE ${TAKEABLE}
          RETURNING attempts, first_event_id`,
       )
       .bind(claim.eventId, claim.handler, options.nowMs, now, options.replay ? 1 : 0),
     db
       .prepare(
-        `SELECT id, change_id, status, lease_until, last_error FROM side_effects
-         WHERE ${key.column} = ${key.value} AND handler = ?2`,
+        `SELECT s.id, s.change_id, s.status, s.lease_until, s.last_error, held.on_hold,
+           (s.id IS NULL OR ${TAKEABLE.replaceAll("side_effects.", "s.")}) AS takeable
+         FROM (SELECT ${isHeld(2)} AS on_hold) AS held
+         LEFT JOIN side_effects s ON s.${key.column} = ${key.value} AND s.handler = ?2`,
       )
-      .bind(claim.eventId, claim.handler),
+      .bind(claim.eventId, claim.handler, options.nowMs, now, options.replay ? 1 : 0),
   ];
 }
 
-/** The claim's row and result from the two results of claimStatements. */
+/** When a claim that exists may be taken (?3 the time in ms, ?5 1 on a replay). */
+const TAKEABLE = `(side_effects.status = 'retry'
+            OR (side_effects.status = 'running' AND side_effects.lease_until < ?3)
+            OR (?5 AND side_effects.status IN ('failed', 'skipped')))`;
+
+/** The claim's row (absent while a held handler never had one) and result from the two results of claimStatements. */
 export function claimResultOf(
   taken: D1Result | undefined,
   current: D1Result | undefined,
   eventId: string,
-): { row: ClaimRow; result: ClaimResult } {
+): { row: ClaimRow | undefined; result: ClaimResult } {
   const won = taken?.results[0] as { attempts: number; first_event_id: string | null } | undefined;
   const now = current?.results[0] as
-    | { id: number; change_id: number | null; status: SideEffectStatus; lease_until: number; last_error: string | null }
+    | {
+        id: number | null;
+        change_id: number | null;
+        status: SideEffectStatus | null;
+        lease_until: number | null;
+        last_error: string | null;
+        on_hold: number;
+        takeable: number;
+      }
     | undefined;
-  if (!now) throw new Error(`Claim of event ${eventId} not recorded`);
-  const row = { id: now.id, changeId: now.change_id ?? undefined };
-  if (won) return { row, result: { claimed: true, attempts: won.attempts, effectId: won.first_event_id ?? eventId } };
-  const result: ClaimResult = { claimed: false, status: now.status, leaseUntilMs: now.lease_until };
+  if (!now) throw new Error(`Claim of event ${eventId} not read`);
+  const row = now.id === null ? undefined : { id: now.id, changeId: now.change_id ?? undefined };
+  if (won && row) {
+    return { row, result: { claimed: true, attempts: won.attempts, effectId: won.first_event_id ?? eventId } };
+  }
+  // Held, and this delivery would have taken the claim: it waits for the release.
+  if (now.on_hold === 1 && now.takeable === 1) return { row, result: { claimed: false, held: true } };
+  if (!row || now.status === null) throw new Error(`Claim of event ${eventId} not recorded`);
+  const result: ClaimResult = { claimed: false, status: now.status, leaseUntilMs: now.lease_until ?? 0 };
   if (now.last_error !== null) result.lastError = now.last_error;
   return { row, result };
 }

@@ -1,7 +1,8 @@
 // Fault injection inside workerd: KV, the queue, D1 and R2 throw; Slack, the ERP and MaintainX time
 // out, answer 5xx or 429, close the connection or send garbage. Every test starts with a real signed
-// delivery, asserts the receiver's answer, then plays the queue (first delivery plus max_retries = 5
-// from wrangler.toml, then the dead-letter consumer) and asserts the event ends `processed` or
+// delivery, asserts the receiver's answer, then plays the queue (first delivery plus the five retries
+// of RETRY_BASE_SECONDS's schedule; then the consumer dead-letters the event itself, or, when D1
+// refused that too, the dead-letter consumer records it) and asserts the event ends `processed` or
 // `dead` (replayable), never silently gone.
 
 import { env } from "cloudflare:workers";
@@ -32,7 +33,7 @@ import {
 } from "../helpers/outbound";
 import { callWorker, type EnvOverrides, failingQueue, recordingQueue, testEnv } from "../helpers/worker";
 
-/** The first delivery plus `max_retries = 5` (wrangler.toml); then the dead-letter queue. */
+/** The first delivery plus the schedule's five retries; then the event is dead. */
 const DELIVERIES = 6;
 const ADMIN_TOKEN = "faults-admin-token";
 
@@ -54,6 +55,8 @@ function consumerEnv(overrides: EnvOverrides = {}): Env {
     ERP_WEBHOOK_URL: ERP_URL,
     MAINTAINX_API_KEY: "faults-api-key",
     MAINTAINX_API_BASE: API_BASE,
+    // Five doubling retries from RETRY_BASE_SECONDS, not the day-long default schedule.
+    RETRY_SCHEDULE: "",
     RETRY_BASE_SECONDS: "10",
     OUTBOUND_TIMEOUT_SECONDS: "1",
     ...overrides,
@@ -219,8 +222,9 @@ interface Played {
 }
 
 /**
- * Delivers the message as the queue would: again after every retry, up to DELIVERIES times, then
- * to the dead-letter consumer. `envFor(n)` is the environment of the n-th delivery (n = 7: the DLQ).
+ * Delivers the message as the queue would: again after every retry, up to DELIVERIES times; the
+ * last is acked dead by the consumer itself, or (D1 down) retried into the dead-letter consumer.
+ * `envFor(n)` is the environment of the n-th delivery (n = 7: the DLQ).
  */
 async function playQueue(message: EventMessage, envFor: (delivery: number) => Env): Promise<Played> {
   const delays: Array<number | undefined> = [];
@@ -228,7 +232,10 @@ async function playQueue(message: EventMessage, envFor: (delivery: number) => En
     const settled = await settle(batchOf([message], delivery), (batch) =>
       consumeEvents(batch, envFor(delivery), { registry, fetch: outbound.fetch, random: () => 0 }),
     );
-    if (settled.explicitAcks.length === 1) return { outcome: "acked", deliveries: delivery, delays };
+    if (settled.explicitAcks.length === 1) {
+      const dead = delivery === DELIVERIES && (await eventStatus(message.event.id)) === "dead";
+      return { outcome: dead ? "dead" : "acked", deliveries: delivery, delays };
+    }
     expect(settled.retryMessages).toHaveLength(1);
     delays.push(settled.retryMessages[0]?.delaySeconds);
   }
@@ -516,7 +523,7 @@ describe("storage that does not answer inside a handler", () => {
           lease_until: 0,
           last_error: `TransientError: ${what}: no answer within 1 s`,
         });
-        expect(await eventStatus(eventId)).toBe("accepted");
+        expect(await eventStatus(eventId)).toBe("retrying");
 
         // Released, the claim is taken by the very next delivery, long before its lease would end.
         const second = await settle(batchOf([message], 2), (batch) =>
@@ -597,7 +604,9 @@ describe("sink faults: Slack and the ERP", () => {
     slack.fallback = reply(503, "down");
     const played = await playQueue(message, healthy);
     expect(played.outcome).toBe("dead");
-    expect(played.delays).toEqual([10, 20, 40, 80, 160, 320]);
+    // The schedule's five delays; the sixth failure is past its end: dead, without a seventh try.
+    expect(played.delays).toEqual([10, 20, 40, 80, 160]);
+    expect(slack.calls).toHaveLength(DELIVERIES);
     expect(await eventStatus(eventId)).toBe("dead");
 
     slack.fallback = () => new Response("ok");

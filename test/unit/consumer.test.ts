@@ -24,6 +24,8 @@ const configured = testEnv({
   MAINTAINX_API_KEY: "api-key-123",
   MAINTAINX_ORGANIZATION_ID: "99411",
   MAINTAINX_API_BASE: API_BASE,
+  // Five doubling retries from RETRY_BASE_SECONDS, not the day-long default schedule.
+  RETRY_SCHEDULE: "",
   RETRY_BASE_SECONDS: "10",
 });
 
@@ -48,9 +50,9 @@ async function run(bodies: unknown[], attempts = 1, environment: Env = configure
 }
 
 async function eventRow(id: string) {
-  return env.DB.prepare("SELECT status, attempts, last_error FROM events WHERE id = ?1")
+  return env.DB.prepare("SELECT status, attempts, last_error, next_attempt_at FROM events WHERE id = ?1")
     .bind(id)
-    .first<{ status: string; attempts: number; last_error: string | null }>();
+    .first<{ status: string; attempts: number; last_error: string | null; next_attempt_at: string | null }>();
 }
 
 beforeEach(() => {
@@ -102,9 +104,15 @@ describe("Slack alert for HIGH priority work orders", () => {
     slack.plan(new Response("oops", { status: 500 }), new Response("oops", { status: 503 }));
     const event = await maintainXEvent("NEW_WORK_ORDER", highPriorityCreated());
 
+    const before = Date.now();
     const first = await run([messageFor(event)], 1);
     expect(first.retryMessages).toEqual([{ msgId: expect.any(String), delaySeconds: 10 }]);
-    expect(await eventRow(event.id)).toMatchObject({ status: "accepted" });
+    const retrying = await eventRow(event.id);
+    expect(retrying).toMatchObject({ status: "retrying", last_error: expect.stringContaining("HTTP 500") });
+    // The next attempt is due when the queue brings the message back, 10 s on.
+    const due = Date.parse(retrying?.next_attempt_at ?? "");
+    expect(due).toBeGreaterThanOrEqual(before + 10_000);
+    expect(due).toBeLessThanOrEqual(Date.now() + 10_000);
 
     const second = await run([messageFor(event)], 2);
     expect(second.retryMessages).toEqual([{ msgId: expect.any(String), delaySeconds: 20 }]);
@@ -129,7 +137,10 @@ describe("Slack alert for HIGH priority work orders", () => {
     );
     expect(jittered.retryMessages[0]?.delaySeconds).toBe(13);
 
-    const late = await run([messageFor(event)], 20);
+    const twelveHours = testEnv({ ...configured, RETRY_SCHEDULE: "1m,12h" });
+    const late = await settle(batchOf([messageFor(event)], 2), (batch) =>
+      consumeEvents(batch, twelveHours, { registry, fetch: outbound.fetch, random: () => 0.999 }),
+    );
     expect(late.retryMessages[0]?.delaySeconds).toBe(43_200);
   });
 
@@ -475,5 +486,149 @@ describe("unknown types, malformed messages and dead letters", () => {
       .first<{ message: string; attempts: number }>();
     expect(JSON.parse(dead?.message ?? "{}")).toMatchObject({ v: 1, event: { id: event.id } });
     expect(dead?.attempts).toBe(6);
+  });
+});
+
+describe("the retry schedule, the attempt log and held handlers", () => {
+  const scheduled = testEnv({ ...configured, RETRY_SCHEDULE: "30s,2m" });
+
+  async function attemptRows(id: string) {
+    const { results } = await env.DB.prepare(
+      "SELECT handler, attempt, outcome, status, error, detail FROM handler_attempts WHERE event_id = ?1 ORDER BY id",
+    )
+      .bind(id)
+      .all<{
+        handler: string;
+        attempt: number;
+        outcome: string;
+        status: number | null;
+        error: string | null;
+        detail: string | null;
+      }>();
+    return results;
+  }
+
+  async function hold(name: string, held: boolean) {
+    await env.DB.prepare(
+      `INSERT INTO handlers (name, held_since) VALUES (?1, ?2)
+       ON CONFLICT (name) DO UPDATE SET held_since = excluded.held_since`,
+    )
+      .bind(name, held ? new Date().toISOString() : null)
+      .run();
+  }
+
+  it("waits each delay of RETRY_SCHEDULE in turn, then dead-letters the event itself", async () => {
+    slack.fallback = () => new Response("down", { status: 503 });
+    const event = await maintainXEvent("NEW_WORK_ORDER", highPriorityCreated());
+    const runOn = (attempt: number) =>
+      settle(batchOf([messageFor(event)], attempt), (batch) =>
+        consumeEvents(batch, scheduled, { registry, fetch: outbound.fetch, random: () => 0 }),
+      );
+
+    expect((await runOn(1)).retryMessages).toEqual([{ msgId: expect.any(String), delaySeconds: 30 }]);
+    expect((await runOn(2)).retryMessages).toEqual([{ msgId: expect.any(String), delaySeconds: 120 }]);
+    expect(await eventRow(event.id)).toMatchObject({ status: "retrying" });
+
+    // The third failure is past the schedule's two delays: acked, dead, its message kept for replay.
+    const last = await runOn(3);
+    expect(last.retryMessages).toHaveLength(0);
+    expect(last.explicitAcks).toHaveLength(1);
+    expect(await eventRow(event.id)).toMatchObject({
+      status: "dead",
+      next_attempt_at: null,
+      last_error: expect.stringContaining("the retry schedule (2 retries) ran out"),
+    });
+    const dead = await env.DB.prepare("SELECT message, attempts FROM dead_letters WHERE event_id = ?1")
+      .bind(event.id)
+      .first<{ message: string; attempts: number }>();
+    expect(JSON.parse(dead?.message ?? "{}")).toMatchObject({ v: 1, event: { id: event.id } });
+    expect(dead?.attempts).toBe(3);
+    expect(slack.calls).toHaveLength(3);
+  });
+
+  it("logs every handler call with its outcome, the sink's status and a skip's reason", async () => {
+    slack.plan(new Response("Slack is down <b>now</b>", { status: 503 }));
+    const event = await maintainXEvent("NEW_WORK_ORDER", highPriorityCreated());
+    await run([messageFor(event)], 1);
+    await run([messageFor(event)], 2);
+    const low = await maintainXEvent("NEW_WORK_ORDER", highPriorityCreated(undefined, "LOW"));
+    await run([messageFor(low)], 1);
+
+    expect(await attemptRows(event.id)).toEqual([
+      {
+        handler: "slack-alert",
+        attempt: 1,
+        outcome: "retry",
+        status: 503,
+        error: expect.stringContaining("HTTP 503 Slack is down"),
+        detail: null,
+      },
+      expect.objectContaining({ handler: "warehouse", attempt: 1, outcome: "ok", status: null }),
+      expect.objectContaining({ handler: "slack-alert", attempt: 2, outcome: "ok", error: null }),
+    ]);
+    expect(await attemptRows(low.id)).toContainEqual(
+      expect.objectContaining({
+        handler: "slack-alert",
+        outcome: "skipped",
+        detail: "priority is LOW; SLACK_ALERT_PRIORITIES is HIGH",
+      }),
+    );
+  });
+
+  it("parks an event whose handler is held without using a retry, and never calls it", async () => {
+    await hold("slack-alert", true);
+    try {
+      const event = await maintainXEvent("NEW_WORK_ORDER", highPriorityCreated());
+      // Far past the schedule: a held handler still never makes the event dead.
+      const result = await settle(batchOf([messageFor(event)], 7), (batch) =>
+        consumeEvents(batch, scheduled, { registry, fetch: outbound.fetch, random: () => 0 }),
+      );
+      expect(result.explicitAcks).toHaveLength(1);
+      expect(result.retryMessages).toHaveLength(0);
+      expect(slack.calls).toHaveLength(0);
+      expect(await eventRow(event.id)).toMatchObject({
+        status: "retrying",
+        next_attempt_at: null,
+        last_error: "slack-alert: held, waiting for its release",
+      });
+      const waits = await env.DB.prepare("SELECT handler FROM held_events WHERE event_id = ?1").bind(event.id).all();
+      expect(waits.results).toEqual([{ handler: "slack-alert" }]);
+      // The other handler ran as usual.
+      const outcomes = await listSideEffects(env.DB, event.id);
+      expect(outcomes.find((o) => o.handler === "warehouse")).toMatchObject({ status: "done" });
+      expect(outcomes.find((o) => o.handler === "slack-alert")).toBeUndefined();
+      expect(await attemptRows(event.id)).toContainEqual(
+        expect.objectContaining({ handler: "slack-alert", outcome: "held" }),
+      );
+
+      // Released, the event's next delivery runs the handler once.
+      await hold("slack-alert", false);
+      const again = await run([messageFor(event)], 1, scheduled);
+      expect(again.explicitAcks).toHaveLength(1);
+      expect(slack.calls).toHaveLength(1);
+      expect(await eventRow(event.id)).toMatchObject({ status: "processed", next_attempt_at: null });
+    } finally {
+      await hold("slack-alert", false);
+    }
+  });
+
+  it("records each handler's last success and failure, and a failure episode's end", async () => {
+    const state = () =>
+      env.DB.prepare("SELECT * FROM handlers WHERE name = 'erp-sync'").first<Record<string, string | null>>();
+    await env.DB.prepare("DELETE FROM handlers WHERE name = 'erp-sync'").run();
+    erp.plan(new Response("", { status: 502 }));
+    const event = await maintainXEvent("WORK_ORDER_STATUS_CHANGE", doneChange());
+    await run([messageFor(event)], 1);
+    const failing = await state();
+    expect(failing).toMatchObject({ failing_since: expect.any(String), last_failure_at: expect.any(String) });
+    expect(failing?.last_success_at).toBeNull();
+
+    await run([messageFor(event)], 2);
+    expect(await state()).toMatchObject({
+      failing_since: null,
+      recovered_after: failing?.failing_since,
+      recovered_at: expect.any(String),
+      last_success_at: expect.any(String),
+    });
   });
 });
