@@ -2,10 +2,12 @@
 // Keep every other export out of this module (wrangler refuses a main module that exports
 // anything but handlers).
 
-import { app } from "./app";
+import { createApp } from "./app";
 import { registry } from "./handlers";
 import { handleScheduled } from "./polling/scheduled";
 import { handleQueue } from "./routing/queues";
+
+const app = createApp(registry);
 
 export default {
   fetch: app.fetch,

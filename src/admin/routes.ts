@@ -1,13 +1,31 @@
 // Operator routes under /admin (docs/console.md), all behind requireAdminToken.
 
 import { zValidator } from "@hono/zod-validator";
-import { Hono } from "hono";
+import { type Context, Hono } from "hono";
 import type { z } from "zod";
+import { alertHandlerHold } from "../alerts/handler-holds";
 import { readConfig } from "../config";
-import { BULK_REPLAY_LEASE_MINUTES, replayEvent, replayEvents, withBulkReplayLock } from "../ingest/requeue";
+import type { HandlerRegistry } from "../contract/registry";
+import {
+  BULK_REPLAY_LEASE_MINUTES,
+  replayEvent,
+  replayEvents,
+  requeueReleased,
+  withBulkReplayLock,
+} from "../ingest/requeue";
 import { EnqueueError } from "../ingest/send";
 import { httpError } from "../lib/http-error";
+import { describeError, log } from "../lib/log";
 import { countEventsByStatus, getEventSummary, lastWebhookAt, listEvents, loadStoredEvent } from "../store/event-log";
+import {
+  type HandlerState,
+  heldHandlerNames,
+  holdHandler,
+  listAttempts,
+  listHandlerStates,
+  releaseHandler,
+  waitingHandlersOf,
+} from "../store/handlers";
 import { reportKey } from "../store/keys";
 import { readCursor, readPollState } from "../store/poll-state";
 import { listSideEffects } from "../store/side-effects";
@@ -27,8 +45,16 @@ import {
 } from "./event-query";
 import { VOCABULARY } from "./vocabulary";
 
-export const admin = new Hono<{ Bindings: Env }>();
-admin.use("*", requireAdminToken());
+const admin = new Hono<{ Bindings: Env }>();
+
+/** Every /admin JSON route behind the bearer token; `registry` names the handlers. */
+export function adminRoutes(registry: HandlerRegistry): Hono<{ Bindings: Env }> {
+  const routes = new Hono<{ Bindings: Env }>();
+  routes.use("*", requireAdminToken());
+  routes.route("/", admin);
+  routes.route("/handlers", handlerRoutes(registry));
+  return routes;
+}
 
 /** A query that fails its schema is a 400 naming the first problem. */
 const validQuery = <T extends z.ZodType>(schema: T) =>
@@ -126,16 +152,33 @@ admin.get("/vocabulary", (c) => c.json(VOCABULARY));
 
 admin.get("/events/:id", async (c) => {
   const id = c.req.param("id");
-  const [summary, stored] = await Promise.all([getEventSummary(c.env.DB, id), loadStoredEvent(c.env.DB, id)]);
+  const [summary, stored, effects, attempts, waitingFor] = await Promise.all([
+    getEventSummary(c.env.DB, id),
+    loadStoredEvent(c.env.DB, id),
+    listSideEffects(c.env.DB, id),
+    listAttempts(c.env.DB, id),
+    waitingHandlersOf(c.env.DB, id),
+  ]);
   const event = stored?.event;
   if (!summary || !event) throw httpError(404, "Event not found");
-  const outcomes = (await listSideEffects(c.env.DB, id)).map(({ detail: _detail, ...outcome }) => outcome);
+  // A skipped handler says why (`reason`), a done one what it did (`detail`); a handler the event
+  // waits for while it is held shows as `held`.
+  const outcomes: Array<Record<string, unknown> & { handler: string }> = effects.map(({ detail, ...outcome }) => ({
+    ...outcome,
+    ...(detail === undefined ? {} : outcome.status === "skipped" ? { reason: detail } : { detail }),
+  }));
+  for (const handler of waitingFor) {
+    const outcome = outcomes.find((o) => o.handler === handler);
+    if (outcome) Object.assign(outcome, { status: "held", held: true });
+    else outcomes.push({ handler, status: "held", attempts: 0, held: true });
+  }
   // The work order and subject the event is about, so the console can link its mirror row and report.
   const about = {
     ...(event.workOrderId !== undefined ? { workOrderId: event.workOrderId } : {}),
     ...(event.subject !== undefined ? { subject: `${event.subject.kind}:${event.subject.id}` } : {}),
   };
-  return c.json({ event: { ...summary, ...about, data: event.data, outcomes } });
+  // `attempts` beside `event`, whose own `attempts` is the count of the list fields.
+  return c.json({ event: { ...summary, ...about, data: event.data, outcomes }, attempts });
 });
 
 admin.post("/events/:id/replay", async (c) => {
@@ -174,12 +217,14 @@ const STUCK_LISTED = 20;
 
 admin.get("/status", async (c) => {
   const changedBefore = new Date(Date.now() - STUCK_AFTER_MS).toISOString();
-  const [cursor, state, events, lastWebhook, stuck] = await Promise.all([
+  const config = readConfig(c.env);
+  const [cursor, state, events, lastWebhook, stuck, held] = await Promise.all([
     readCursor(c.env.IDEMPOTENCY),
     readPollState(c.env.DB),
     countEventsByStatus(c.env.DB),
     lastWebhookAt(c.env.DB),
     listStuckEvents(c.env.DB, changedBefore, STUCK_LISTED),
+    heldHandlerNames(c.env.DB),
   ]);
   return c.json({
     poll: {
@@ -199,6 +244,102 @@ admin.get("/status", async (c) => {
       events: stuck.events.map(({ lastError, ...event }) => ({ ...event, ...(lastError ? { lastError } : {}) })),
     },
     lastWebhookAt: lastWebhook ?? null,
-    config: readConfig(c.env).problems,
+    // The schedule in force: retry n waits the n-th delay (plus jitter), then the event is dead.
+    retry: { schedule: config.retry.schedule, totalSeconds: config.retry.totalSeconds },
+    handlers: { held },
+    config: config.problems,
   });
 });
+
+/** The longest hold reason kept. */
+const MAX_REASON_CHARS = 200;
+/** Events a release queues again before it answers; the scheduled run queues the rest within a minute. */
+const RELEASE_NOW = 500;
+
+/**
+ * Handlers held and released (docs/operations.md, "Retries and holds"): a held handler is not
+ * called; the events that need it wait as `retrying`, and its release queues them again.
+ */
+function handlerRoutes(registry: HandlerRegistry): Hono<{ Bindings: Env }> {
+  const routes = new Hono<{ Bindings: Env }>();
+  const known = registry.handlers();
+  const typesOf = (name: string) => known.find((h) => h.name === name)?.types ?? [];
+  const entry = (state: HandlerState) => ({ name: state.name, types: typesOf(state.name), ...omitName(state) });
+  const named = (name: string) => {
+    if (!known.some((h) => h.name === name)) {
+      throw httpError(404, `No handler is named "${name}"; GET /admin/handlers lists them`);
+    }
+    return name;
+  };
+  const later = (c: Context, work: Promise<unknown>) => {
+    try {
+      c.executionCtx.waitUntil(work);
+    } catch {
+      // No execution context (app.request): the alert is awaited by nobody, and still runs.
+    }
+  };
+
+  routes.get("/", async (c) => {
+    const states = await listHandlerStates(
+      c.env.DB,
+      known.map((h) => h.name),
+    );
+    return c.json({ handlers: states.map(entry) });
+  });
+
+  routes.post("/:name/hold", async (c) => {
+    const name = named(c.req.param("name"));
+    const reason = holdReason(await c.req.text());
+    const state = await holdHandler(c.env.DB, name, reason ?? null);
+    log.warn("Handler held", { handler: name, reason });
+    const answer = entry(state);
+    later(c, alertHandlerHold(c.env, answer, "held"));
+    return c.json(answer);
+  });
+
+  routes.post("/:name/release", async (c) => {
+    const name = named(c.req.param("name"));
+    const released = await releaseHandler(c.env.DB, name);
+    let requeued = 0;
+    try {
+      requeued = await requeueReleased(c.env, { handler: name, limit: RELEASE_NOW });
+    } catch (error) {
+      log.error("Events waiting for a released handler not queued yet; the scheduled run tries again", {
+        handler: name,
+        error: describeError(error),
+      });
+    }
+    const [state] = await listHandlerStates(c.env.DB, [name]);
+    const answer = { ...entry(state ?? released.state), requeued };
+    if (released.wasHeld) {
+      log.info("Handler released", { handler: name, requeued });
+      later(c, alertHandlerHold(c.env, answer, "released"));
+    }
+    return c.json(answer);
+  });
+  return routes;
+}
+
+function omitName({ name: _name, ...rest }: HandlerState) {
+  return rest;
+}
+
+/** The optional `{"reason"}` of a hold: an empty body is none, anything else must be that JSON. */
+function holdReason(text: string): string | undefined {
+  if (text.trim() === "") return undefined;
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    throw httpError(400, 'Body must be empty or JSON like {"reason":"ERP maintenance until 14:00"}');
+  }
+  if (typeof body !== "object" || body === null || Array.isArray(body)) {
+    throw httpError(400, 'Body must be empty or JSON like {"reason":"ERP maintenance until 14:00"}');
+  }
+  const reason = (body as { reason?: unknown }).reason;
+  if (reason === undefined || reason === null) return undefined;
+  if (typeof reason !== "string") throw httpError(400, "reason must be a string");
+  const trimmed = reason.trim();
+  if (trimmed.length > MAX_REASON_CHARS) throw httpError(400, `reason must be at most ${MAX_REASON_CHARS} characters`);
+  return trimmed === "" ? undefined : trimmed;
+}

@@ -34,6 +34,17 @@ export class HandlerRegistry {
     return this;
   }
 
+  /** Every handler, once, in registration order, with the type patterns it was registered for. */
+  handlers(): Array<{ name: string; types: string[] }> {
+    const out = new Map<string, string[]>();
+    for (const { pattern, handler } of this.#routes) {
+      const types = out.get(handler.name) ?? [];
+      if (!types.includes(pattern)) types.push(pattern);
+      out.set(handler.name, types);
+    }
+    return [...out].map(([name, types]) => ({ name, types }));
+  }
+
   /**
    * The handlers for an event, each once, in registration order. A handler whose `appliesTo` says
    * no is left out.

@@ -1,8 +1,10 @@
 // Entry point 3 of 3 into the queue: an operator's replay of recorded events, one
-// (`POST /admin/events/:id/replay`) or many (`POST /admin/events/replay`). A replay skips the edge
-// filter and asks the consumer to run failed and skipped handlers again (done ones stay done).
-// Both go through replayRound: one event is a round of one. A bulk replay holds a D1 lock from its
-// listing to its last send, so two never queue the same events; the single replay takes no lock.
+// (`POST /admin/events/:id/replay`) or many (`POST /admin/events/replay`), and the events that
+// waited for a held handler, once it is released. A replay skips the edge filter and asks the
+// consumer to run failed and skipped handlers again (done ones stay done); a released event goes
+// as an ordinary message (the handlers it has not run yet run). All go through replayRound: one
+// event is a round of one. A bulk replay holds a D1 lock from its listing to its last send, so two
+// never queue the same events; the single replay takes no lock.
 
 import type { CanonicalEvent } from "../events/canonical";
 import { type EventMessage, isEventMessage } from "../events/message";
@@ -16,6 +18,7 @@ import {
   restoreEventStatuses,
   type StoredEvent,
 } from "../store/event-log";
+import { forgetWaits, releasedWaits } from "../store/handlers";
 import { replayPayloadKey } from "../store/keys";
 import { acquireLock, releaseLock } from "../store/locks";
 import { type BuiltMessage, buildMessage, EnqueueError, sendMessage, sendMessages } from "./send";
@@ -144,7 +147,13 @@ export async function replayEvents(
  * cannot go on, having restored what was reopened and not sent. Every D1, KV and Queue call it
  * makes is charged to `calls`.
  */
-async function replayRound(env: Env, ids: readonly string[], calls: Subrequests, replayed: string[]): Promise<void> {
+async function replayRound(
+  env: Env,
+  ids: readonly string[],
+  calls: Subrequests,
+  replayed: string[],
+  replay = true,
+): Promise<void> {
   // The batch read; a row too large to come with it is read alone, as a batch of one.
   const { found, large } = await loadStoredEvents(env.DB, ids, calls);
   const alone = await mapConcurrently(large, async (id) => (await loadStoredEvents(env.DB, [id], calls)).found);
@@ -154,19 +163,22 @@ async function replayRound(env: Env, ids: readonly string[], calls: Subrequests,
 
   let built: BuiltMessage[];
   try {
-    built = await replayMessages(env, events, calls);
+    built = await replayMessages(env, events, calls, replay);
   } catch (error) {
     log.error("Replay could not be queued", { eventIds: ids, error: describeError(error) });
     throw error instanceof EnqueueError ? error : new EnqueueError("Replay could not be queued");
   }
 
   // Reopened before the send: the consumer may finish a replay before this request could write
-  // `accepted` after it, and that would leave a processed event looking pending.
-  const previous = await reopenEvents(
-    env.DB,
-    events.map(({ event }) => event.id),
-    calls,
-  );
+  // `accepted` after it, and that would leave a processed event looking pending. A released event
+  // stays `retrying` until the consumer settles it.
+  const previous = replay
+    ? await reopenEvents(
+        env.DB,
+        events.map(({ event }) => event.id),
+        calls,
+      )
+    : new Map();
   try {
     await send(charged(env.EVENTS_QUEUE, calls), built, (sent) => {
       for (const message of sent) {
@@ -187,7 +199,12 @@ async function replayRound(env: Env, ids: readonly string[], calls: Subrequests,
 }
 
 /** The events' replay messages, in their order: the dead letters they need read in one call. */
-async function replayMessages(env: Env, events: StoredEvent[], calls: Subrequests): Promise<BuiltMessage[]> {
+async function replayMessages(
+  env: Env,
+  events: StoredEvent[],
+  calls: Subrequests,
+  replay: boolean,
+): Promise<BuiltMessage[]> {
   const deadIds = events.filter(({ event }) => needsDeadLetter(event)).map(({ event }) => event.id);
   const dead = new Map<string, unknown>();
   if (deadIds.length > 0) {
@@ -195,7 +212,7 @@ async function replayMessages(env: Env, events: StoredEvent[], calls: Subrequest
     for (const [id, letter] of await lastDeadLetters(env.DB, deadIds)) dead.set(id, letter);
   }
   const kv = charged(env.IDEMPOTENCY, calls);
-  return mapConcurrently(events, (found) => replayMessage(kv, found, dead.get(found.event.id)));
+  return mapConcurrently(events, (found) => replayMessage(kv, found, dead.get(found.event.id), replay));
 }
 
 /** Only an event whose log row has no data may be replayed from its dead letter's claim check. */
@@ -204,15 +221,21 @@ function needsDeadLetter(event: CanonicalEvent): boolean {
 }
 
 /** The replay's message; throws EnqueueError when its claim check cannot be written. */
-async function replayMessage(kv: KVNamespace, found: StoredEvent, dead: unknown): Promise<BuiltMessage> {
+async function replayMessage(
+  kv: KVNamespace,
+  found: StoredEvent,
+  dead: unknown,
+  replay: boolean,
+): Promise<BuiltMessage> {
   const { event, stored } = found;
   // The event log never saw its data (its claim check was never read): replay the dead message.
   if (needsDeadLetter(event) && isEventMessage(dead) && dead.payloadKey) {
-    return { message: { ...dead, replay: true } };
+    const { replay: _was, ...message } = dead;
+    return { message: replay ? { ...message, replay: true } : message };
   }
   // A claim check of its own: an earlier message of this event may still be retrying on its key.
   const key = replayPayloadKey(event.id, crypto.randomUUID());
-  return buildMessage(kv, event, { source: stored, replay: true, key });
+  return buildMessage(kv, event, { source: stored, replay, key });
 }
 
 /**
@@ -227,6 +250,41 @@ async function send(queue: Queue, built: BuiltMessage[], sent: (messages: EventM
     return;
   }
   await sendMessages(queue, built, async (chunk) => sent(chunk));
+}
+
+/** Events queued again per release round (one read, one send, one delete). */
+const RELEASE_ROUND = 50;
+
+/**
+ * Queues again the events that waited for a handler no longer held (`handler` narrows it to one),
+ * oldest wait first, as ordinary messages, and forgets their waits; at most `limit` events, within
+ * REPLAY_SUBREQUEST_BUDGET. Resolves with how many were queued; what is left (or refused) is the
+ * next call's: the scheduled run calls it each minute.
+ */
+export async function requeueReleased(env: Env, options: { handler?: string; limit: number }): Promise<number> {
+  const calls = new Subrequests(REPLAY_SUBREQUEST_BUDGET);
+  let queued = 0;
+  while (queued < options.limit && calls.left > ROUND_CALLS + RELEASE_ROUND * MOST_CALLS_PER_EVENT) {
+    calls.charge();
+    const waits = await releasedWaits(env.DB, Math.min(RELEASE_ROUND, options.limit - queued), options.handler);
+    if (waits.length === 0) break;
+    const replayed: string[] = [];
+    await replayRound(
+      env,
+      waits.map((w) => w.eventId),
+      calls,
+      replayed,
+      false,
+    );
+    // Every event the log still holds was sent (a refusal throws, and its waits stay for the
+    // next call); a wait whose event is gone is forgotten too: nothing could run it.
+    calls.charge();
+    await forgetWaits(env.DB, waits);
+    queued += replayed.length;
+    if (waits.length < RELEASE_ROUND) break;
+  }
+  if (queued > 0) log.info("Events waiting for a released handler queued again", { handler: options.handler, queued });
+  return queued;
 }
 
 function stop(replayed: string[], stopped: BulkReplay["stopped"] & string, asked: number): BulkReplay {

@@ -8,6 +8,7 @@ import { noticeExpiringEvents } from "../alerts/expiring-events";
 import { checkWebhookSilence } from "../alerts/silence";
 import { alertStuckEvents } from "../alerts/stuck-events";
 import { readConfig } from "../config";
+import { requeueReleased } from "../ingest/requeue";
 import { describeError, log } from "../lib/log";
 import { deleteExpired, NOTICE_LEAD_MS, type RetentionCutoffs } from "../store/retention";
 import { pollWorkOrders } from "./poller";
@@ -15,9 +16,14 @@ import { pollWorkOrders } from "./poller";
 /** Events (and, separately, dead letters) deleted per run at most: 1,440 runs a day. */
 const RETENTION_BATCH = 500;
 const DAY_MS = 86_400_000;
+/** Events that waited for a released handler queued again per run (the release itself queues the first). */
+const RELEASED_PER_RUN = 300;
 
 export async function handleScheduled(controller: ScheduledController, env: Env): Promise<void> {
   await step("Scheduled poll crashed", () => pollWorkOrders(env));
+  await step("Events waiting for a released handler were not queued again; the next run tries again", () =>
+    requeueReleased(env, { limit: RELEASED_PER_RUN }),
+  );
   await step("Operator alerts for failed and dead events failed; the next run tries again", () =>
     alertEndedEvents(env),
   );

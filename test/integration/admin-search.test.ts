@@ -452,7 +452,7 @@ describe("bulk replay", () => {
     expect(((await unknown.json()) as { error: string }).error).toMatch(/^Unknown field workorderId/);
 
     const bad: Array<[Record<string, unknown>, string]> = [
-      [{ status: "weird" }, "status must be one of accepted, processed, failed, dead"],
+      [{ status: "weird" }, "status must be one of accepted, retrying, processed, failed, dead"],
       [{ type: "bad type" }, "type must be a canonical event type such as workorder.created"],
       [{ since: "2026-12-01T10:00:00" }, "since must be an ISO 8601 date-time, e.g. 2026-12-01T10:00:00Z"],
       [{ until: 20261201 }, "until must be an ISO 8601 date-time, e.g. 2026-12-01T10:00:00Z"],
@@ -472,7 +472,7 @@ describe("bulk replay", () => {
     // The listing says the same of the same values.
     const listed = await admin("/events?status=weird");
     expect(((await listed.json()) as { error: string }).error).toBe(
-      "status must be one of accepted, processed, failed, dead",
+      "status must be one of accepted, retrying, processed, failed, dead",
     );
   });
 

@@ -167,7 +167,10 @@ describe("routes", () => {
 
   it("shows one event with its data, the work order and subject it is about, and per-handler outcomes", async () => {
     const response = await admin(`/events/${doneId}`);
-    const { event } = (await response.json()) as { event: Record<string, unknown> & { outcomes: unknown[] } };
+    const { event, attempts } = (await response.json()) as {
+      event: Record<string, unknown> & { outcomes: unknown[] };
+      attempts: unknown[];
+    };
     expect(event).toMatchObject({
       id: doneId,
       status: "processed",
@@ -177,11 +180,26 @@ describe("routes", () => {
     });
     expect(event.outcomes).toEqual(
       expect.arrayContaining([
-        { handler: "erp-sync", status: "done", attempts: 1 },
-        { handler: "completion-report", status: "done", attempts: 1 },
-        { handler: "warehouse", status: "done", attempts: 1 },
+        { handler: "erp-sync", status: "done", attempts: 1, detail: `work order ${workOrderId} sent` },
+        {
+          handler: "completion-report",
+          status: "done",
+          attempts: 1,
+          detail: `report written for work order ${workOrderId}`,
+        },
+        { handler: "warehouse", status: "done", attempts: 1, detail: expect.any(String) },
       ]),
     );
+    // Every handler call, oldest first, beside the event (whose `attempts` is the count).
+    expect(attempts).toHaveLength(3);
+    expect(attempts).toContainEqual({
+      handler: "erp-sync",
+      attempt: 1,
+      at: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
+      durationMs: expect.any(Number),
+      outcome: "ok",
+      detail: `work order ${workOrderId} sent`,
+    });
     expect((await admin("/events/unknown-id")).status).toBe(404);
   });
 
@@ -229,7 +247,7 @@ describe("routes", () => {
       "pages",
       "skippedUntil",
     ]);
-    expect(Object.keys(body.events ?? {}).sort()).toEqual(["accepted", "dead", "failed", "processed"]);
+    expect(Object.keys(body.events ?? {}).sort()).toEqual(["accepted", "dead", "failed", "processed", "retrying"]);
     expect((body.events as Record<string, number>).processed).toBeGreaterThanOrEqual(2);
     expect(typeof body.lastWebhookAt).toBe("string");
   });
@@ -258,9 +276,9 @@ describe("replay", () => {
     };
     expect(event.outcomes).toEqual(
       expect.arrayContaining([
-        { handler: "erp-sync", status: "done", attempts: 7 },
-        { handler: "completion-report", status: "done", attempts: 1 },
-        { handler: "warehouse", status: "done", attempts: 1 },
+        expect.objectContaining({ handler: "erp-sync", status: "done", attempts: 7 }),
+        expect.objectContaining({ handler: "completion-report", status: "done", attempts: 1 }),
+        expect.objectContaining({ handler: "warehouse", status: "done", attempts: 1 }),
       ]),
     );
   });

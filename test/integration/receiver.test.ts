@@ -2,8 +2,9 @@
 
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { app } from "../../src/app";
+import { createApp } from "../../src/app";
 import type { EventMessage } from "../../src/events/message";
+import { registry } from "../../src/handlers";
 import { sha256Hex, utf8 } from "../../src/lib/bytes";
 import { signMaintainX, signSeed } from "../../src/webhooks/signature";
 import seedCreated from "../fixtures/seed-workorder-created.json";
@@ -18,6 +19,8 @@ import {
   uniqueNewWorkOrder,
 } from "../helpers/deliveries";
 import { callWorker, failingQueue, recordingQueue, testEnv } from "../helpers/worker";
+
+const app = createApp(registry);
 
 async function json(response: Response): Promise<Record<string, unknown>> {
   return (await response.json()) as Record<string, unknown>;
