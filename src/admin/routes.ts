@@ -254,7 +254,7 @@ admin.get("/status", async (c) => {
 /** The longest hold reason kept. */
 const MAX_REASON_CHARS = 200;
 /** Events a release queues again before it answers; the scheduled run queues the rest within a minute. */
-const RELEASE_NOW = 500;
+const RELEASE_NOW = 2000;
 
 /**
  * Handlers held and released (docs/operations.md, "Retries and holds"): a held handler is not

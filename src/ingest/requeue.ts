@@ -258,11 +258,15 @@ const RELEASE_ROUND = 50;
 /**
  * Queues again the events that waited for a handler no longer held (`handler` narrows it to one),
  * oldest wait first, as ordinary messages, and forgets their waits; at most `limit` events, within
- * REPLAY_SUBREQUEST_BUDGET. Resolves with how many were queued; what is left (or refused) is the
+ * `budget` subrequests (REPLAY_SUBREQUEST_BUDGET by default: a round of 50 small events costs 4).
+ * Resolves with how many were queued; what is left (or refused) is the
  * next call's: the scheduled run calls it each minute.
  */
-export async function requeueReleased(env: Env, options: { handler?: string; limit: number }): Promise<number> {
-  const calls = new Subrequests(REPLAY_SUBREQUEST_BUDGET);
+export async function requeueReleased(
+  env: Env,
+  options: { handler?: string; limit: number; budget?: number },
+): Promise<number> {
+  const calls = new Subrequests(options.budget ?? REPLAY_SUBREQUEST_BUDGET);
   let queued = 0;
   while (queued < options.limit && calls.left > ROUND_CALLS + RELEASE_ROUND * MOST_CALLS_PER_EVENT) {
     calls.charge();

@@ -16,13 +16,17 @@ import { pollWorkOrders } from "./poller";
 /** Events (and, separately, dead letters) deleted per run at most: 1,440 runs a day. */
 const RETENTION_BATCH = 500;
 const DAY_MS = 86_400_000;
-/** Events that waited for a released handler queued again per run (the release itself queues the first). */
-const RELEASED_PER_RUN = 300;
+/**
+ * Events that waited for a released handler queued again per run (the release itself queues the
+ * first RELEASE_NOW), within a share of the run's subrequests the poller and alerts leave alone.
+ */
+const RELEASED_PER_RUN = 3000;
+const RELEASE_SUBREQUESTS = 400;
 
 export async function handleScheduled(controller: ScheduledController, env: Env): Promise<void> {
   await step("Scheduled poll crashed", () => pollWorkOrders(env));
   await step("Events waiting for a released handler were not queued again; the next run tries again", () =>
-    requeueReleased(env, { limit: RELEASED_PER_RUN }),
+    requeueReleased(env, { limit: RELEASED_PER_RUN, budget: RELEASE_SUBREQUESTS }),
   );
   await step("Operator alerts for failed and dead events failed; the next run tries again", () =>
     alertEndedEvents(env),

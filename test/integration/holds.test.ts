@@ -6,11 +6,14 @@
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it } from "vitest";
 import { readConfig } from "../../src/config";
+import { requeueReleased } from "../../src/ingest/requeue";
+import { recordAccepted } from "../../src/store/event-log";
 import statusDone from "../fixtures/status-change-done.json";
 import { maintainXDelivery, uniqueNewWorkOrder } from "../helpers/deliveries";
 import { eventStatus, settled } from "../helpers/event-status";
+import { maintainXEvent } from "../helpers/events";
 import { worldErp, worldSlack } from "../helpers/outbound";
-import { callWorker, testEnv } from "../helpers/worker";
+import { callWorker, recordingQueue, testEnv } from "../helpers/worker";
 
 const TOKEN = "holds-admin-token";
 const withAdmin = { ADMIN_TOKEN: TOKEN };
@@ -191,5 +194,44 @@ describe("hold and release through the real queue", () => {
     expect(
       await env.DB.prepare("SELECT id FROM work_orders WHERE id = ?1").bind(String(body.workOrderId)).first(),
     ).not.toBeNull();
+  });
+});
+
+describe("queueing the waiting events again", () => {
+  it("takes them in rounds, each once, forgets their waits, and leaves those of a handler held again", async () => {
+    const since = new Date().toISOString();
+    const ids: string[] = [];
+    // Events no handler takes: the real queue delivers them after the test, and nothing is sent.
+    for (let i = 0; i < 120; i++) {
+      const event = await maintainXEvent("NEW_LOCATION", { locationId: 990_000 + i, orgId: 1 });
+      await recordAccepted(env.DB, event);
+      ids.push(event.id);
+    }
+    const park = (handler: string, eventIds: string[]) =>
+      env.DB.prepare("INSERT INTO held_events (handler, event_id, since) SELECT ?1, value, ?2 FROM json_each(?3)")
+        .bind(handler, since, JSON.stringify(eventIds))
+        .run();
+    await park("report-test-released", ids.slice(0, 110));
+    await park("report-test-held", ids.slice(100));
+    await env.DB.prepare("INSERT INTO handlers (name, held_since) VALUES ('report-test-held', ?1)").bind(since).run();
+    try {
+      const queue = recordingQueue();
+      const queued = await requeueReleased(testEnv({ EVENTS_QUEUE: queue }), { limit: 1000 });
+      expect(queued).toBe(110);
+      const sent = queue.sent.map((m) => (m as { event: { id: string }; replay?: boolean }).event.id);
+      expect(new Set(sent)).toEqual(new Set(ids.slice(0, 110)));
+      expect(sent).toHaveLength(110);
+      // Ordinary messages, not replays: handlers already done or failed stay as they are.
+      expect(queue.sent.every((m) => (m as { replay?: boolean }).replay === undefined)).toBe(true);
+      const left = await env.DB.prepare(
+        "SELECT handler, COUNT(*) AS n FROM held_events WHERE handler LIKE 'report-test-%' GROUP BY handler",
+      ).all<{ handler: string; n: number }>();
+      expect(left.results).toEqual([{ handler: "report-test-held", n: 20 }]);
+      // Nothing more to queue until that handler is released.
+      expect(await requeueReleased(testEnv({ EVENTS_QUEUE: recordingQueue() }), { limit: 1000 })).toBe(0);
+    } finally {
+      await env.DB.prepare("DELETE FROM handlers WHERE name LIKE 'report-test-%'").run();
+      await env.DB.prepare("DELETE FROM held_events WHERE handler LIKE 'report-test-%'").run();
+    }
   });
 });
