@@ -61,22 +61,22 @@ CREATE INDEX events_unfinished ON events (updated_at) WHERE status IN ('failed',
 CREATE INDEX events_retrying ON events (retrying_since) WHERE status = 'retrying';
 
 -- Every call of a handler for an event, and every turn it waited for a hold: `attempt` is the
--- event's attempt (events.attempts), `outcome` one of ok, skipped, retry, failed, held; `status`
--- the sink's HTTP status when there was one; `error` a sentence with no secret; `detail` what
--- a handler that was done or skipped said. Deleted with their event (store/retention.ts).
+-- event's attempt (events.attempts, one number per delivery), `outcome` one of ok, skipped, retry,
+-- failed, held; `status` the sink's HTTP status when there was one; `error` a sentence with no
+-- secret; `detail` what a handler that was done or skipped said. Keyed by the event, WITHOUT
+-- ROWID: a row costs one write, no index entry besides. Deleted with their event (store/retention.ts).
 CREATE TABLE handler_attempts (
-  id           INTEGER PRIMARY KEY,
   event_id     TEXT NOT NULL,
-  handler      TEXT NOT NULL,
   attempt      INTEGER NOT NULL,
+  handler      TEXT NOT NULL,
   at           TEXT NOT NULL,
   duration_ms  INTEGER NOT NULL,
   outcome      TEXT NOT NULL CHECK (outcome IN ('ok', 'skipped', 'retry', 'failed', 'held')),
   status       INTEGER,
   error        TEXT,
-  detail       TEXT
-);
-CREATE INDEX handler_attempts_of_event ON handler_attempts (event_id, id);
+  detail       TEXT,
+  PRIMARY KEY (event_id, attempt, handler)
+) WITHOUT ROWID;
 
 -- One row per handler that has run or been held: its hold, and when it last succeeded and failed
 -- (written at most once a minute each, so a burst costs no write per event). `failing_since`: the

@@ -37,7 +37,7 @@ export function attemptLogStatement(
   }));
   return db
     .prepare(
-      `INSERT INTO handler_attempts (event_id, handler, attempt, at, duration_ms, outcome, status, error, detail)
+      `INSERT OR IGNORE INTO handler_attempts (event_id, handler, attempt, at, duration_ms, outcome, status, error, detail)
        SELECT ?1, value ->> 'handler', ?2, ?3, value ->> 'duration', value ->> 'outcome', value ->> 'status',
               value ->> 'error', value ->> 'detail'
        FROM json_each(?4)`,
@@ -57,13 +57,13 @@ export interface LoggedAttempt {
   detail?: string;
 }
 
-/** The latest `limit` attempts of the event, oldest first. */
+/** The latest `limit` attempts of the event, oldest first (an attempt's calls by handler name). */
 export async function listAttempts(db: D1Database, eventId: string, limit = 50): Promise<LoggedAttempt[]> {
   const { results } = await db
     .prepare(
       `SELECT handler, attempt, at, duration_ms, outcome, status, error, detail FROM (
-         SELECT * FROM handler_attempts WHERE event_id = ?1 ORDER BY id DESC LIMIT ?2)
-       ORDER BY id`,
+         SELECT * FROM handler_attempts WHERE event_id = ?1 ORDER BY attempt DESC, handler DESC LIMIT ?2)
+       ORDER BY attempt, handler`,
     )
     .bind(eventId, limit)
     .all<{

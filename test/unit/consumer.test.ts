@@ -494,7 +494,7 @@ describe("the retry schedule, the attempt log and held handlers", () => {
 
   async function attemptRows(id: string) {
     const { results } = await env.DB.prepare(
-      "SELECT handler, attempt, outcome, status, error, detail FROM handler_attempts WHERE event_id = ?1 ORDER BY id",
+      "SELECT handler, attempt, outcome, status, error, detail FROM handler_attempts WHERE event_id = ?1 ORDER BY attempt, handler",
     )
       .bind(id)
       .all<{
