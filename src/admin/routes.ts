@@ -264,7 +264,8 @@ function handlerRoutes(registry: HandlerRegistry): Hono<{ Bindings: Env }> {
   const routes = new Hono<{ Bindings: Env }>();
   const known = registry.handlers();
   const typesOf = (name: string) => known.find((h) => h.name === name)?.types ?? [];
-  const entry = (state: HandlerState) => ({ name: state.name, types: typesOf(state.name), ...omitName(state) });
+  // Keys in the order the API lists them: name, types, then the state.
+  const entry = ({ name, ...state }: HandlerState) => ({ name, types: typesOf(name), ...state });
   const named = (name: string) => {
     if (!known.some((h) => h.name === name)) {
       throw httpError(404, `No handler is named "${name}"; GET /admin/handlers lists them`);
@@ -318,10 +319,6 @@ function handlerRoutes(registry: HandlerRegistry): Hono<{ Bindings: Env }> {
     return c.json(answer);
   });
   return routes;
-}
-
-function omitName({ name: _name, ...rest }: HandlerState) {
-  return rest;
 }
 
 /** The optional `{"reason"}` of a hold: an empty body is none, anything else must be that JSON. */
