@@ -3,6 +3,7 @@
 import { LOCAL_ADMIN_TOKEN_FILE } from "../src/local-dev";
 import { DEFAULT_ADMIN_URL } from "./admin-api";
 import { runEvents } from "./commands/events";
+import { runHandlers } from "./commands/handlers";
 import { runSend } from "./commands/send";
 import { runStatus } from "./commands/status";
 import { runSubscriptions } from "./commands/subscriptions";
@@ -25,13 +26,17 @@ Commands:
   events list [--status <S>] [--type <T>] [--work-order <id>] [--subject <kind:id>]
               [--since <ISO>] [--until <ISO>] [--limit <n>] [--cursor <c>] [--all]
                      the Worker's latest events, newest first
-  events show <id>   one event: its fields, handler outcomes and data
+  events show <id>   one event: its fields, handler outcomes, attempt log and data
   events replay <id> | events replay <filters> [--limit <n>] [--dry-run]
                      run one event again, or every event that matches
-  status             events by status, last webhook, the poller, malformed settings
+  handlers list | hold <name> [--reason <R>] | release <name>
+                     the handlers, held or not; hold one through a sink's outage (its
+                     events wait, using no retries), release it to queue them again
+  status             events by status, last webhook, the poller, retry schedule, held
+                     handlers, malformed settings
 
-The events and status commands call the Worker's /admin API: --url <Worker URL> (default
-${DEFAULT_ADMIN_URL}), --json for its answer as JSON.
+The events, handlers and status commands call the Worker's /admin API: --url <Worker URL>
+(default ${DEFAULT_ADMIN_URL}), --json for its answer as JSON.
 
 Configuration comes from the environment, then .dev.vars in the current directory:
 MAINTAINX_API_KEY, MAINTAINX_API_BASE, MAINTAINX_ORGANIZATION_ID, MAINTAINX_WEBHOOK_SECRET,
@@ -47,6 +52,7 @@ const COMMANDS: Record<string, (argv: string[], ctx: CliContext) => Promise<Exit
   subscriptions: runSubscriptions,
   send: runSend,
   events: runEvents,
+  handlers: runHandlers,
   status: runStatus,
 };
 

@@ -28,6 +28,7 @@ import {
 import { parseCommandArgs, requireNoMorePositionals } from "../args";
 import { printHelp, runCommandGroup } from "../command-group";
 import { CommandFailure, UsageError } from "../errors";
+import { formatMs, plural, shortTime } from "../format";
 import { type CliContext, EXIT_OK, type ExitCode } from "../io";
 import { type Column, formatTable, safeJson, sanitise, truncate, widthBeforeLast } from "../terminal";
 
@@ -52,7 +53,8 @@ Reads and replays the Worker's event log through its /admin API.
 Commands:
   list [filters] [--limit <n>] [--cursor <c>] [--all]
                         the latest events, newest first
-  show <id>             one event: its fields, each handler's outcome, its data
+  show <id>             one event: its fields, each handler's outcome, its attempt log,
+                        its data
   replay <id>           run one event again: its failed and skipped handlers run again,
                         those that succeeded stay done
   replay <filters> [--limit <n>] [--dry-run]
@@ -66,8 +68,9 @@ const COMMAND_HELP: Record<string, string> = {
   list: `Usage: npm run cli -- events list [filters] [--limit <n>] [--cursor <c>] [--all] [--url <URL>] [--json]
 
 Lists events newest first (GET /admin/events): received, status, type, attempts, id, and the
-summary or last error. Long cells are cut; --json has them whole. When there are more, the last
-line says how to get the next page.
+summary or last error; when some are retrying on the schedule, also when each is next tried.
+Long cells are cut; --json has them whole. When there are more, the last line says how to get
+the next page.
 
 ${FILTERS_HELP}
 
@@ -81,8 +84,11 @@ ${ADMIN_OPTIONS_HELP}
 ${ADMIN_TOKEN_HELP}`,
   show: `Usage: npm run cli -- events show <id> [--url <URL>] [--json]
 
-Shows one event (GET /admin/events/<id>): its fields, each handler's outcome and its data as
-JSON. Ids may hold colons (poll:<work order>:<updatedAt>); quote one that holds spaces.
+Shows one event (GET /admin/events/<id>): its fields (for a retrying event, when it is next
+tried, or the held handler it waits for), each handler's outcome (with why it skipped, or what
+it did), the attempt log (every handler call, oldest first: time, handler, attempt, outcome, the
+sink's HTTP status, duration, error; the latest 50) and its data as JSON. Ids may hold colons
+(poll:<work order>:<updatedAt>); quote one that holds spaces.
 
 Options:
 ${ADMIN_OPTIONS_HELP}
@@ -231,6 +237,7 @@ const EventSummarySchema = z.looseObject({
   receivedAt: z.string(),
   lastError: optionalText,
   summary: optionalText,
+  nextAttemptAt: optionalText,
 });
 type EventSummary = z.infer<typeof EventSummarySchema>;
 
@@ -244,10 +251,33 @@ const OutcomeSchema = z.looseObject({
   status: z.string(),
   attempts: z.number().nullish(),
   lastError: optionalText,
+  /** Why the handler skipped. */
+  reason: optionalText,
+  /** What the handler said it did. */
+  detail: optionalText,
+  held: z.boolean().nullish(),
 });
+type Outcome = z.infer<typeof OutcomeSchema>;
+
+const AttemptSchema = z.looseObject({
+  handler: z.string(),
+  attempt: z.number(),
+  at: z.string(),
+  durationMs: z.number(),
+  outcome: z.string(),
+  status: z.number().nullish(),
+  error: optionalText,
+  detail: optionalText,
+});
+type Attempt = z.infer<typeof AttemptSchema>;
+
+/** The most attempts the Worker lists for one event (its latest). */
+const MAX_ATTEMPTS_LISTED = 50;
 
 const EventDetailSchema = z.looseObject({
   event: EventSummarySchema.extend({ data: z.unknown(), outcomes: z.array(OutcomeSchema) }),
+  // Absent from Workers older than the attempt log.
+  attempts: z.array(AttemptSchema).optional(),
 });
 
 const ReplayOneSchema = z.looseObject({ status: z.string(), eventId: z.string() });
@@ -385,15 +415,14 @@ async function listEvents(request: ListRequest, target: AdminTarget, ctx: CliCon
   return EXIT_OK;
 }
 
-/** 2026-11-28T09:15:02.417Z → 2026-11-28T09:15:02Z: the table has no room for milliseconds. */
-function shortTime(iso: string): string {
-  return iso.replace(/^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})\.\d+Z$/, "$1Z");
-}
-
 function eventTable(events: EventSummary[], columns: number): string[] {
+  // The next attempt's column only when an event on the page has one (it is retrying on the
+  // schedule); a retrying event that waits for a held handler has none.
+  const next = events.some((event) => event.nextAttemptAt);
   const head: Column[] = [
     { header: "RECEIVED", max: 24 },
     { header: "STATUS", max: 10 },
+    ...(next ? [{ header: "NEXT ATTEMPT", max: 24 }] : []),
     { header: "TYPE", max: 32 },
     { header: "ATTEMPTS", max: 8 },
     // Long enough for a content hash (64) or a poll id; an id cut short could not be shown.
@@ -402,6 +431,7 @@ function eventTable(events: EventSummary[], columns: number): string[] {
   const rows = events.map((event) => [
     shortTime(event.receivedAt),
     event.status,
+    ...(next ? [event.nextAttemptAt ? shortTime(event.nextAttemptAt) : ""] : []),
     event.type,
     String(event.attempts),
     event.id,
@@ -429,32 +459,39 @@ async function showEvent(
     return EXIT_OK;
   }
   const { data, outcomes, ...fields } = body.event;
-  const known = ["id", "type", "sourceType", "source", "status", "attempts", "receivedAt", "summary", "lastError"];
+  const held = outcomes.filter((o) => o.held === true || o.status === "held").map((o) => o.handler);
+  const known = [
+    "id",
+    "type",
+    "sourceType",
+    "source",
+    "status",
+    "nextAttemptAt",
+    "attempts",
+    "receivedAt",
+    "summary",
+    "lastError",
+  ];
   const rows: string[][] = [];
   for (const key of [...known, ...Object.keys(fields).filter((k) => !known.includes(k))]) {
     const value = (fields as Record<string, unknown>)[key];
+    if (key === "nextAttemptAt" && (value === undefined || value === null)) {
+      // Retrying with no next attempt: it waits for a held handler's release instead.
+      if (fields.status === "retrying" && held.length > 0) {
+        rows.push([key, `none: waits for ${held.join(", ")} (held) to be released`]);
+      }
+      continue;
+    }
     if (value === undefined || value === null) continue;
     rows.push([key, typeof value === "string" ? value : JSON.stringify(value)]);
   }
   for (const line of formatTable([{ header: "" }, { header: "" }], rows).slice(1)) stdout(line);
 
   stdout("");
-  if (outcomes.length === 0) {
-    stdout("Outcomes: none (no handler has run for it yet, or none listens to its type)");
-  } else {
-    stdout("Outcomes:");
-    const outcomeRows = outcomes.map((o) => [o.handler, o.status, String(o.attempts ?? "-"), o.lastError ?? ""]);
-    for (const line of formatTable(
-      [
-        { header: "HANDLER", max: 40 },
-        { header: "STATUS", max: 12 },
-        { header: "ATTEMPTS", max: 8 },
-        { header: "LAST ERROR" },
-      ],
-      outcomeRows,
-    )) {
-      stdout(`  ${line}`);
-    }
+  for (const line of outcomeLines(outcomes)) stdout(line);
+  if (body.attempts !== undefined) {
+    stdout("");
+    for (const line of attemptLines(body.attempts)) stdout(line);
   }
   stdout("");
   stdout("Data:");
@@ -462,7 +499,61 @@ async function showEvent(
   if (body.event.status === "failed" || body.event.status === "dead") {
     stderr(`Replay it: ${cliCommand(target, ["events", "replay", id])}`);
   }
+  for (const handler of held) {
+    stderr(
+      `It waits for ${sanitise(handler)}, which is held; release it: ${cliCommand(target, ["handlers", "release", handler])}`,
+    );
+  }
   return EXIT_OK;
+}
+
+/** Each handler's outcome, with its last error, why it skipped (`reason`) or what it did (`detail`). */
+function outcomeLines(outcomes: Outcome[]): string[] {
+  if (outcomes.length === 0) return ["Outcomes: none (no handler has run for it yet, or none listens to its type)"];
+  const rows = outcomes.map((o) => [
+    o.handler,
+    o.status,
+    String(o.attempts ?? "-"),
+    [o.lastError, o.reason, o.detail].filter(Boolean).join(" | "),
+  ]);
+  const table = formatTable(
+    [
+      { header: "HANDLER", max: 40 },
+      { header: "STATUS", max: 12 },
+      { header: "ATTEMPTS", max: 8 },
+      { header: "ERROR / REASON / DETAIL" },
+    ],
+    rows,
+  );
+  return ["Outcomes:", ...table.map((line) => `  ${line}`)];
+}
+
+/** The attempt log: every handler call (and held turn), oldest first. */
+function attemptLines(attempts: Attempt[]): string[] {
+  if (attempts.length === 0) return ["Attempts: none logged yet"];
+  const cut = attempts.length >= MAX_ATTEMPTS_LISTED ? ` (the latest ${attempts.length}, oldest first)` : "";
+  const rows = attempts.map((a) => [
+    shortTime(a.at),
+    a.handler,
+    String(a.attempt),
+    a.outcome,
+    a.status === undefined || a.status === null ? "-" : String(a.status),
+    a.outcome === "held" ? "-" : formatMs(a.durationMs),
+    [a.error, a.detail].filter(Boolean).join(" | "),
+  ]);
+  const table = formatTable(
+    [
+      { header: "TIME", max: 24 },
+      { header: "HANDLER", max: 40 },
+      { header: "ATTEMPT", max: 8 },
+      { header: "OUTCOME", max: 8 },
+      { header: "HTTP", max: 4 },
+      { header: "DURATION", max: 10 },
+      { header: "ERROR / DETAIL" },
+    ],
+    rows,
+  );
+  return [`Attempts${cut}:`, ...table.map((line) => `  ${line}`)];
 }
 
 function noEvent(id: string, target: AdminTarget): string {
@@ -555,8 +646,4 @@ async function replayMany(request: BulkReplay, target: AdminTarget, ctx: CliCont
 function printIds(heading: string, ids: string[], ctx: CliContext): void {
   ctx.output.stdout(heading);
   for (const id of ids) ctx.output.stdout(`  ${sanitise(id)}`);
-}
-
-function plural(n: number, noun: string): string {
-  return `${n} ${noun}${n === 1 ? "" : "s"}`;
 }

@@ -1,5 +1,6 @@
 // `status`: the Worker's health at a glance (GET /admin/status): events by status, the last
-// webhook, the poller's last run and cursor, and malformed settings, with what to do about each.
+// webhook, the poller's last run and cursor, the retry schedule in force, held handlers, and
+// malformed settings, with what to do about each.
 
 import { z } from "zod";
 import { EVENT_STATUSES, type EventStatus } from "../../src/store/event-status";
@@ -16,15 +17,19 @@ import { parseCommandArgs, requireNoMorePositionals } from "../args";
 import { printHelp } from "../command-group";
 import { DEV_VARS_FILE } from "../env";
 import { runGuarded } from "../errors";
+import { formatSchedule, plural } from "../format";
 import { type CliContext, EXIT_OK, type ExitCode } from "../io";
 import { formatTable, safeJson, sanitise } from "../terminal";
 
 const STATUS_HELP = `Usage: npm run cli -- status [--url <URL>] [--json]
 
-Shows the Worker's state (GET /admin/status): how many events are accepted (not yet run, or
-waiting for a retry), processed, failed and dead; when the last webhook arrived; the poller's
-last run, outcome and cursor; and settings the Worker found malformed, with the value it uses
-instead. Says what to do when events failed or died, or a setting is wrong.
+Shows the Worker's state (GET /admin/status): how many events are accepted (not yet settled),
+retrying (a handler failed for now and is tried again on the retry schedule, or is held),
+processed, failed and dead; when the last webhook arrived; the poller's last run, outcome and
+cursor; the retry schedule in force (RETRY_SCHEDULE: the delay before each retry, after the last
+the event is dead); the held handlers; and settings the Worker found malformed, with the value
+it uses instead. Says what to do when events failed, died or are retrying, a handler is held,
+or a setting is wrong.
 
 Options:
 ${ADMIN_OPTIONS_HELP}
@@ -41,12 +46,19 @@ const StatusSchema = z.looseObject({
     events: z.number().nullish(),
     skippedUntil: z.string().nullish(),
   }),
+  // Each status optional: a Worker older than a status (`retrying`) does not count it.
   events: z.looseObject(
-    Object.fromEntries(EVENT_STATUSES.map((status) => [status, count])) as Record<EventStatus, typeof count>,
+    Object.fromEntries(EVENT_STATUSES.map((status) => [status, count.optional()])) as Record<
+      EventStatus,
+      z.ZodOptional<typeof count>
+    >,
   ),
   // Absent from Workers older than the stuck-event check.
   stuck: z.looseObject({ afterHours: z.number(), changedBefore: z.string(), count: count }).optional(),
   lastWebhookAt: z.string().nullish(),
+  // Absent from Workers older than the retry schedule and holds.
+  retry: z.looseObject({ schedule: z.array(z.number()), totalSeconds: z.number() }).optional(),
+  handlers: z.looseObject({ held: z.array(z.string()) }).optional(),
   config: z.array(z.looseObject({ name: z.string(), value: z.string(), used: z.string() })),
 });
 type Status = z.infer<typeof StatusSchema>;
@@ -64,18 +76,26 @@ export async function runStatus(argv: string[], ctx: CliContext): Promise<ExitCo
   });
 }
 
-function plural(n: number, noun: string): string {
-  return `${n} ${noun}${n === 1 ? "" : "s"}`;
-}
-
 function printStatus(status: Status, target: AdminTarget, ctx: CliContext): void {
   const { stdout, stderr } = ctx.output;
   const { events, poll } = status;
   const rows: string[][] = [
     ["Worker", target.base],
-    ["Events", EVENT_STATUSES.map((status) => `${events[status]} ${status}`).join(", ")],
+    [
+      "Events",
+      EVENT_STATUSES.filter((name) => events[name] !== undefined)
+        .map((name) => `${events[name]} ${name}`)
+        .join(", "),
+    ],
     ["Last webhook", status.lastWebhookAt ?? "none yet"],
   ];
+  if (status.retry) {
+    rows.push(["Retry schedule", `${formatSchedule(status.retry.schedule, status.retry.totalSeconds)}, then dead`]);
+  }
+  const held = status.handlers?.held ?? [];
+  if (status.handlers) {
+    rows.push(["Held handlers", held.length === 0 ? "none" : held.join(", ")]);
+  }
   if (status.stuck && status.stuck.count > 0) {
     const { count: n, afterHours } = status.stuck;
     rows.push(["Stuck", `${plural(n, "event")} accepted and unchanged for over ${afterHours} h`]);
@@ -103,7 +123,7 @@ function printStatus(status: Status, target: AdminTarget, ctx: CliContext): void
   }
 
   for (const which of ["failed", "dead"] as const) {
-    const n = events[which];
+    const n = events[which] ?? 0;
     if (n === 0) continue;
     const why = which === "failed" ? "a handler failed for good" : "their retries ran out";
     stderr(`${plural(n, "event")} ${which === "failed" ? "failed" : "dead"} (${why}):`);
@@ -112,6 +132,20 @@ function printStatus(status: Status, target: AdminTarget, ctx: CliContext): void
     stderr(
       `  replay:     ${cliCommand(target, ["events", "replay", "--status", which, "--dry-run"])}, then without --dry-run`,
     );
+  }
+  const retrying = events.retrying ?? 0;
+  if (retrying > 0) {
+    const why =
+      held.length > 0 ? "tried again on the schedule, or waiting for a held handler" : "tried again on the schedule";
+    stderr(`${plural(retrying, "event")} retrying (${why}):`);
+    stderr(`  list them:  ${cliCommand(target, ["events", "list", "--status", "retrying"])}`);
+    stderr(`  see why:    ${cliCommand(target, ["events", "show", { placeholder: "<id>" }])}`);
+  }
+  if (held.length > 0) {
+    stderr(`${plural(held.length, "handler")} held (not called; the events that need it wait):`);
+    stderr(`  see them:   ${cliCommand(target, ["handlers", "list"])}`);
+    const example = held.length === 1 ? (held[0] as string) : { placeholder: "<name>" };
+    stderr(`  release:    ${cliCommand(target, ["handlers", "release", example])}`);
   }
   if (status.stuck && status.stuck.count > 0) {
     const filter = ["--status", "accepted", "--until", status.stuck.changedBefore];

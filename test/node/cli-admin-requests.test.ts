@@ -107,8 +107,10 @@ const STATUS_ANSWER = {
     events: 3,
     skippedUntil: null,
   },
-  events: { accepted: 1, processed: 40, failed: 2, dead: 1 },
+  events: { accepted: 1, retrying: 0, processed: 40, failed: 2, dead: 1 },
   lastWebhookAt: "2026-11-28T09:14:59.000Z",
+  retry: { schedule: [30, 120, 600, 1800, 3600, 7200, 14_400, 28_800, 43_200], totalSeconds: 99_750 },
+  handlers: { held: [] },
   config: [{ name: "POLL_MODE", value: "fallbak", used: "always" }],
 };
 
@@ -259,7 +261,7 @@ describe("requests sent", () => {
     [["events", "replay", "--dry-run"], "at least one filter"],
     [["events", "replay", "abc", "--status", "failed"], "an event id or filters, not both"],
     [["events", "replay", "abc", "--dry-run"], "an event id or filters, not both"],
-    [["events", "list", "--status", "broken"], "--status must be one of accepted, processed, failed, dead"],
+    [["events", "list", "--status", "broken"], "--status must be one of accepted, retrying, processed, failed, dead"],
     [["events", "list", "--type", "not a type"], "--type must be a canonical event type"],
     [["events", "list", "--subject", "42"], "--subject must be <kind>:<id>"],
     [["events", "list", "--since", "yesterday"], "--since must be an ISO date or time"],
@@ -468,7 +470,7 @@ describe("events show output", () => {
     ]);
     expect(outcomes?.split("\n")).toEqual([
       "Outcomes:",
-      "  HANDLER    STATUS  ATTEMPTS  LAST ERROR",
+      "  HANDLER    STATUS  ATTEMPTS  ERROR / REASON / DETAIL",
       "  erp-sync   failed  1         ERP answered 400",
       "  warehouse  done    1",
     ]);
@@ -552,12 +554,14 @@ describe("status output", () => {
 
     expect(result.code).toBe(0);
     expect(result.stdout.split("\n")).toEqual([
-      `Worker        ${worker.url}`,
-      "Events        1 accepted, 40 processed, 2 failed, 1 dead",
-      "Last webhook  2026-11-28T09:14:59.000Z",
-      "Last poll     2026-11-28T09:15:00.000Z: ok, 1 page, 3 events queued",
-      "Poll cursor   2026-11-28T09:00:00.000Z",
-      "Config        1 malformed setting, each replaced by the value used:",
+      `Worker          ${worker.url}`,
+      "Events          1 accepted, 0 retrying, 40 processed, 2 failed, 1 dead",
+      "Last webhook    2026-11-28T09:14:59.000Z",
+      "Retry schedule  30s 2m 10m 30m 1h 2h 4h 8h 12h (27 h 42 min in all), then dead",
+      "Held handlers   none",
+      "Last poll       2026-11-28T09:15:00.000Z: ok, 1 page, 3 events queued",
+      "Poll cursor     2026-11-28T09:00:00.000Z",
+      "Config          1 malformed setting, each replaced by the value used:",
       '  POLL_MODE="fallbak": using always',
     ]);
     expect(result.stderr.split("\n")).toEqual([
@@ -576,12 +580,16 @@ describe("status output", () => {
   it("says what to do about events stuck as accepted past the retry window", async () => {
     const changedBefore = "2026-11-25T19:15:00.000Z";
     const stuck = { afterHours: 62, changedBefore, count: 3, events: [] };
-    const healthy = { ...STATUS_ANSWER, events: { accepted: 3, processed: 3, failed: 0, dead: 0 }, config: [] };
+    const healthy = {
+      ...STATUS_ANSWER,
+      events: { accepted: 3, retrying: 0, processed: 3, failed: 0, dead: 0 },
+      config: [],
+    };
     answer({ "GET /admin/status": { body: { ...healthy, stuck } } });
     const result = await run(["status"]);
 
     expect(result.code).toBe(0);
-    expect(result.stdout).toContain("Stuck         3 events accepted and unchanged for over 62 h");
+    expect(result.stdout).toContain("Stuck           3 events accepted and unchanged for over 62 h");
     expect(result.stderr.split("\n")).toEqual([
       "3 events stuck as accepted (no queue retries them any more):",
       `  list them:  npm run cli -- events list --status accepted --until ${changedBefore} --url ${worker.url}`,
@@ -591,13 +599,17 @@ describe("status output", () => {
   });
 
   it("says nothing to do when nothing failed, and --json prints the answer", async () => {
-    const healthy = { ...STATUS_ANSWER, events: { accepted: 0, processed: 3, failed: 0, dead: 0 }, config: [] };
+    const healthy = {
+      ...STATUS_ANSWER,
+      events: { accepted: 0, retrying: 0, processed: 3, failed: 0, dead: 0 },
+      config: [],
+    };
     answer({ "GET /admin/status": { body: healthy } });
     const text = await run(["status"]);
     const json = await run(["status", "--json"]);
 
     expect(text.code).toBe(0);
-    expect(text.stdout).toContain("Config        no malformed settings");
+    expect(text.stdout).toContain("Config          no malformed settings");
     expect(text.stderr).toBe("");
     expect(JSON.parse(json.stdout)).toEqual(healthy);
   });

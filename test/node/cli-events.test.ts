@@ -233,15 +233,19 @@ describe("events list", () => {
 });
 
 describe("events show", () => {
-  it("prints a failed completion's fields, its outcomes (erp-sync failed) and its data, and how to replay it", async () => {
+  it("prints a failed completion's fields, its outcomes (erp-sync failed), its attempt log and data, and how to replay it", async () => {
     const result = await cli(["events", "show", ids.failedOne]);
 
     expect(result.code).toBe(0);
     expect(result.stdout).toMatch(new RegExp(`^id +${ids.failedOne}$`, "m"));
     expect(result.stdout).toMatch(/^status +failed$/m);
     expect(result.stdout).toMatch(/^type +workorder\.status_changed$/m);
-    expect(result.stdout).toMatch(/^ {2}HANDLER +STATUS +ATTEMPTS +LAST ERROR$/m);
+    expect(result.stdout).toMatch(/^ {2}HANDLER +STATUS +ATTEMPTS +ERROR \/ REASON \/ DETAIL$/m);
     expect(result.stdout).toMatch(/^ {2}erp-sync +failed +1 +\S.*400/m);
+    expect(result.stdout).toMatch(/^ {2}TIME +HANDLER +ATTEMPT +OUTCOME +HTTP +DURATION +ERROR \/ DETAIL$/m);
+    expect(result.stdout).toMatch(
+      /^ {2}\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ +erp-sync +1 +failed +400 +\d+(\.\d)? m?s +\S.*400/m,
+    );
     const data = JSON.parse(result.stdout.split("\nData:\n")[1] ?? "") as { workOrderId: number };
     expect(data.workOrderId).toBe(workOrders.failedOne);
     expect(result.stderr).toContain(`Replay it: npm run cli -- events replay ${ids.failedOne} --url ${dev.url}`);
@@ -292,7 +296,7 @@ describe("status", () => {
     const result = await cli(["status"]);
 
     expect(result.code).toBe(0);
-    expect(result.stdout).toMatch(/^Events +\d+ accepted, \d+ processed, 2 failed, 0 dead$/m);
+    expect(result.stdout).toMatch(/^Events +\d+ accepted, 0 retrying, \d+ processed, 2 failed, 0 dead$/m);
     expect(result.stdout).toMatch(/^Last webhook +\d{4}-\d\d-\d\dT/m);
     expect(result.stdout).toMatch(/^Config +no malformed settings$/m);
     expect(result.stderr).toContain(`npm run cli -- events list --status failed --url ${dev.url}`);
@@ -318,7 +322,7 @@ describe("status", () => {
     });
 
     expect(result.code).toBe(0);
-    expect(result.stdout).toContain(`Worker        ${dev.url}`);
+    expect(result.stdout).toMatch(new RegExp(`^Worker +${dev.url.replaceAll(".", "\\.")}$`, "m"));
   });
 });
 

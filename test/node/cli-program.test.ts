@@ -41,6 +41,7 @@ describe("program", () => {
     expect(result.stdout.join("\n")).toContain("events list [--status <S>]");
     expect(result.stdout.join("\n")).toContain("events show <id>");
     expect(result.stdout.join("\n")).toContain("events replay <id> | events replay <filters>");
+    expect(result.stdout.join("\n")).toContain("handlers list | hold <name> [--reason <R>] | release <name>");
     expect(result.stdout.join("\n")).toContain("status             events by status");
   });
 
@@ -73,6 +74,10 @@ describe("program", () => {
     [["events", "show", "--help"], /^Usage: npm run cli -- events show <id>/],
     [["events", "replay", "--help"], /^Usage: npm run cli -- events replay <id>/],
     [["status", "--help"], /^Usage: npm run cli -- status/],
+    [["handlers", "--help"], /^Usage: npm run cli -- handlers <command>/],
+    [["handlers", "list", "--help"], /^Usage: npm run cli -- handlers list/],
+    [["handlers", "hold", "--help"], /^Usage: npm run cli -- handlers hold <name>/],
+    [["handlers", "release", "--help"], /^Usage: npm run cli -- handlers release <name>/],
   ])("%j prints its help and exits 0, without a token or a request", async (argv, usage) => {
     const result = await runInProcess(argv);
 
@@ -81,11 +86,11 @@ describe("program", () => {
     expect(result.stdout.join("\n")).toContain("ADMIN_TOKEN from the environment");
   });
 
-  it("`events` without a command exits 2 with its help", async () => {
-    const result = await runInProcess(["events"]);
+  it.each([["events"], ["handlers"]])("`%s` without a command exits 2 with its help", async (group) => {
+    const result = await runInProcess([group]);
 
     expect(result.code).toBe(2);
-    expect(result.stderr.join("\n")).toMatch(/^Usage: npm run cli -- events <command>/);
+    expect(result.stderr.join("\n")).toMatch(new RegExp(`^Usage: npm run cli -- ${group} <command>`));
   });
 });
 
