@@ -8,7 +8,10 @@ import type { FetchLike } from "../lib/outbound";
 
 export { routedTypes } from "../events/work-order";
 
-export type HandlerResult = { outcome: "done"; detail?: string } | { outcome: "skipped"; reason: string };
+/** `status`: the destination's HTTP status, when the effect was one call (the attempt log shows it). */
+export type HandlerResult =
+  | { outcome: "done"; detail?: string; status?: number }
+  | { outcome: "skipped"; reason: string };
 
 export interface EventHandler {
   /** The handler's identity in the side-effect claims: stable and unique. */
@@ -63,4 +66,8 @@ export interface MaintainXLookups {
 }
 
 export const skipped = (reason: string): HandlerResult => ({ outcome: "skipped", reason });
-export const done = (detail?: string): HandlerResult => (detail ? { outcome: "done", detail } : { outcome: "done" });
+export const done = (detail?: string, status?: number): HandlerResult => ({
+  outcome: "done",
+  ...(detail ? { detail } : {}),
+  ...(status === undefined ? {} : { status }),
+});

@@ -79,7 +79,7 @@ export const assetOfflineAlert: EventHandler = {
     if (assetId === undefined) return skipped("event names no asset");
 
     const { name, missing } = await assetName(ctx, assetId);
-    await postToSlack(ctx, url, offlineMessage(assetId, name, status, event.id));
-    return done(`offline alert posted for asset ${assetId}${missing ? ` (no name: ${missing})` : ""}`);
+    const answered = await postToSlack(ctx, url, offlineMessage(assetId, name, status, event.id));
+    return done(`offline alert posted for asset ${assetId}${missing ? ` (no name: ${missing})` : ""}`, answered);
   },
 };

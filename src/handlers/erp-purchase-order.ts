@@ -43,8 +43,8 @@ export const purchaseOrderErpSync: EventHandler = {
     if (purchaseOrder.vendorId === undefined && data.vendorId !== undefined) purchaseOrder.vendorId = data.vendorId;
     if (typeof data.newStatus === "string") purchaseOrder.status = data.newStatus;
 
-    await postToErp(ctx, url, { purchaseOrder });
+    const answered = await postToErp(ctx, url, { purchaseOrder });
     const only = current.missing ? `; only what the payload says: ${current.missing}` : "";
-    return done(`purchase order ${id} sent (${String(purchaseOrder.status ?? "status not given")})${only}`);
+    return done(`purchase order ${id} sent (${String(purchaseOrder.status ?? "status not given")})${only}`, answered);
   },
 };

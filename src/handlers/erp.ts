@@ -12,7 +12,7 @@ export const erpSync: EventHandler = {
     const wo = await ctx.workOrder(["title"]);
     if (!wo) return skipped("event names no work order");
 
-    await postToErp(ctx, url, { workOrder: { ...wo.fields, id: wo.id, status: wo.status ?? "DONE" } });
-    return done(`work order ${wo.id} sent`);
+    const answered = await postToErp(ctx, url, { workOrder: { ...wo.fields, id: wo.id, status: wo.status ?? "DONE" } });
+    return done(`work order ${wo.id} sent`, answered);
   },
 };

@@ -42,11 +42,11 @@ export const forward: EventHandler = {
 
     const body = forwardedBody(event);
     const headers = await signStandardWebhook(target.signingKey, ctx.effectId, Date.now() / 1000, body);
-    await postJson("Forward", target.url, body, {
+    const answered = await postJson("Forward", target.url, body, {
       timeoutMs: config.outboundTimeoutMs,
       fetch: ctx.fetch,
       headers: { ...headers },
     });
-    return done(`forwarded as ${event.type}`);
+    return done(`forwarded as ${event.type}`, answered);
   },
 };

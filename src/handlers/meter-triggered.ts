@@ -20,13 +20,13 @@ export const meterTriggeredAlert: EventHandler = {
 
     const oldState = typeof data.oldState === "string" ? ` (was ${escapeSlackText(data.oldState)})` : "";
     const headline = `Meter #${escapeSlackText(meterId)}: trigger #${escapeSlackText(triggerId)} is TRIGGERED${oldState}`;
-    await postToSlack(ctx, url, {
+    const answered = await postToSlack(ctx, url, {
       text: `:bell: ${headline}`,
       blocks: [
         { type: "section", text: { type: "mrkdwn", text: `*${headline}*` } },
         { type: "context", elements: [{ type: "mrkdwn", text: `Event: ${escapeSlackText(eventId)}` }] },
       ],
     });
-    return done(`trigger alert posted for meter ${meterId}, trigger ${triggerId}`);
+    return done(`trigger alert posted for meter ${meterId}, trigger ${triggerId}`, answered);
   },
 };

@@ -11,17 +11,18 @@ export interface SlackMessage {
   blocks?: unknown[];
 }
 
-export async function postToSlack(ctx: HandlerContext, url: string, message: SlackMessage): Promise<void> {
-  await postJson("Slack", url, JSON.stringify(message), { timeoutMs: ctx.config.outboundTimeoutMs, fetch: ctx.fetch });
+/** Resolves with Slack's HTTP status (2xx). */
+export async function postToSlack(ctx: HandlerContext, url: string, message: SlackMessage): Promise<number> {
+  return postJson("Slack", url, JSON.stringify(message), { timeoutMs: ctx.config.outboundTimeoutMs, fetch: ctx.fetch });
 }
 
 /**
  * POSTs `{eventId, ...body}` to the ERP with `Idempotency-Key: <effect id>`: the id this side
  * effect goes out under, the same on every attempt, so the ERP can drop a repeat should a retry
- * ever cross a success it did not see.
+ * ever cross a success it did not see. Resolves with the ERP's HTTP status (2xx).
  */
-export async function postToErp(ctx: HandlerContext, url: string, body: Record<string, unknown>): Promise<void> {
-  await postJson("ERP", url, JSON.stringify({ eventId: ctx.effectId, ...body }), {
+export async function postToErp(ctx: HandlerContext, url: string, body: Record<string, unknown>): Promise<number> {
+  return postJson("ERP", url, JSON.stringify({ eventId: ctx.effectId, ...body }), {
     timeoutMs: ctx.config.outboundTimeoutMs,
     fetch: ctx.fetch,
     headers: { "idempotency-key": ctx.effectId },

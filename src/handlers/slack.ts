@@ -46,7 +46,7 @@ export const slackAlert: EventHandler = {
       return skipped(`priority is ${wo.priority}; SLACK_ALERT_PRIORITIES is ${priorities.join(",")}`);
     }
 
-    await postToSlack(ctx, url, slackAlertMessage(wo, wo.priority, ctx.event.id));
-    return done(`alert posted for work order ${wo.id}`);
+    const answered = await postToSlack(ctx, url, slackAlertMessage(wo, wo.priority, ctx.event.id));
+    return done(`alert posted for work order ${wo.id}`, answered);
   },
 };

@@ -116,12 +116,12 @@ interface PostOptions {
 }
 
 /**
- * POSTs a JSON text to `url` under the deadline; resolves once the peer answered 2xx, and throws
+ * POSTs a JSON text to `url` under the deadline; resolves with the status once the peer answered 2xx, and throws
  * as `ensureOk` does otherwise (transient or permanent, the URL's secret parts redacted). A
  * redirect is not followed: fetch would turn a 301/302 into a GET without the body, and a 2xx
  * page behind it would count as delivered. It is a permanent failure naming what to fix.
  */
-export async function postJson(label: string, url: string, json: string, options: PostOptions): Promise<void> {
+export async function postJson(label: string, url: string, json: string, options: PostOptions): Promise<number> {
   const response = await fetchWithDeadline(
     label,
     url,
@@ -142,4 +142,5 @@ export async function postJson(label: string, url: string, json: string, options
     );
   }
   await discardResponseBody(await ensureOk(label, response, url));
+  return response.status;
 }

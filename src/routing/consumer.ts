@@ -304,7 +304,11 @@ async function runClaim(
     };
   }
   const said = result.outcome === "done" ? result.detail : result.reason;
-  const logged = record(result.outcome === "done" ? "ok" : "skipped", said === undefined ? {} : { detail: said });
+  const answered = result.outcome === "done" ? result.status : undefined;
+  const logged = record(result.outcome === "done" ? "ok" : "skipped", {
+    ...(said === undefined ? {} : { detail: said }),
+    ...(answered === undefined ? {} : { status: answered }),
+  });
   const done =
     result.outcome === "done"
       ? finish({ status: "done", ...(result.detail === undefined ? {} : { detail: result.detail }) })

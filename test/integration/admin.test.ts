@@ -198,6 +198,7 @@ describe("routes", () => {
       at: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
       durationMs: expect.any(Number),
       outcome: "ok",
+      status: 200,
       detail: `work order ${workOrderId} sent`,
     });
     expect((await admin("/events/unknown-id")).status).toBe(404);

@@ -564,7 +564,8 @@ describe("the retry schedule, the attempt log and held handlers", () => {
         detail: null,
       },
       expect.objectContaining({ handler: "warehouse", attempt: 1, outcome: "ok", status: null }),
-      expect.objectContaining({ handler: "slack-alert", attempt: 2, outcome: "ok", error: null }),
+      // A success carries the sink's status too.
+      expect.objectContaining({ handler: "slack-alert", attempt: 2, outcome: "ok", status: 200, error: null }),
     ]);
     expect(await attemptRows(low.id)).toContainEqual(
       expect.objectContaining({
