@@ -79,6 +79,48 @@ function ago(/** @type {Date} */ date) {
   return seconds >= 0 ? `${value} ${unit} ago` : `in ${value} ${unit}`;
 }
 
+/**
+ * A span of whole seconds in its two largest units: 30 → "30 s", 120 → "2 min",
+ * 99750 → "27 h 42 min" (the smaller remainder is dropped; the exact count is in the title).
+ * @param {number} seconds
+ */
+function spanText(seconds) {
+  const whole = Math.max(0, Math.round(seconds));
+  const parts = [
+    [Math.floor(whole / 3600), "h"],
+    [Math.floor((whole % 3600) / 60), "min"],
+    [whole % 60, "s"],
+  ]
+    .filter(([value]) => value !== 0)
+    .map(([value, unit]) => `${value} ${unit}`);
+  return parts.length === 0 ? "0 s" : parts.slice(0, 2).join(" ");
+}
+
+/** A handler call's duration: "85 ms", "2.4 s", "1 min 5 s". @param {unknown} ms */
+function durationText(ms) {
+  const value = Number(ms);
+  if (!Number.isFinite(value) || value < 0) return "";
+  if (value < 1000) return `${Math.round(value)} ms`;
+  if (value < 60_000) return `${(value / 1000).toFixed(1)} s`;
+  return spanText(value / 1000);
+}
+
+/**
+ * The retry schedule in force (`retry` of /admin/status) as one line:
+ * "30 s, 2 min, …, 12 h — 27 h 42 min in all"; undefined when the answer carries none.
+ * @param {any} retry
+ */
+function scheduleText(retry) {
+  /** @type {number[]} */
+  const schedule = Array.isArray(retry?.schedule) ? retry.schedule.map(Number) : [];
+  if (schedule.length === 0 || !schedule.every((s) => Number.isFinite(s) && s >= 0)) return undefined;
+  const total =
+    typeof retry.totalSeconds === "number" && Number.isFinite(retry.totalSeconds)
+      ? retry.totalSeconds
+      : schedule.reduce((sum, s) => sum + s, 0);
+  return { line: `${schedule.map(spanText).join(", ")} — ${spanText(total)} in all`, total, count: schedule.length };
+}
+
 /** @param {string} text @param {"error" | "ok" | "info"} [kind] */
 function message(text, kind = "info") {
   return h("p", { class: `message message-${kind}`, role: kind === "error" ? "alert" : "status" }, text);
@@ -104,8 +146,9 @@ function facts(rows) {
 /**
  * A table that folds into labelled rows at phone widths (each cell carries its column's name).
  * @param {string} caption @param {string[]} columns @param {Child[][]} rows
+ * @param {(index: number) => string | undefined} [rowClass] a class for a row (from a fixed set)
  */
-function table(caption, columns, rows) {
+function table(caption, columns, rows, rowClass) {
   return h(
     "div",
     { class: "table-wrap" },
@@ -125,10 +168,10 @@ function table(caption, columns, rows) {
       h(
         "tbody",
         {},
-        rows.map((cells) =>
+        rows.map((cells, index) =>
           h(
             "tr",
-            {},
+            { class: rowClass?.(index) },
             cells.map((cell, i) => h("td", { "data-label": columns[i] ?? "" }, cell)),
           ),
         ),
@@ -367,6 +410,9 @@ async function statusView(/** @type {Vocabulary} */ words) {
   const poll = status.poll ?? {};
   const config = Array.isArray(status.config) ? status.config : [];
   const troubled = (counts.failed ?? 0) + (counts.dead ?? 0);
+  const retrying = Number(counts.retrying ?? 0);
+  const held = Array.isArray(status.handlers?.held) ? status.handlers.held.map(String) : [];
+  const schedule = scheduleText(status.retry);
   render(
     "Status",
     h(
@@ -386,7 +432,37 @@ async function statusView(/** @type {Vocabulary} */ words) {
           "error",
         )
       : null,
+    held.length > 0
+      ? h(
+          "p",
+          { class: "message message-warn", role: "status" },
+          `Held: ${held.join(", ")}. Events that need ${held.length === 1 ? "it" : "them"} wait as retrying until released. `,
+          routeLink("handlers", "Open Handlers"),
+        )
+      : null,
+    retrying > 0
+      ? message(
+          `${retrying} event(s) are retrying: each is tried again on the schedule below, or, if it waits for a held handler, as soon as that handler is released. Nothing to do unless they stay there.`,
+        )
+      : null,
     stuckSection(status.stuck),
+    h("h2", {}, "Retries"),
+    schedule
+      ? [
+          facts([
+            ["Schedule", h("span", { title: `${schedule.total} s in all` }, schedule.line)],
+            [
+              "After the last",
+              `the event is dead (kept for replay), after ${schedule.count} ${schedule.count === 1 ? "retry" : "retries"}`,
+            ],
+          ]),
+          h(
+            "p",
+            { class: "muted" },
+            "Retry n waits the n-th delay plus up to 25 % jitter; a sink's longer Retry-After wins (up to 12 h). Waiting for a held handler uses none of them.",
+          ),
+        ]
+      : h("p", { class: "muted" }, "This Worker does not report its retry schedule: deploy it again (npm run deploy)."),
     h("h2", {}, "Webhooks"),
     facts([["Last webhook", timeText(status.lastWebhookAt)]]),
     h("h2", {}, "Polling fallback"),
@@ -579,7 +655,13 @@ async function eventsView(params, words, options = {}) {
   if (options.dead) filters.status = "dead";
   const limit = params.get("limit") ?? String(words.limits.list.default);
   const cursor = params.get("cursor") ?? "";
-  const title = options.dead ? "Dead events" : filters.status === "failed" ? "Failed events" : "Events";
+  const title = options.dead
+    ? "Dead events"
+    : filters.status === "failed"
+      ? "Failed events"
+      : filters.status === "retrying"
+        ? "Retrying events"
+        : "Events";
   const sizes = pageSizes(words.limits.list, LIST_PAGE_SIZES);
   const form = filterForm(words, filters, limit, sizes, "Show", (chosen, chosenLimit) => {
     location.hash = `#/events${query({ ...chosen, limit: chosenLimit })}`;
@@ -598,7 +680,7 @@ async function eventsView(params, words, options = {}) {
   const events = Array.isArray(answer.events) ? answer.events : [];
   const rows = events.map((/** @type {any} */ e) => [
     timeText(e.receivedAt),
-    badge(String(e.status)),
+    statusCell(e),
     h("span", { class: "mono" }, String(e.type)),
     e.lastError
       ? h(
@@ -654,6 +736,29 @@ async function eventsView(params, words, options = {}) {
   );
 }
 
+/**
+ * An event's status, and for one that is retrying when it is tried next (or that it waits for a
+ * held handler: a retrying event with no `nextAttemptAt`).
+ * @param {any} event
+ */
+function statusCell(event) {
+  const status = String(event.status);
+  if (status !== "retrying") return badge(status);
+  return h("span", { class: "status-cell" }, badge(status), " ", nextAttempt(event.nextAttemptAt));
+}
+
+/** @param {unknown} iso */
+function nextAttempt(iso) {
+  if (typeof iso !== "string" || !iso) return h("span", { class: "muted" }, "waits for a held handler");
+  const date = new Date(iso);
+  if (Number.isNaN(date.getTime())) return h("span", {}, `next try ${iso}`);
+  return h(
+    "time",
+    { datetime: iso, title: `${date.toLocaleString()} (${iso})`, class: "muted" },
+    `next try ${ago(date)}`,
+  );
+}
+
 /** @param {string} id */
 async function eventView(id) {
   const title = "Event";
@@ -669,6 +774,10 @@ async function eventView(id) {
   }
   const event = answer.event ?? {};
   const outcomes = Array.isArray(event.outcomes) ? event.outcomes : [];
+  const attempts = Array.isArray(answer.attempts) ? answer.attempts : undefined;
+  const waitingFor = outcomes
+    .filter((/** @type {any} */ o) => o.held === true)
+    .map((/** @type {any} */ o) => String(o.handler));
   const workOrderId = workOrderOf(event);
   const replayResult = h("div", { "aria-live": "polite" });
   const replayButton = /** @type {HTMLButtonElement} */ (
@@ -707,6 +816,16 @@ async function eventView(id) {
       ["Source", String(event.source ?? "")],
       ["Received", timeText(event.receivedAt)],
       ["Attempts", String(event.attempts ?? 0)],
+      ...(event.status === "retrying"
+        ? /** @type {Array<[string, Child]>} */ ([
+            [
+              "Next attempt",
+              typeof event.nextAttemptAt === "string" && event.nextAttemptAt
+                ? timeText(event.nextAttemptAt)
+                : h("span", {}, waitingFor.length ? "when the held handler is released" : "not scheduled"),
+            ],
+          ])
+        : []),
       ...(event.summary ? /** @type {Array<[string, Child]>} */ ([["Summary", String(event.summary)]]) : []),
       ...(event.lastError
         ? /** @type {Array<[string, Child]>} */ ([
@@ -715,19 +834,29 @@ async function eventView(id) {
         : []),
     ]),
     h("div", { class: "row" }, replayButton, replayResult),
+    waitingFor.length
+      ? h(
+          "p",
+          { class: "message message-warn", role: "status" },
+          `This event waits for ${waitingFor.join(", ")}, which ${waitingFor.length === 1 ? "is" : "are"} held: it runs again within a minute of the release. `,
+          routeLink("handlers", "Open Handlers"),
+        )
+      : null,
     h("h2", {}, "Outcomes"),
     outcomes.length === 0
       ? h("p", { class: "muted" }, "No handler has run for this event yet.")
       : table(
           "Outcome per handler",
-          ["Handler", "Status", "Attempts", "Last error"],
+          ["Handler", "Status", "Attempts", "Error or detail"],
           outcomes.map((/** @type {any} */ o) => [
             h("span", { class: "mono" }, String(o.handler)),
             badge(String(o.status)),
             String(o.attempts ?? 0),
-            o.lastError ? h("span", { class: "error-text" }, String(o.lastError)) : "",
+            outcomeText(o),
           ]),
         ),
+    h("h2", {}, "Attempt log"),
+    attemptLog(attempts),
     workOrderId
       ? [
           h("h2", {}, `Work order ${workOrderId}`),
@@ -751,6 +880,50 @@ async function eventView(id) {
       : null,
     h("h2", {}, "Data"),
     h("pre", { class: "data", tabindex: "0" }, JSON.stringify(event.data ?? {}, null, 2)),
+  );
+}
+
+/**
+ * What an outcome says beside its status: the last error, why the handler skipped (`reason`), what
+ * it did (`detail`), or that it waits for a release.
+ * @param {any} o
+ */
+function outcomeText(o) {
+  /** @type {Child[]} */
+  const parts = [];
+  if (o.lastError) parts.push(h("span", { class: "error-text" }, String(o.lastError)));
+  if (o.reason) parts.push(h("span", {}, `Skipped: ${String(o.reason)}`));
+  if (o.detail) parts.push(h("span", {}, String(o.detail)));
+  if (o.held === true) parts.push(h("span", {}, "Held: waits for its release"));
+  return parts.length <= 1 ? (parts[0] ?? "") : h("span", { class: "stack" }, parts);
+}
+
+/** The attempt log: every handler call of the event, oldest first (the Worker keeps the latest 50). */
+function attemptLog(/** @type {any[] | undefined} */ attempts) {
+  if (attempts === undefined) {
+    return h("p", { class: "muted" }, "This Worker does not report attempts: deploy it again (npm run deploy).");
+  }
+  if (attempts.length === 0) return h("p", { class: "muted" }, "No handler has been called for this event yet.");
+  return table(
+    attempts.length >= 50
+      ? `The latest ${attempts.length} handler calls, oldest first (older ones are not shown)`
+      : `${attempts.length} handler call(s), oldest first`,
+    ["Handler", "Attempt", "Time", "Duration", "Outcome", "Sink status", "Error or detail"],
+    attempts.map((/** @type {any} */ a) => [
+      h("span", { class: "mono" }, String(a.handler)),
+      String(a.attempt ?? ""),
+      timeText(a.at, ""),
+      durationText(a.durationMs),
+      badge(String(a.outcome)),
+      a.status === undefined || a.status === null ? "" : String(a.status),
+      a.error
+        ? h("span", { class: "error-text" }, String(a.error))
+        : a.detail
+          ? String(a.detail)
+          : a.outcome === "held"
+            ? "held: not called"
+            : "",
+    ]),
   );
 }
 
@@ -930,7 +1103,317 @@ function errorText(/** @type {unknown} */ error) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Routing by fragment: #/status, #/events?…, #/event/<id>, #/dead, #/replay?…
+// Handlers (GET /admin/handlers): held or not, the events waiting for them, and Hold and Release,
+// each asked for again before it is sent.
+
+/** The longest hold reason the Worker keeps. */
+const MAX_REASON_CHARS = 200;
+
+/**
+ * @typedef {{ text: string, kind: "ok" | "error" | "info" }} Notice
+ * @param {Notice} [notice] what the last hold or release did, shown above the list
+ */
+async function handlersView(notice) {
+  const title = "Handlers";
+  const mine = routeAbort;
+  /** @type {any} */
+  let answer;
+  try {
+    answer = await api("/admin/handlers");
+  } catch (error) {
+    if (error instanceof ApiError && error.status === 404) {
+      render(
+        title,
+        message(
+          "This Worker does not list its handlers (GET /admin/handlers): it is older than its console. Deploy it again (npm run deploy), then reload this page.",
+          "error",
+        ),
+      );
+      return;
+    }
+    throw error;
+  }
+  if (routeAbort !== mine) return;
+  const handlers = Array.isArray(answer.handlers) ? answer.handlers : [];
+  const panel = h("section", { class: "confirm", "aria-label": "Confirm", hidden: true });
+  const heldNames = handlers
+    .filter((/** @type {any} */ x) => x.held === true)
+    .map((/** @type {any} */ x) => String(x.name));
+  render(
+    title,
+    notice ? message(notice.text, notice.kind) : null,
+    h(
+      "p",
+      {},
+      "Hold a handler before its destination goes down for maintenance (an ERP upgrade): while held it is not called, and the events that need it run their other handlers, then wait as retrying, using none of their retries. Release it when the destination is back: the waiting events are queued again and each effect still happens once.",
+    ),
+    heldNames.length
+      ? h("p", { class: "message message-warn", role: "status" }, `Held now: ${heldNames.join(", ")}.`)
+      : null,
+    handlers.length === 0
+      ? message("The Worker lists no handlers.")
+      : table(
+          `${handlers.length} handler(s), in the order the Worker runs them`,
+          ["Handler", "Types", "Held", "Waiting", "Last success", "Last failure", "Action"],
+          handlers.map((/** @type {any} */ x) => {
+            const name = String(x.name);
+            const held = x.held === true;
+            return [
+              h(
+                "span",
+                { class: "handler-name" },
+                h("span", { class: "mono" }, name),
+                held ? [" ", badge("held")] : null,
+              ),
+              h(
+                "span",
+                { class: "mono types" },
+                /** @type {string[]} */ (Array.isArray(x.types) ? x.types.map(String) : []).flatMap((type, i) => [
+                  i > 0 ? ", " : "",
+                  ...breakable(type),
+                ]),
+              ),
+              held
+                ? h(
+                    "span",
+                    { class: "stack held-since" },
+                    h("span", {}, "since ", timeText(x.heldSince, "a moment ago")),
+                    x.reason
+                      ? h("span", {}, `Reason: ${String(x.reason)}`)
+                      : h("span", { class: "muted" }, "No reason given"),
+                  )
+                : h("span", { class: "muted" }, "no"),
+              Number.isInteger(x.waiting) ? String(x.waiting) : "0",
+              timeText(x.lastSuccessAt, "none yet"),
+              timeText(x.lastFailureAt, "none"),
+              actionButton(x, panel),
+            ];
+          }),
+          (i) => (handlers[i]?.held === true ? "held" : undefined),
+        ),
+    panel,
+    h("p", {}, h("button", { type: "button", class: "secondary", onclick: () => route() }, "Refresh")),
+  );
+}
+
+/**
+ * A dotted name that may break after its dots and underscores (`meter.` `trigger_` `state_changed`)
+ * rather than anywhere, so a narrow column still reads.
+ * @param {string} text @returns {Child[]}
+ */
+function breakable(text) {
+  return text.split(/(?<=[._])/).flatMap((piece, i) => (i === 0 ? [piece] : [h("wbr"), piece]));
+}
+
+/** The list read again after a hold or release, with what it did; a list that cannot be read says so. */
+async function afterAction(/** @type {Notice} */ notice) {
+  try {
+    await handlersView(notice);
+  } catch (error) {
+    if (error instanceof Superseded || (error instanceof ApiError && error.status === 401)) return;
+    render(
+      "Handlers",
+      message(notice.text, notice.kind),
+      message(`The list of handlers could not be read again: ${errorText(error)}`, "error"),
+      h("p", {}, h("button", { type: "button", onclick: () => route() }, "Try again")),
+    );
+  }
+}
+
+/** The row's Hold… or Release… button: it opens the confirmation, it sends nothing itself. */
+function actionButton(/** @type {any} */ handler, /** @type {HTMLElement} */ panel) {
+  const name = String(handler.name);
+  const held = handler.held === true;
+  const button = /** @type {HTMLButtonElement} */ (
+    h(
+      "button",
+      {
+        type: "button",
+        class: held ? "action" : "action secondary",
+        onclick: () => (held ? confirmRelease(handler, panel, button) : confirmHold(handler, panel, button)),
+      },
+      // The handler's name in the button itself, so its name says which one on its own.
+      `${held ? "Release" : "Hold"} ${name}…`,
+    )
+  );
+  return button;
+}
+
+/** Closes the confirmation and gives focus back to the button that opened it. */
+function closePanel(/** @type {HTMLElement} */ panel, /** @type {HTMLButtonElement} */ opener) {
+  panel.hidden = true;
+  panel.replaceChildren();
+  opener.focus();
+}
+
+/**
+ * Shows a confirmation in `panel`; Escape or Cancel closes it.
+ * @param {HTMLElement} panel @param {HTMLButtonElement} opener @param {string} heading
+ * @param {...(Child | Child[])} content
+ */
+function openPanel(panel, opener, heading, ...content) {
+  const title = h("h2", { tabindex: "-1" }, heading);
+  panel.replaceChildren(title, ...content.flat().filter((c) => c instanceof Node));
+  panel.hidden = false;
+  panel.onkeydown = (event) => {
+    if (event.key === "Escape") closePanel(panel, opener);
+  };
+  return title;
+}
+
+function confirmHold(
+  /** @type {any} */ handler,
+  /** @type {HTMLElement} */ panel,
+  /** @type {HTMLButtonElement} */ opener,
+) {
+  const name = String(handler.name);
+  const types = Array.isArray(handler.types) ? handler.types.map(String).join(", ") : "";
+  const result = h("div", { "aria-live": "polite" });
+  const reason = /** @type {HTMLInputElement} */ (
+    h("input", {
+      id: "hold-reason",
+      name: "reason",
+      maxlength: String(MAX_REASON_CHARS),
+      autocomplete: "off",
+      placeholder: "ERP maintenance until 14:00",
+    })
+  );
+  const submit = /** @type {HTMLButtonElement} */ (h("button", { type: "submit", class: "danger" }, `Hold ${name}`));
+  const form = h(
+    "form",
+    {
+      class: "hold-form",
+      onsubmit: async (event) => {
+        event.preventDefault();
+        const text = reason.value.trim();
+        submit.disabled = true;
+        /** @type {any} */
+        let answer;
+        try {
+          answer = await api(`/admin/handlers/${encodeURIComponent(name)}/hold`, {
+            method: "POST",
+            body: text ? { reason: text } : {},
+          });
+        } catch (error) {
+          showActionError(error, name, result, "hold");
+          submit.disabled = false;
+          return;
+        }
+        const kept = typeof answer.reason === "string" && answer.reason ? ` (reason: ${answer.reason})` : "";
+        await afterAction({
+          text: `${name} is held${kept}. Events that need it now wait as retrying; release it when its destination is back.`,
+          kind: "ok",
+        });
+      },
+    },
+    h(
+      "label",
+      { for: "hold-reason" },
+      `Reason (optional, at most ${MAX_REASON_CHARS} characters; shown here and in the alert)`,
+    ),
+    reason,
+    h(
+      "div",
+      { class: "row" },
+      submit,
+      h("button", { type: "button", class: "secondary", onclick: () => closePanel(panel, opener) }, "Cancel"),
+    ),
+  );
+  openPanel(
+    panel,
+    opener,
+    `Hold ${name}?`,
+    h(
+      "p",
+      {},
+      `While it is held, ${name} is not called. Events of its types (${types || "none"}) run their other handlers, then wait as retrying until you release it; they use none of their retries and never become dead.`,
+    ),
+    form,
+    result,
+  );
+  reason.focus();
+}
+
+function confirmRelease(
+  /** @type {any} */ handler,
+  /** @type {HTMLElement} */ panel,
+  /** @type {HTMLButtonElement} */ opener,
+) {
+  const name = String(handler.name);
+  const waiting = Number(handler.waiting ?? 0);
+  const result = h("div", { "aria-live": "polite" });
+  const release = /** @type {HTMLButtonElement} */ (
+    h(
+      "button",
+      {
+        type: "button",
+        class: "danger",
+        onclick: async () => {
+          release.disabled = true;
+          /** @type {any} */
+          let answer;
+          try {
+            answer = await api(`/admin/handlers/${encodeURIComponent(name)}/release`, { method: "POST" });
+          } catch (error) {
+            showActionError(error, name, result, "release");
+            release.disabled = false;
+            return;
+          }
+          const requeued = Number(answer.requeued ?? 0);
+          const rest = Number(answer.waiting ?? 0);
+          await afterAction({
+            text:
+              `${name} is released: ${requeued} waiting event(s) queued again now` +
+              (rest > 0 ? `; the other ${rest} within a minute (the scheduled run queues them).` : "."),
+            kind: "ok",
+          });
+        },
+      },
+      `Release ${name}`,
+    )
+  );
+  const title = openPanel(
+    panel,
+    opener,
+    `Release ${name}?`,
+    h(
+      "p",
+      {},
+      `${name} will be called again. ${waiting} event(s) wait for it: they are queued again now, and each effect still happens once. Release it only when its destination is back, or they fail and are retried again.`,
+    ),
+    h(
+      "div",
+      { class: "row" },
+      release,
+      h("button", { type: "button", class: "secondary", onclick: () => closePanel(panel, opener) }, "Cancel"),
+    ),
+    result,
+  );
+  // The question, not the button: one stray key press must not release it.
+  title.focus();
+}
+
+/**
+ * Says why a hold or release was refused, and what to do next.
+ * @param {unknown} error @param {string} name @param {HTMLElement} into @param {"hold" | "release"} action
+ */
+function showActionError(error, name, into, action) {
+  if (error instanceof Superseded || (error instanceof ApiError && error.status === 401)) return;
+  const text = errorText(error);
+  const sentence = /[.!?]$/.test(text) ? text : `${text}.`;
+  const next =
+    !(error instanceof ApiError) || error.status === 0
+      ? ""
+      : error.status === 404
+        ? ` The Worker has no handler named ${name} any more (it was deployed without it): refresh the list.`
+        : error.status === 400
+          ? " Change the reason and try again."
+          : ` Nothing was ${action === "hold" ? "held" : "released"}: try again; if it keeps failing, the Worker's logs (npx wrangler tail) say why.`;
+  into.replaceChildren(message(`The ${action} of ${name} did not go through: ${sentence}${next}`, "error"));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Routing by fragment: #/status, #/events?…, #/event/<id>, #/dead, #/handlers, #/replay?…
 
 async function route() {
   if (!readToken()) {
@@ -960,6 +1443,7 @@ async function route() {
     else if (view === "dead") await eventsView(params, words, { dead: true });
     else if (view === "event") await eventView(decodedId(rest.join("/")));
     else if (view === "replay") await replayView(params, words);
+    else if (view === "handlers") await handlersView();
     else await statusView(words);
   } catch (error) {
     if (routeAbort === mine) showFailure(error, "Something went wrong");

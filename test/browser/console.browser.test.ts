@@ -1,7 +1,8 @@
 // The operator console in a real Chromium against a real `wrangler dev` with stub Slack and ERP
 // servers on 127.0.0.1: sign-in through the fragment, the lists, filters and paging, an event's
-// outcomes, hostile titles staying text, replay and bulk replay reaching the ERP, a wrong token,
-// phone widths and the keyboard. Each main view is saved as a screenshot (test/helpers/node/browser.ts).
+// outcomes and attempt log, a retrying event, hostile titles staying text, replay and bulk replay
+// reaching the ERP, holding and releasing a handler, the retry schedule, a wrong token, phone
+// widths and the keyboard. Each main view is saved as a screenshot (test/helpers/node/browser.ts).
 
 import type { Browser, BrowserContext, Request as BrowserRequest, Page } from "playwright-core";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
@@ -93,6 +94,14 @@ async function signedIn(viewport?: { width: number; height: number }) {
   return tab;
 }
 
+/** Every status an event can have, in the Worker's order (GET /admin/vocabulary). */
+const STATUSES = ["accepted", "retrying", "processed", "failed", "dead"];
+
+/** The statuses of the Status view's cards, in order. */
+function cardStatuses(page: Page): Promise<string[]> {
+  return page.locator(".card .badge").allTextContents();
+}
+
 /** The ids in the events table, top to bottom. */
 async function listedIds(page: Page): Promise<string[]> {
   await page.locator("table, .message").first().waitFor();
@@ -176,7 +185,7 @@ describe.skipIf(!chromiumPath)("operator console in Chromium", () => {
     expect(page.url()).not.toContain("token=");
     expect(await page.evaluate("sessionStorage.length")).toBe(1);
     expect(await page.evaluate("localStorage.length")).toBe(0);
-    await expect.poll(() => page.locator(".card").count()).toBe(4);
+    await expect.poll(() => cardStatuses(page)).toEqual(STATUSES);
     await screenshot(page, "status");
 
     const apiCalls = requests.filter(
@@ -236,6 +245,7 @@ describe.skipIf(!chromiumPath)("operator console in Chromium", () => {
   it("offers exactly the Worker's statuses and canonical types (GET /admin/vocabulary), in both forms", async () => {
     const vocabulary = await adminJson<{ statuses: string[]; types: string[] }>("/vocabulary");
     expect(vocabulary.types).toContain("meter.trigger_state_changed");
+    expect(vocabulary.statuses).toEqual(STATUSES);
     const { context, page, problems } = await signedIn();
     const offered = (select: string) =>
       page
@@ -274,7 +284,7 @@ describe.skipIf(!chromiumPath)("operator console in Chromium", () => {
     refuse = false;
     await page.getByRole("button", { name: "Try again" }).click();
     await page.getByRole("heading", { level: 1, name: "Status" }).waitFor();
-    await expect.poll(() => page.locator(".card").count()).toBe(4);
+    await expect.poll(() => cardStatuses(page)).toEqual(STATUSES);
     await context.close();
   });
 
@@ -357,7 +367,7 @@ describe.skipIf(!chromiumPath)("operator console in Chromium", () => {
     });
     await page.getByRole("button", { name: "Refresh" }).click();
     await page.getByRole("heading", { level: 2, name: "Stuck events" }).waitFor();
-    expect(await page.locator(".card").count()).toBe(4);
+    expect(await cardStatuses(page)).toEqual(STATUSES);
     const warning = page.getByRole("alert").filter({ hasText: "stayed accepted" });
     expect(await warning.textContent()).toContain(
       "3 event(s) have stayed accepted with no change for more than 62 h: no queue retries them any more",
@@ -462,6 +472,216 @@ describe.skipIf(!chromiumPath)("operator console in Chromium", () => {
     await context.close();
   });
 
+  it("shows the attempt log of an event, and why a handler skipped", async () => {
+    // A LOW creation: the mirror takes it, the Slack alert skips it for its priority.
+    const id = uniqueId();
+    const { eventId } = await deliver("NEW_WORK_ORDER", {
+      ...created(id, "Lubricate gearbox"),
+      newWorkOrder: { ...newWorkOrder.newWorkOrder, title: "Lubricate gearbox", priority: "LOW" },
+    });
+    expect(await settled(eventId)).toBe("processed");
+    const api = await adminJson<{
+      event: { outcomes: Array<{ handler: string; status: string; reason?: string }> };
+      attempts: Array<{ handler: string; attempt: number; outcome: string; detail?: string }>;
+    }>(`/events/${encodeURIComponent(eventId)}`);
+    const skip = api.event.outcomes.find((o) => o.handler === "slack-alert");
+    expect(skip).toMatchObject({ status: "skipped", reason: "priority is LOW; SLACK_ALERT_PRIORITIES is HIGH" });
+    expect(api.attempts.map((a) => [a.handler, a.outcome])).toEqual([
+      ["slack-alert", "skipped"],
+      ["warehouse", "ok"],
+    ]);
+
+    const { context, page, problems } = await signedIn();
+    await page.goto(`${dev.url}/admin#/event/${encodeURIComponent(eventId)}`);
+    await page.getByRole("heading", { level: 2, name: "Attempt log" }).waitFor();
+    const outcomes = page.getByRole("table", { name: "Outcome per handler" });
+    const slackRow = outcomes.locator("tbody tr").filter({ hasText: "slack-alert" });
+    expect(await slackRow.locator("td[data-label='Error or detail']").textContent()).toBe(
+      "Skipped: priority is LOW; SLACK_ALERT_PRIORITIES is HIGH",
+    );
+
+    const log = page.getByRole("table", { name: "2 handler call(s), oldest first" });
+    const column = (label: string) => log.locator(`td[data-label='${label}']`).allTextContents();
+    expect(await column("Handler")).toEqual(api.attempts.map((a) => a.handler));
+    expect(await column("Attempt")).toEqual(api.attempts.map((a) => String(a.attempt)));
+    expect(await column("Outcome")).toEqual(["skipped", "ok"]);
+    expect(await column("Sink status")).toEqual(["", ""]);
+    expect((await column("Error or detail"))[0]).toBe("priority is LOW; SLACK_ALERT_PRIORITIES is HIGH");
+    for (const duration of await column("Duration")) expect(duration).toMatch(/^\d+ ms$|^\d+\.\d s$/);
+    for (const time of await column("Time")) expect(time).toMatch(/ago\)$/);
+    expect(problems).toEqual([]);
+    await context.close();
+  });
+
+  it("shows a retrying event, when it is tried next and its attempt's sink answer, and lists it under the retrying filter", async () => {
+    const id = uniqueId();
+    // One 503 asking for an hour: the event waits on the queue well past this test.
+    erp.respondWith([{ status: 503, headers: { "retry-after": "3600" }, body: { error: "ERP in maintenance" } }]);
+    const { eventId } = await deliver("WORK_ORDER_STATUS_CHANGE", completed(id));
+    expect(await settled(eventId, ["retrying"])).toBe("retrying");
+    const api = await adminJson<{ event: { nextAttemptAt?: string } }>(`/events/${encodeURIComponent(eventId)}`);
+    const next = Date.parse(api.event.nextAttemptAt ?? "");
+    expect(next - Date.now()).toBeGreaterThan(50 * 60_000);
+
+    const { context, page, problems } = await signedIn();
+    await page.getByRole("link", { name: "Events", exact: true }).click();
+    await page.getByRole("heading", { level: 1, name: "Events" }).waitFor();
+    await page.getByLabel("Status").selectOption("retrying");
+    await page.getByRole("button", { name: "Show" }).click();
+    await page.getByRole("heading", { level: 1, name: "Retrying events" }).waitFor();
+    await expect.poll(() => listedIds(page)).toContain(eventId);
+    expect(page.url()).toContain("status=retrying");
+    const statuses = await page.locator("tbody td[data-label='Status'] .badge").allTextContents();
+    expect(new Set(statuses)).toEqual(new Set(["retrying"]));
+    const row = page.locator("tbody tr").filter({ hasText: eventId });
+    expect(await row.locator("td[data-label='Status'] time").getAttribute("datetime")).toBe(api.event.nextAttemptAt);
+    expect(await row.locator("td[data-label='Status']").textContent()).toMatch(/next try in \d+ min$/);
+    await screenshot(page, "events-retrying");
+
+    await row.locator("td[data-label='Event'] a").click();
+    await page.getByRole("heading", { level: 2, name: "Attempt log" }).waitFor();
+    const facts = page.locator("main dl").first();
+    expect(await facts.locator("dt").allTextContents()).toContain("Next attempt");
+    expect(await facts.locator(`time[datetime='${api.event.nextAttemptAt}']`).count()).toBe(1);
+    const log = page.locator("table").filter({ hasText: "oldest first" });
+    const erpRow = log.locator("tbody tr").filter({ hasText: "erp-sync" });
+    expect(await erpRow.locator("td[data-label='Outcome']").textContent()).toBe("retry");
+    expect(await erpRow.locator("td[data-label='Sink status']").textContent()).toBe("503");
+    expect(await erpRow.locator("td[data-label='Error or detail']").textContent()).toContain("503");
+    expect(problems).toEqual([]);
+    await context.close();
+  });
+
+  it("lists every handler, and holds then releases one through its buttons, after asking each time", async () => {
+    const handlers = (await adminJson<{ handlers: Array<{ name: string; held: boolean }> }>("/handlers")).handlers;
+    const state = async (name: string) =>
+      (
+        await adminJson<{ handlers: Array<{ name: string; held: boolean; reason?: string; waiting: number }> }>(
+          "/handlers",
+        )
+      ).handlers.find((x) => x.name === name);
+    const { context, page, problems } = await signedIn();
+    try {
+      await page.getByRole("link", { name: "Handlers", exact: true }).click();
+      await page.getByRole("heading", { level: 1, name: "Handlers" }).waitFor();
+      const names = () => page.locator("tbody td[data-label='Handler'] .mono").allTextContents();
+      await expect.poll(names).toEqual(handlers.map((x) => x.name));
+      expect(await names()).toContain("erp-sync");
+      const erpRow = page.locator("tbody tr").filter({ has: page.locator(".mono", { hasText: /^erp-sync$/ }) });
+      expect(await erpRow.locator("td[data-label='Types']").textContent()).toBe("workorder.completed");
+      expect(await page.locator("tr.held").count()).toBe(0);
+
+      // Hold asks first: Escape leaves it unheld, focus back on its button.
+      const holdButton = page.getByRole("button", { name: "Hold erp-sync…" });
+      await holdButton.click();
+      await page.getByRole("heading", { level: 2, name: "Hold erp-sync?" }).waitFor();
+      expect(await page.evaluate("document.activeElement.id")).toBe("hold-reason");
+      await page.keyboard.press("Escape");
+      await expect.poll(() => page.getByRole("heading", { level: 2, name: "Hold erp-sync?" }).count()).toBe(0);
+      expect(await page.evaluate("document.activeElement.textContent")).toBe("Hold erp-sync…");
+      expect((await state("erp-sync"))?.held).toBe(false);
+
+      // Then held, with a reason typed and Enter pressed; the reason is shown as text.
+      await page.keyboard.press("Enter");
+      await page.getByLabel(/^Reason/).fill(`ERP upgrade until 18:00 ${HOSTILE_TITLE}`);
+      await page.keyboard.press("Enter");
+      await page.getByRole("status").filter({ hasText: "erp-sync is held" }).waitFor();
+      expect(await state("erp-sync")).toMatchObject({ held: true, reason: `ERP upgrade until 18:00 ${HOSTILE_TITLE}` });
+      expect((await adminJson<{ handlers: { held: string[] } }>("/status")).handlers.held).toEqual(["erp-sync"]);
+      expect(await page.locator("tr.held").count()).toBe(1);
+      expect(await page.locator("tr.held .mono").first().textContent()).toBe("erp-sync");
+      expect(await page.locator("tr.held td[data-label='Handler'] .badge").textContent()).toBe("held");
+      expect(await page.locator("tr.held td[data-label='Held']").textContent()).toContain(
+        `Reason: ERP upgrade until 18:00 ${HOSTILE_TITLE}`,
+      );
+      expect(await page.locator("main img").count()).toBe(0);
+
+      // A completion now waits for it, as retrying, and its page says so.
+      const id = uniqueId();
+      const { eventId } = await deliver("WORK_ORDER_STATUS_CHANGE", completed(id));
+      expect(await settled(eventId, ["retrying"])).toBe("retrying");
+      expect(erpPostsFor(eventId)).toHaveLength(0);
+      await page.getByRole("button", { name: "Refresh" }).click();
+      await expect.poll(() => page.locator("tr.held td[data-label='Waiting']").textContent()).toBe("1");
+      await screenshot(page, "handlers");
+      await page.goto(`${dev.url}/admin#/event/${encodeURIComponent(eventId)}`);
+      await page.getByRole("status").filter({ hasText: "This event waits for erp-sync, which is held" }).waitFor();
+      const outcomes = page.getByRole("table", { name: "Outcome per handler" });
+      const heldOutcome = outcomes.locator("tbody tr").filter({ hasText: "erp-sync" });
+      expect(await heldOutcome.locator("td[data-label='Status']").textContent()).toBe("held");
+      expect(await page.locator("main dl").first().textContent()).toContain("when the held handler is released");
+
+      // Release, from the keyboard: the question takes focus, not the button.
+      await page.goto(`${dev.url}/admin#/handlers`);
+      await page.getByRole("heading", { level: 1, name: "Handlers" }).waitFor();
+      await page.getByRole("button", { name: "Release erp-sync…" }).focus();
+      await page.keyboard.press("Enter");
+      await page.getByRole("heading", { level: 2, name: "Release erp-sync?" }).waitFor();
+      expect(await page.evaluate("document.activeElement.textContent")).toBe("Release erp-sync?");
+      expect((await state("erp-sync"))?.held).toBe(true);
+      await page.keyboard.press("Tab");
+      expect(await page.evaluate("document.activeElement.textContent")).toBe("Release erp-sync");
+      await page.keyboard.press("Enter");
+      const done = page.getByRole("status").filter({ hasText: "erp-sync is released" });
+      await done.waitFor();
+      expect(await done.textContent()).toBe("erp-sync is released: 1 waiting event(s) queued again now.");
+      expect(await state("erp-sync")).toMatchObject({ held: false, waiting: 0 });
+      expect(await page.locator("tr.held").count()).toBe(0);
+      expect(await settled(eventId, ["processed"])).toBe("processed");
+      expect(erpPostsFor(eventId)).toHaveLength(1);
+      expect(problems).toEqual([]);
+    } finally {
+      await adminJson("/handlers/erp-sync/release", { method: "POST" });
+      await context.close();
+    }
+  });
+
+  it("says in words why a hold was refused and what to do next", async () => {
+    const { context, page } = await signedIn();
+    await page.route("**/admin/handlers/erp-sync/hold", (route) =>
+      route.fulfill({
+        status: 404,
+        contentType: "application/json",
+        body: '{"error":"No handler is named \\"erp-sync\\"; GET /admin/handlers lists them"}',
+      }),
+    );
+    await page.goto(`${dev.url}/admin#/handlers`);
+    await page.getByRole("button", { name: "Hold erp-sync…" }).click();
+    await page.getByRole("button", { name: "Hold erp-sync", exact: true }).click();
+    const alert = page.getByRole("alert");
+    await alert.waitFor();
+    expect(await alert.textContent()).toBe(
+      'The hold of erp-sync did not go through: No handler is named "erp-sync"; GET /admin/handlers lists them. The Worker has no handler named erp-sync any more (it was deployed without it): refresh the list.',
+    );
+    expect(await page.getByRole("button", { name: "Hold erp-sync", exact: true }).isEnabled()).toBe(true);
+    await context.close();
+  });
+
+  it("shows the retry schedule in force and the count of retrying events on the status view", async () => {
+    const status = await adminJson<{
+      retry: { schedule: number[]; totalSeconds: number };
+      events: Record<string, number>;
+    }>("/status");
+    expect(status.retry).toEqual({
+      schedule: [30, 120, 600, 1800, 3600, 7200, 14400, 28800, 43200],
+      totalSeconds: 99750,
+    });
+    const { context, page, problems } = await signedIn();
+    await page.getByRole("heading", { level: 2, name: "Retries" }).waitFor();
+    const schedule = page.locator("dt", { hasText: /^Schedule$/ }).locator("xpath=following-sibling::dd[1]");
+    expect(await schedule.textContent()).toBe(
+      "30 s, 2 min, 10 min, 30 min, 1 h, 2 h, 4 h, 8 h, 12 h — 27 h 42 min in all",
+    );
+    const retrying = page.locator(".card").filter({ has: page.locator(".badge", { hasText: /^retrying$/ }) });
+    expect(status.events.retrying).toBeGreaterThan(0);
+    expect(await retrying.locator(".count").textContent()).toBe(String(status.events.retrying));
+    await screenshot(page, "status");
+    await retrying.click();
+    await page.getByRole("heading", { level: 1, name: "Retrying events" }).waitFor();
+    expect(problems).toEqual([]);
+    await context.close();
+  });
+
   it("reads at phone width without sideways scrolling, and the status cards link to the lists", async () => {
     const { context, page } = await signedIn({ width: 390, height: 844 });
     expect(await page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")).toBe(true);
@@ -470,6 +690,19 @@ describe.skipIf(!chromiumPath)("operator console in Chromium", () => {
     await page.locator("tbody").waitFor();
     expect(await page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")).toBe(true);
     await screenshot(page, "events-phone");
+
+    // The handlers (with a hold's question open) and an event's attempt log fold the same way.
+    await page.goto(`${dev.url}/admin#/handlers`);
+    await page.getByRole("heading", { level: 1, name: "Handlers" }).waitFor();
+    await page.getByRole("button", { name: "Hold erp-sync…" }).click();
+    await page.getByRole("heading", { level: 2, name: "Hold erp-sync?" }).waitFor();
+    expect(await page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")).toBe(true);
+    await screenshot(page, "handlers-phone");
+    await page.keyboard.press("Escape");
+    await page.goto(`${dev.url}/admin#/event/${encodeURIComponent(createdEvents[0] as string)}`);
+    await page.getByRole("heading", { level: 2, name: "Attempt log" }).waitFor();
+    await page.locator("table").nth(1).waitFor();
+    expect(await page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")).toBe(true);
     await context.close();
   });
 

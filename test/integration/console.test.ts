@@ -45,6 +45,32 @@ describe("the console's files", () => {
     expect(html).not.toContain(TOKEN);
   });
 
+  it("links every view from the page, the Handlers view included", async () => {
+    const html = await (await get(`${BASE}/admin`, { ADMIN_TOKEN: TOKEN })).text();
+    const views = [...html.matchAll(/<a href="#\/([a-z]+)[^"]*" data-view="([a-z]+)">/g)].map((m) => m[2]);
+    expect(views).toEqual(["status", "events", "failed", "dead", "handlers", "replay"]);
+  });
+
+  it("serves a script that builds the page from text nodes and attributes only, never from markup", async () => {
+    const script = await (await get(`${BASE}/admin/console.js`, { ADMIN_TOKEN: TOKEN })).text();
+    expect(script).toContain("document.createTextNode");
+    // Every value from the Worker (titles, errors, hold reasons) reaches the page through h(): none
+    // of these, which parse a string as HTML or code, may appear.
+    for (const sink of [
+      "innerHTML",
+      "outerHTML",
+      "insertAdjacentHTML",
+      "document.write",
+      "eval(",
+      "new Function",
+      "setHTMLUnsafe",
+      "parseFromString",
+      "createContextualFragment",
+    ]) {
+      expect(script, sink).not.toContain(sink);
+    }
+  });
+
   it("answers 404 for the console and its files when no admin token applies", async () => {
     for (const path of ["/admin", "/admin/console.js", "/admin/console.css"]) {
       const response = await get(`${BASE}${path}`, {});
