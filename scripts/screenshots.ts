@@ -6,7 +6,7 @@ import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
-const VIEWS = ["status", "events", "event", "bulk-replay-preview", "events-phone"];
+const VIEWS = ["status", "events", "event", "bulk-replay-preview", "events-phone", "handlers"];
 const target = join("docs", "screenshots");
 const shots = mkdtempSync(join(tmpdir(), "console-screenshots-"));
 

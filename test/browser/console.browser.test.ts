@@ -128,7 +128,6 @@ describe.skipIf(!chromiumPath)("operator console in Chromium", () => {
         MAINTAINX_API_BASE: maintainx.url,
         MAINTAINX_API_KEY: "browser-api-key",
         ADMIN_TOKEN,
-        RETRY_BASE_SECONDS: "1",
         POLL_MODE: "off",
       },
     });
