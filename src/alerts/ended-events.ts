@@ -17,13 +17,27 @@ export const LISTED = 10;
 
 /** URLs never reach an alert, whatever an error text carries (a sink's path can hold its token). */
 export function withoutUrls(text: string): string {
-  return text.replace(/\b[a-z][a-z0-9+.-]*:\/\/[^\s"'<>]+/gi, (url) => {
-    try {
-      return `${new URL(url).origin}/…`;
-    } catch {
-      return "(a URL)";
-    }
+  return text.replace(/\b[a-z][a-z0-9+.-]*:\/\/[^\s"'<>]+/gi, (match) => {
+    // Punctuation that ends a sentence or a list (`…/hook; slack: …`) is the text's, not the URL's.
+    const url = match.replace(/[;,.:)]+$/, "");
+    const tail = match.slice(url.length);
+    // A URL cut short by redaction (`https://erp.test[redacted]`) still names its host; one with
+    // a user part is never guessed at (its password could pass for a port).
+    const host = /^[a-z][a-z0-9+.-]*:\/\/[^/?#[\]@]+(?=$|[/?#[])/i.exec(url)?.[0];
+    const origin = originOf(url) ?? originOf(host);
+    return `${origin ? `${origin}/…` : "(a URL)"}${tail}`;
   });
+}
+
+/** The URL's origin (never its user, path or query), or undefined when it does not parse as one. */
+function originOf(url: string | undefined): string | undefined {
+  if (!url) return undefined;
+  try {
+    const origin = new URL(url).origin;
+    return origin === "null" ? undefined : origin;
+  } catch {
+    return undefined;
+  }
 }
 
 /**
@@ -33,6 +47,16 @@ export function withoutUrls(text: string): string {
 export function listedEvents<T>(events: readonly T[], line: (event: T) => string): string[] {
   const more = events.length - LISTED;
   return [...events.slice(0, LISTED).map(line), ...(more > 0 ? [`…and ${more} more in this alert.`] : [])];
+}
+
+/** `45 s`, `12 min`, `27 h 42 min`: a span of time as an alert says it (rounded down to the minute past one). */
+export function durationText(seconds: number): string {
+  const s = Math.max(0, Math.floor(seconds));
+  if (s < 60) return `${s} s`;
+  const minutes = Math.floor(s / 60);
+  if (minutes < 60) return `${minutes} min`;
+  const rest = minutes % 60;
+  return rest === 0 ? `${Math.floor(minutes / 60)} h` : `${Math.floor(minutes / 60)} h ${rest} min`;
 }
 
 /** One event of an alert: its id, type, status and last error, each escaped for Slack. */

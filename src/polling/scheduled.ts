@@ -5,6 +5,8 @@
 
 import { alertEndedEvents } from "../alerts/ended-events";
 import { noticeExpiringEvents } from "../alerts/expiring-events";
+import { noteRecoveredHandlers } from "../alerts/handler-notes";
+import { alertRetryingEvents } from "../alerts/retrying-events";
 import { checkWebhookSilence } from "../alerts/silence";
 import { alertStuckEvents } from "../alerts/stuck-events";
 import { readConfig } from "../config";
@@ -31,8 +33,15 @@ export async function handleScheduled(controller: ScheduledController, env: Env)
   await step("Operator alerts for failed and dead events failed; the next run tries again", () =>
     alertEndedEvents(env),
   );
-  await step("Operator alerts for stuck accepted events failed; the next run tries again", () =>
+  // Stuck before retrying: an overdue retry alerted as stuck is not named again as long-retrying.
+  await step("Operator alerts for stuck events failed; the next run tries again", () =>
     alertStuckEvents(env, controller.scheduledTime),
+  );
+  await step("Operator alerts for events still retrying failed; the next run tries again", () =>
+    alertRetryingEvents(env, controller.scheduledTime),
+  );
+  await step("The notes of handlers delivering again failed; the next run tries again", () =>
+    noteRecoveredHandlers(env),
   );
   await step("The webhook-silence check failed; the next run tries again", () =>
     checkWebhookSilence(env, controller.scheduledTime),

@@ -1,5 +1,5 @@
 // What the operator alerts remember (docs/operations.md): which events were alerted in
-// which status, and which webhook silence was.
+// which status or retrying spell, and which webhook silence was.
 
 export interface EndedEvent {
   id: string;
@@ -43,6 +43,116 @@ export async function takeUnalertedEndings(
     status: r.status,
     lastError: r.last_error,
   }));
+  return { events, remaining: left?.results[0]?.n ?? 0 };
+}
+
+/** An event still `retrying` past ALERT_RETRYING_MINUTES, as its alert names it. */
+export interface RetryingEvent {
+  id: string;
+  type: string;
+  attempts: number;
+  /** `handler: error; handler: error`, as the consumer wrote it. */
+  lastError: string | null;
+  /** When the queue brings it back; null while it waits for a held handler (or was queued by a release). */
+  nextAttemptAt: string | null;
+  /** When its retrying spell began. */
+  retryingSince: string;
+  /** The held handlers it waits for (held_events). */
+  heldFor: string[];
+  /** The handlers whose last call for it failed (its latest attempt in the attempt log). */
+  failing: string[];
+}
+
+/**
+ * What `alerted` starts with once an event was alerted in its current retrying spell: the retrying
+ * alert writes exactly this, the stuck alert of an overdue retry this and `;overdue:<next attempt>`
+ * (store/stuck-events.ts), so either alert keeps the other from naming the spell again as
+ * long-retrying. A new spell has a new `retrying_since`.
+ */
+export const RETRYING_SPELL_MARK = "'retrying:' || coalesce(retrying_since, '')";
+
+/** The event was not alerted in its current retrying spell. */
+const NOT_ALERTED_IN_SPELL = `instr(coalesce(alerted, ''), ${RETRYING_SPELL_MARK}) <> 1`;
+
+/** The event's latest attempt that the attempt log holds (the one in flight has no rows yet). */
+const LATEST_LOGGED = "(SELECT max(l.attempt) FROM handler_attempts l WHERE l.event_id = events.id)";
+
+/** Handlers whose call failed (transiently or not) at that attempt, as a JSON array. */
+const FAILING_AT_LATEST = `(SELECT json_group_array(a.handler) FROM handler_attempts a
+  WHERE a.event_id = events.id AND a.attempt = ${LATEST_LOGGED} AND a.outcome IN ('retry', 'failed'))`;
+
+/** The held handlers the event waits for, as a JSON array. */
+const HELD_FOR = "(SELECT json_group_array(h.handler) FROM held_events h WHERE h.event_id = events.id)";
+
+/**
+ * The event waits for holds and nothing else: no next attempt is scheduled, no handler failed at
+ * its latest attempt, and it waits for a held handler (held_events), or did until a release queued
+ * it again (its latest attempt has a `held` turn). A hold is the operator's own decision, so such
+ * an event is not alerted as retrying; it is once a handler fails for it again.
+ */
+const HELD_ONLY = `(next_attempt_at IS NULL
+  AND NOT EXISTS (SELECT 1 FROM handler_attempts a
+    WHERE a.event_id = events.id AND a.attempt = ${LATEST_LOGGED} AND a.outcome IN ('retry', 'failed'))
+  AND (EXISTS (SELECT 1 FROM held_events h WHERE h.event_id = events.id)
+    OR EXISTS (SELECT 1 FROM handler_attempts a
+      WHERE a.event_id = events.id AND a.attempt = ${LATEST_LOGGED} AND a.outcome = 'held')))`;
+
+/** `retrying` since before ?1, not alerted in this spell, and not waiting for holds alone. */
+export const LONG_RETRYING = `status = 'retrying' AND retrying_since <= ?1 AND ${NOT_ALERTED_IN_SPELL} AND NOT ${HELD_ONLY}`;
+
+const jsonNames = (text: string | null): string[] => {
+  const names = JSON.parse(text ?? "[]") as unknown;
+  return Array.isArray(names) ? names.filter((n): n is string => typeof n === "string").sort() : [];
+};
+
+/**
+ * Takes up to `limit` events `retrying` since before `since` and not alerted in that spell,
+ * longest retrying first, and marks them alerted (`alerted` = `retrying:<retrying_since>`), in one
+ * statement: two runs at once never take the same event. `remaining` counts those left for the
+ * next run. Read through the partial index `events_retrying` (migrations/0011), which holds the
+ * retrying events only.
+ */
+export async function takeLongRetrying(
+  db: D1Database,
+  since: string,
+  limit: number,
+): Promise<{ events: RetryingEvent[]; remaining: number }> {
+  const [taken, left] = await db.batch<{
+    id: string;
+    type: string;
+    attempts: number;
+    last_error: string | null;
+    next_attempt_at: string | null;
+    retrying_since: string;
+    held_for: string | null;
+    failing: string | null;
+    n: number;
+  }>([
+    db
+      .prepare(
+        `UPDATE events SET alerted = ${RETRYING_SPELL_MARK}
+         WHERE id IN (SELECT id FROM events INDEXED BY events_retrying WHERE ${LONG_RETRYING}
+                      ORDER BY retrying_since LIMIT ?2)
+         RETURNING id, type, attempts, last_error, next_attempt_at, retrying_since,
+           ${HELD_FOR} AS held_for, ${FAILING_AT_LATEST} AS failing`,
+      )
+      .bind(since, limit),
+    db.prepare(`SELECT COUNT(*) AS n FROM events INDEXED BY events_retrying WHERE ${LONG_RETRYING}`).bind(since),
+  ]);
+  const events = (taken?.results ?? [])
+    .map((r) => ({
+      id: r.id,
+      type: r.type,
+      attempts: r.attempts,
+      lastError: r.last_error,
+      nextAttemptAt: r.next_attempt_at,
+      retryingSince: r.retrying_since,
+      heldFor: jsonNames(r.held_for),
+      failing: jsonNames(r.failing),
+    }))
+    .sort((a, b) =>
+      a.retryingSince < b.retryingSince ? -1 : a.retryingSince > b.retryingSince ? 1 : a.id < b.id ? -1 : 1,
+    );
   return { events, remaining: left?.results[0]?.n ?? 0 };
 }
 

@@ -1,14 +1,28 @@
-// How long an `accepted` event's row may stay unchanged before it counts as stuck; no Workers
-// types here, so the Node tests can read it.
+// When an event counts as stuck (nothing will settle it by itself); no Workers types here, so the
+// Node tests can read it.
 
 /**
- * The longest an event's message can still be in the queues while its row does not change: the
- * consumer's 5 retries (wrangler.toml `max_retries`) each after at most 43,200 s (the cap in
- * routing/retry-policy.ts, whatever RETRY_BASE_SECONDS or a sink's Retry-After asks), then the
- * dead-letter consumer's 20 tries at most 300 s apart: 222,000 s, rounded up to whole hours.
- * Every attempt that reaches D1 moves `updated_at`, so only attempts that all fail on D1 (or a
- * message lost on the way) leave a row this old. test/node/stuck-window.test.ts derives it again
- * from wrangler.toml and the retry policy.
+ * How long an `accepted` event's row may stay unchanged before it counts as stuck: the longest
+ * its message can still be in the queues meanwhile. Every attempt that reaches D1 changes the
+ * row, so it stays unchanged only while every attempt fails on D1, and those wait the retry
+ * schedule's delays (no sink's Retry-After applies when nothing ran): with the default schedule
+ * (src/lib/retry-schedule.ts) each delay at its +25 % jitter, capped at 43,200 s, and its last
+ * delay again for the retries past its end, over the consumer's 20 retries (wrangler.toml
+ * `max_retries`; routing/consumer.ts) = 589,088 s; then the dead-letter consumer's 20 tries at most
+ * 300 s apart (routing/retry-policy.ts) = 6,000 s; 595,088 s in all, rounded up to whole hours.
+ * test/node/stuck-window.test.ts derives it again from wrangler.toml and those modules.
+ *
+ * A configured RETRY_SCHEDULE with longer delays than the default's could keep a message in the
+ * queues longer; an event alerted then has failed on D1 at every attempt for a week while D1
+ * served the scheduled run, which will not settle by itself either.
  */
-export const STUCK_AFTER_HOURS = 62;
+export const STUCK_AFTER_HOURS = 166;
 export const STUCK_AFTER_MS = STUCK_AFTER_HOURS * 3_600_000;
+
+/**
+ * A `retrying` event whose next attempt is this far in the past counts as stuck: the queue should
+ * have brought it back by then (an attempt that reaches D1 moves `next_attempt_at` or settles the
+ * event). One waiting for a held handler has no next attempt and never counts.
+ */
+export const RETRY_OVERDUE_HOURS = 1;
+export const RETRY_OVERDUE_MS = RETRY_OVERDUE_HOURS * 3_600_000;

@@ -1,12 +1,14 @@
 // Operator alerts (docs/operations.md): events that end failed or dead are alerted once per
 // event and status (again after a replay that ends so again), a burst as one digest, with no
 // secret, signature or sink URL path in the text; a failing or hanging alert channel changes
-// nothing; the webhook-silence alert is sent once per silence.
+// nothing; events that will not settle by themselves (accepted past the retry window, retrying
+// long overdue) are alerted once per state; the webhook-silence alert is sent once per silence.
 
 import { createExecutionContext, createScheduledController, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { beforeEach, describe, expect, it, vi } from "vitest";
 import { alertEndedEvents, DIGEST_WINDOW_MS } from "../../src/alerts/ended-events";
+import { alertRetryingEvents } from "../../src/alerts/retrying-events";
 import { checkWebhookSilence } from "../../src/alerts/silence";
 import { alertStuckEvents } from "../../src/alerts/stuck-events";
 import type { CanonicalEvent } from "../../src/events/canonical";
@@ -15,6 +17,7 @@ import worker from "../../src/index";
 import { handleQueue } from "../../src/routing/queues";
 import { recordDeadLetter } from "../../src/store/dead-letters";
 import { recordAccepted, statusStatement } from "../../src/store/event-log";
+import { STUCK_AFTER_HOURS } from "../../src/store/stuck-window";
 import statusDone from "../fixtures/status-change-done.json";
 import { batchOf, maintainXEvent, messageFor } from "../helpers/events";
 import { ERP_URL, reply, SLACK_URL, world, worldErp } from "../helpers/outbound";
@@ -243,9 +246,10 @@ describe("alerts for failed and dead events", () => {
   });
 });
 
-describe("alerts for events left accepted past the retry window", () => {
+describe("alerts for stuck events: accepted past the retry window, retrying long overdue", () => {
   const HOUR = 3_600_000;
   const NOW = Date.now();
+  const W = STUCK_AFTER_HOURS;
 
   /** An event still `accepted`, its row last changed `hoursAgo` before NOW, after 3 attempts. */
   async function acceptedSince(hoursAgo: number, status: "accepted" | "processed" = "accepted"): Promise<string> {
@@ -269,22 +273,50 @@ describe("alerts for events left accepted past the retry window", () => {
     return id;
   }
 
-  it("alerts an event whose last change is older than 62 h once, naming it and how to replay it; a younger one later", async () => {
-    const stuck = await acceptedSince(63);
-    const younger = await acceptedSince(61);
-    await acceptedSince(100, "processed");
+  /** An event `retrying` for a day, its next attempt due `hoursAgo` before NOW (null: waiting for a hold). */
+  async function retryingDue(hoursAgo: number | null): Promise<string> {
+    const id = unique("retrying");
+    await recordAccepted(env.DB, {
+      id,
+      type: "workorder.completed",
+      sourceType: "WORK_ORDER_STATUS_CHANGE",
+      source: "webhook",
+      receivedAt: new Date(NOW - 24 * HOUR).toISOString(),
+      data: {},
+    });
+    await env.DB.prepare(
+      `UPDATE events SET status = 'retrying', attempts = 4, last_error = 'erp-sync: ERP: HTTP 503',
+         retrying_since = ?2, next_attempt_at = ?3, updated_at = ?2 WHERE id = ?1`,
+    )
+      .bind(
+        id,
+        new Date(NOW - 24 * HOUR).toISOString(),
+        hoursAgo === null ? null : new Date(NOW - hoursAgo * HOUR).toISOString(),
+      )
+      .run();
+    return id;
+  }
+
+  it("the window is the constant of src/store/stuck-window.ts", () => {
+    expect(W).toBe(166);
+  });
+
+  it(`alerts an event whose last change is older than the window once, naming it and how to replay it; a younger one later`, async () => {
+    const stuck = await acceptedSince(W + 1);
+    const younger = await acceptedSince(W - 1);
+    await acceptedSince(W + 40, "processed");
 
     expect(await alertStuckEvents(withAlerts, NOW)).toBe(1);
     const [text] = texts();
     expect(text).toContain(stuck);
-    expect(text).toContain("has stayed `accepted` with no change for more than 62 h");
+    expect(text).toContain(`has stayed \`accepted\` with no change for more than ${W} h`);
     expect(text).toContain("3 attempt(s)");
     expect(text).toContain(`npm run cli -- events replay ${stuck}`);
     expect(text).toContain("https://erp.example.com/…");
     expect(text).not.toContain("stuck-secret-path");
     expect(text).not.toContain(younger);
 
-    // Once per event: the next runs send nothing more, until the younger one passes 62 h too.
+    // Once per event: the next runs send nothing more, until the younger one passes the window too.
     expect(await alertStuckEvents(withAlerts, NOW + 60_000)).toBe(0);
     expect(await alertStuckEvents(withAlerts, NOW + 2 * HOUR)).toBe(1);
     expect(texts()).toHaveLength(2);
@@ -295,11 +327,11 @@ describe("alerts for events left accepted past the retry window", () => {
   });
 
   it("alerts it again only after it changed and stuck again, and as dead once it ends so", async () => {
-    const stuck = await acceptedSince(70);
+    const stuck = await acceptedSince(W + 8);
     expect(await alertStuckEvents(withAlerts, NOW)).toBe(1);
     // A replay whose send and restore both failed: its row changed, and nothing settles it.
     await env.DB.prepare("UPDATE events SET updated_at = ?2 WHERE id = ?1")
-      .bind(stuck, new Date(NOW - 65 * HOUR).toISOString())
+      .bind(stuck, new Date(NOW - (W + 3) * HOUR).toISOString())
       .run();
     expect(await alertStuckEvents(withAlerts, NOW)).toBe(1);
     expect(await alertStuckEvents(withAlerts, NOW)).toBe(0);
@@ -312,7 +344,7 @@ describe("alerts for events left accepted past the retry window", () => {
 
   it("folds many into one digest with the bulk replay's preview, from the Cron Trigger", async () => {
     const ids: string[] = [];
-    for (let i = 0; i < 12; i++) ids.push(await acceptedSince(63 + i));
+    for (let i = 0; i < 12; i++) ids.push(await acceptedSince(W + 1 + i));
     await worker.scheduled(
       createScheduledController({ scheduledTime: NOW, cron: "* * * * *" }),
       testEnv({ ALERT_WEBHOOK_URL: ALERT_URL, POLL_MODE: "off" }),
@@ -324,8 +356,62 @@ describe("alerts for events left accepted past the retry window", () => {
     expect(text).toContain("…and 2 more in this alert.");
     expect(ids.filter((id) => text?.includes(id))).toHaveLength(10);
     expect(text).toContain(
-      `events replay --status accepted --until ${new Date(NOW - 62 * HOUR).toISOString()} --dry-run`,
+      `events replay --status accepted --until ${new Date(NOW - W * HOUR).toISOString()} --dry-run`,
     );
+  });
+
+  it("alerts a retrying event whose next attempt is more than an hour overdue once per next attempt, never one waiting for a hold", async () => {
+    const overdue = await retryingDue(2);
+    const due = await retryingDue(0.5);
+    const held = await retryingDue(null);
+
+    expect(await alertStuckEvents(withAlerts, NOW)).toBe(1);
+    const [text] = texts();
+    expect(text).toContain(overdue);
+    expect(text).toContain("is `retrying` with its next attempt more than 1 h overdue");
+    expect(text).toContain(`(4 attempt(s), next attempt was due ${new Date(NOW - 2 * HOUR).toISOString()})`);
+    expect(text).toContain("If D1 was unavailable meanwhile");
+    expect(text).toContain(`npm run cli -- events replay ${overdue}`);
+    expect(text).not.toContain(due);
+
+    // Once per next attempt; named again once a later next attempt is overdue too.
+    expect(await alertStuckEvents(withAlerts, NOW + 60_000)).toBe(0);
+    // Nor named again as long-retrying in the same spell.
+    expect(texts().some((t) => t.includes(":hourglass_flowing_sand:"))).toBe(false);
+    await env.DB.prepare("UPDATE events SET next_attempt_at = ?2 WHERE id = ?1")
+      .bind(overdue, new Date(NOW - 1.5 * HOUR).toISOString())
+      .run();
+    expect(await alertStuckEvents(withAlerts, NOW + 60_000)).toBe(1);
+    expect(texts()[1]).toContain(overdue);
+
+    // The held one waits on purpose: never stuck, however long.
+    expect(await alertStuckEvents(withAlerts, NOW + 1000 * HOUR)).toBe(1);
+    expect(texts()[2]).toContain(due);
+    expect(texts().some((t) => t.includes(held))).toBe(false);
+  });
+
+  it("names accepted and overdue events in one digest, each with what to do", async () => {
+    const accepted = await acceptedSince(W + 2);
+    const overdue = await retryingDue(3);
+    expect(await alertStuckEvents(withAlerts, NOW)).toBe(2);
+    const [text] = texts();
+    expect(text).toContain("2 MaintainX events may not settle by themselves: 1 stayed `accepted`");
+    expect(text).toContain("1 is `retrying` with the next attempt more than 1 h overdue");
+    // Longest stuck first: the accepted one's last change is days older than the overdue attempt.
+    expect(text?.indexOf(accepted)).toBeLessThan(text?.indexOf(overdue) ?? -1);
+    expect(text).toContain("*accepted*");
+    expect(text).toContain("*retrying*");
+    expect(text).toContain("--status accepted --until");
+    expect(text).toContain("replay each overdue one: `npm run cli -- events replay <id>`");
+  });
+
+  it("a retry alerted as long-retrying is still alerted when it becomes overdue, once", async () => {
+    const overdue = await retryingDue(2);
+    expect(await alertRetryingEvents(withAlerts, NOW)).toBe(1);
+    expect(await alertStuckEvents(withAlerts, NOW)).toBe(1);
+    expect(await alertStuckEvents(withAlerts, NOW)).toBe(0);
+    expect(await alertRetryingEvents(withAlerts, NOW)).toBe(0);
+    expect(texts().filter((t) => t.includes(overdue))).toHaveLength(2);
   });
 });
 
