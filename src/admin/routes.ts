@@ -29,7 +29,7 @@ import {
 import { reportKey } from "../store/keys";
 import { readCursor, readPollState } from "../store/poll-state";
 import { listSideEffects } from "../store/side-effects";
-import { listStuckEvents, STUCK_AFTER_HOURS, STUCK_AFTER_MS } from "../store/stuck-events";
+import { listStuckEvents, STUCK_AFTER_HOURS, stuckCutoffs } from "../store/stuck-events";
 import { getMirroredWorkOrder } from "../store/work-orders";
 import { requireAdminToken } from "./auth";
 import {
@@ -212,18 +212,18 @@ admin.get("/reports/:workOrderId", async (c) => {
   });
 });
 
-/** Stuck events `/admin/status` lists one by one, oldest change first; it counts them all. */
+/** Stuck events `/admin/status` lists one by one, longest stuck first; it counts them all. */
 const STUCK_LISTED = 20;
 
 admin.get("/status", async (c) => {
-  const changedBefore = new Date(Date.now() - STUCK_AFTER_MS).toISOString();
+  const { changedBefore, overdueBefore } = stuckCutoffs(Date.now());
   const config = readConfig(c.env);
   const [cursor, state, events, lastWebhook, stuck, held] = await Promise.all([
     readCursor(c.env.IDEMPOTENCY),
     readPollState(c.env.DB),
     countEventsByStatus(c.env.DB),
     lastWebhookAt(c.env.DB),
-    listStuckEvents(c.env.DB, changedBefore, STUCK_LISTED),
+    listStuckEvents(c.env.DB, changedBefore, STUCK_LISTED, overdueBefore),
     heldHandlerNames(c.env.DB),
   ]);
   return c.json({
@@ -236,11 +236,14 @@ admin.get("/status", async (c) => {
       skippedUntil: state?.skippedUntil ?? null,
     },
     events,
-    // Accepted with no change for longer than the queues retry a message (docs/console.md).
+    // Accepted with no change for longer than the queues retry a message, or retrying with the
+    // next attempt long overdue: nothing will settle them by themselves (docs/operations.md).
     stuck: {
       afterHours: STUCK_AFTER_HOURS,
       changedBefore,
+      overdueBefore,
       count: stuck.count,
+      retrying: stuck.retrying,
       events: stuck.events.map(({ lastError, ...event }) => ({ ...event, ...(lastError ? { lastError } : {}) })),
     },
     lastWebhookAt: lastWebhook ?? null,

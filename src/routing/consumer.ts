@@ -31,7 +31,7 @@ import type { AttemptRecord } from "../store/handlers";
 import { type PlannedClaim, planClaims } from "./claims";
 import { createHandlerContext } from "./context";
 import { MalformedMessageError, PayloadUnavailableError, resolveMessage } from "./resolve";
-import { retryDelaySeconds } from "./retry-policy";
+import { retryDelayAfterErrorSeconds, retryDelaySeconds } from "./retry-policy";
 
 interface ConsumerDeps {
   /** Which handlers run for which type; the Worker's wiring hands over the default one. */
@@ -65,12 +65,8 @@ export async function consumeEvents(batch: MessageBatch<unknown>, env: Env, deps
       if (!first) return;
       const verdict = await processMessage(first, env, deps).catch((error: unknown): Verdict => {
         // Anything unexpected (D1 down, a bug) retries the message: never lost, dead-lettered at worst.
-        // Past the schedule's end the last delay is kept: the queue dead-letters it at max_retries.
-        const schedule = readConfig(env).retry.schedule;
-        const delaySeconds =
-          retryDelaySeconds(first.attempts, schedule, undefined, deps.random) ??
-          retryDelaySeconds(schedule.length, schedule, undefined, deps.random) ??
-          0;
+        // Past the schedule's end the queue dead-letters it at max_retries.
+        const delaySeconds = retryDelayAfterErrorSeconds(first.attempts, readConfig(env).retry.schedule, deps.random);
         return { ack: false, delaySeconds, reason: describeError(error) };
       });
       if (verdict.ack) {
@@ -102,7 +98,11 @@ async function processMessage(message: Message<unknown>, env: Env, deps: Consume
   if ("drop" in resolved) return { ack: true };
   if ("wait" in resolved) {
     // Its data is not readable yet: nothing ran, so the schedule's end is the queue's to enforce.
-    return { ack: false, delaySeconds: delayFor() ?? config.retry.schedule.at(-1) ?? 0, reason: resolved.wait };
+    return {
+      ack: false,
+      delaySeconds: retryDelayAfterErrorSeconds(message.attempts, config.retry.schedule, deps.random),
+      reason: resolved.wait,
+    };
   }
   const { event, replay, stored } = resolved;
 

@@ -18,6 +18,19 @@ export function retryDelaySeconds(
   return Math.min(MAX_DELAY_SECONDS, Math.ceil(wanted));
 }
 
+/**
+ * The delay after a delivery that failed before its handlers could settle (D1 unavailable, data
+ * not readable yet): the schedule's, and past its end five minutes, so the queue reaches
+ * max_retries and hands the message to the dead-letter queue within the hour.
+ */
+export function retryDelayAfterErrorSeconds(
+  attempt: number,
+  schedule: readonly number[],
+  random: () => number = Math.random,
+): number {
+  return retryDelaySeconds(attempt, schedule, undefined, random) ?? DEAD_LETTER_MAX_DELAY_SECONDS;
+}
+
 /** The dead-letter queue's own schedule never waits longer than this between two tries. */
 const DEAD_LETTER_MAX_DELAY_SECONDS = 300;
 /** Nor sooner than this: retried at once, a D1 blip would use up its retries in seconds. */

@@ -186,7 +186,8 @@ export function statusStatement(
 
 /**
  * The event waits: for the queue to bring it back at `nextAttemptAt`, or (null) for a held
- * handler's release. `retrying_since` keeps the start of an unbroken retrying spell.
+ * handler's release. `retrying_since` keeps the start of an unbroken retrying spell; a wait for a
+ * hold ends one (the hold was the operator's choice), so a failure after the release starts anew.
  */
 export function retryingStatement(
   db: D1Database,
@@ -198,7 +199,8 @@ export function retryingStatement(
   return db
     .prepare(
       `UPDATE events SET status = 'retrying', last_error = ?2, next_attempt_at = ?3, updated_at = ?4,
-         retrying_since = CASE WHEN status = 'retrying' THEN coalesce(retrying_since, ?4) ELSE ?4 END
+         retrying_since = CASE WHEN status = 'retrying' AND next_attempt_at IS NOT NULL
+                               THEN coalesce(retrying_since, ?4) ELSE ?4 END
        WHERE id = ?1`,
     )
     .bind(id, lastError, nextAttemptAt, now);

@@ -6,17 +6,17 @@
  * its message can still be in the queues meanwhile. Every attempt that reaches D1 changes the
  * row, so it stays unchanged only while every attempt fails on D1, and those wait the retry
  * schedule's delays (no sink's Retry-After applies when nothing ran): with the default schedule
- * (src/lib/retry-schedule.ts) each delay at its +25 % jitter, capped at 43,200 s, and its last
- * delay again for the retries past its end, over the consumer's 20 retries (wrangler.toml
- * `max_retries`; routing/consumer.ts) = 589,088 s; then the dead-letter consumer's 20 tries at most
- * 300 s apart (routing/retry-policy.ts) = 6,000 s; 595,088 s in all, rounded up to whole hours.
+ * (src/lib/retry-schedule.ts) each delay at its +25 % jitter, capped at 43,200 s, and 300 s for
+ * the retries past its end, over the consumer's 20 retries (wrangler.toml `max_retries`;
+ * routing/retry-policy.ts retryDelayAfterErrorSeconds) = 117,188 s; then the dead-letter
+ * consumer's 20 tries at most 300 s apart = 6,000 s; 123,188 s in all, rounded up to whole hours.
  * test/node/stuck-window.test.ts derives it again from wrangler.toml and those modules.
  *
  * A configured RETRY_SCHEDULE with longer delays than the default's could keep a message in the
  * queues longer; an event alerted then has failed on D1 at every attempt for a week while D1
  * served the scheduled run, which will not settle by itself either.
  */
-export const STUCK_AFTER_HOURS = 166;
+export const STUCK_AFTER_HOURS = 35;
 export const STUCK_AFTER_MS = STUCK_AFTER_HOURS * 3_600_000;
 
 /**

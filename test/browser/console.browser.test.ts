@@ -340,15 +340,15 @@ describe.skipIf(!chromiumPath)("operator console in Chromium", () => {
     // Nothing is stuck in a fresh Worker: no section.
     expect(await page.getByRole("heading", { level: 2, name: "Stuck events" }).count()).toBe(0);
 
-    // Stuck means 62 h without a change, which a test cannot wait for: the Worker's own answer is
+    // Stuck means 35 h without a change, which a test cannot wait for: the Worker's own answer is
     // given a `stuck` naming a real event (test/integration/stuck-events.test.ts covers the Worker).
-    const changedBefore = new Date(Date.now() - 62 * 3_600_000).toISOString();
+    const changedBefore = new Date(Date.now() - 35 * 3_600_000).toISOString();
     const stuckId = createdEvents[0] as string;
     await page.route("**/admin/status", async (route) => {
       const response = await route.fetch();
       const body = (await response.json()) as Record<string, unknown>;
       body.stuck = {
-        afterHours: 62,
+        afterHours: 35,
         changedBefore,
         count: 3,
         events: [
@@ -369,7 +369,7 @@ describe.skipIf(!chromiumPath)("operator console in Chromium", () => {
     expect(await cardStatuses(page)).toEqual(STATUSES);
     const warning = page.getByRole("alert").filter({ hasText: "stayed accepted" });
     expect(await warning.textContent()).toContain(
-      "3 event(s) have stayed accepted with no change for more than 62 h: no queue retries them any more",
+      "3 event(s) have stayed accepted with no change for more than 35 h: no queue retries them any more",
     );
     const table = page.locator("table").filter({ hasText: "The 2 oldest of 3, oldest change first" });
     expect(await table.locator("td[data-label='Event'] a").allTextContents()).toEqual([stuckId, HOSTILE_TITLE]);

@@ -298,7 +298,7 @@ describe("alerts for stuck events: accepted past the retry window, retrying long
   }
 
   it("the window is the constant of src/store/stuck-window.ts", () => {
-    expect(W).toBe(166);
+    expect(W).toBe(35);
   });
 
   it(`alerts an event whose last change is older than the window once, naming it and how to replay it; a younger one later`, async () => {

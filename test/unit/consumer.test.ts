@@ -613,6 +613,33 @@ describe("the retry schedule, the attempt log and held handlers", () => {
     }
   });
 
+  it("starts a new retrying spell when an event that waited for a hold fails after the release", async () => {
+    const spell = async (id: string) =>
+      (
+        await env.DB.prepare("SELECT retrying_since FROM events WHERE id = ?1")
+          .bind(id)
+          .first<{ retrying_since: string | null }>()
+      )?.retrying_since;
+    await hold("slack-alert", true);
+    const event = await maintainXEvent("NEW_WORK_ORDER", highPriorityCreated());
+    try {
+      await run([messageFor(event)], 1, scheduled);
+    } finally {
+      await hold("slack-alert", false);
+    }
+    const parked = await spell(event.id);
+    expect(parked).toEqual(expect.any(String));
+    await new Promise((r) => setTimeout(r, 5));
+    slack.plan(new Response("down", { status: 503 }));
+    await run([messageFor(event)], 1, scheduled);
+    const failing = await spell(event.id);
+    // The hold was the operator's choice: ALERT_RETRYING_MINUTES counts from the failure.
+    expect(Date.parse(failing ?? "")).toBeGreaterThan(Date.parse(parked ?? ""));
+    slack.plan(new Response("still down", { status: 503 }));
+    await run([messageFor(event)], 2, scheduled);
+    expect(await spell(event.id)).toBe(failing);
+  });
+
   it("records each handler's last success and failure, and a failure episode's end", async () => {
     const state = () =>
       env.DB.prepare("SELECT * FROM handlers WHERE name = 'erp-sync'").first<Record<string, string | null>>();
