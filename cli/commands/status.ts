@@ -54,7 +54,10 @@ const StatusSchema = z.looseObject({
     >,
   ),
   // Absent from Workers older than the stuck-event check.
-  stuck: z.looseObject({ afterHours: z.number(), changedBefore: z.string(), count: count }).optional(),
+  // `retrying`: of them, retries long overdue (absent from Workers older than the retrying status).
+  stuck: z
+    .looseObject({ afterHours: z.number(), changedBefore: z.string(), count: count, retrying: count.optional() })
+    .optional(),
   lastWebhookAt: z.string().nullish(),
   // Absent from Workers older than the retry schedule and holds.
   retry: z.looseObject({ schedule: z.array(z.number()), totalSeconds: z.number() }).optional(),
@@ -97,8 +100,12 @@ function printStatus(status: Status, target: AdminTarget, ctx: CliContext): void
     rows.push(["Held handlers", held.length === 0 ? "none" : held.join(", ")]);
   }
   if (status.stuck && status.stuck.count > 0) {
-    const { count: n, afterHours } = status.stuck;
-    rows.push(["Stuck", `${plural(n, "event")} accepted and unchanged for over ${afterHours} h`]);
+    const { count: n, afterHours, retrying = 0 } = status.stuck;
+    const parts = [
+      ...(n > retrying ? [`${plural(n - retrying, "event")} accepted and unchanged for over ${afterHours} h`] : []),
+      ...(retrying > 0 ? [`${plural(retrying, "event")} retrying, the next attempt over an hour late`] : []),
+    ];
+    rows.push(["Stuck", parts.join("; ")]);
   }
   if (poll.lastRunAt) {
     const outcome = poll.outcome ?? "unknown";
@@ -147,12 +154,21 @@ function printStatus(status: Status, target: AdminTarget, ctx: CliContext): void
     const example = held.length === 1 ? (held[0] as string) : { placeholder: "<name>" };
     stderr(`  release:    ${cliCommand(target, ["handlers", "release", example])}`);
   }
-  if (status.stuck && status.stuck.count > 0) {
+  const overdue = status.stuck?.retrying ?? 0;
+  if (status.stuck && status.stuck.count > overdue) {
     const filter = ["--status", "accepted", "--until", status.stuck.changedBefore];
-    stderr(`${plural(status.stuck.count, "event")} stuck as accepted (no queue retries them any more):`);
+    stderr(`${plural(status.stuck.count - overdue, "event")} stuck as accepted (no queue retries them any more):`);
     stderr(`  list them:  ${cliCommand(target, ["events", "list", ...filter])}`);
     stderr(`  see why:    ${cliCommand(target, ["events", "show", { placeholder: "<id>" }])}`);
     stderr(`  replay:     ${cliCommand(target, ["events", "replay", ...filter, "--dry-run"])}, then without --dry-run`);
+  }
+  if (overdue > 0) {
+    stderr(
+      `${plural(overdue, "event")} retrying with the next attempt over an hour late (the queue did not bring it back):`,
+    );
+    stderr(`  which:      ${cliCommand(target, ["status", "--json"])} lists them under stuck.events`);
+    stderr(`  see why:    ${cliCommand(target, ["events", "show", { placeholder: "<id>" }])}`);
+    stderr(`  replay:     ${cliCommand(target, ["events", "replay", { placeholder: "<id>" }])}`);
   }
   if (status.config.length > 0) {
     stderr(

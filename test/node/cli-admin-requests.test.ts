@@ -598,6 +598,29 @@ describe("status output", () => {
     ]);
   });
 
+  it("tells accepted events past the window from retries long overdue, with what to do about each", async () => {
+    const changedBefore = "2026-11-25T19:15:00.000Z";
+    const stuck = { afterHours: 35, changedBefore, count: 3, retrying: 1, events: [] };
+    const healthy = {
+      ...STATUS_ANSWER,
+      events: { accepted: 2, retrying: 1, processed: 3, failed: 0, dead: 0 },
+      config: [],
+    };
+    answer({ "GET /admin/status": { body: { ...healthy, stuck } } });
+    const result = await run(["status"]);
+
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain(
+      "Stuck           2 events accepted and unchanged for over 35 h; 1 event retrying, the next attempt over an hour late",
+    );
+    const lines = result.stderr.split("\n");
+    expect(lines).toContain("2 events stuck as accepted (no queue retries them any more):");
+    expect(lines).toContain(
+      "1 event retrying with the next attempt over an hour late (the queue did not bring it back):",
+    );
+    expect(lines).toContain(`  replay:     npm run cli -- events replay <id> --url ${worker.url}`);
+  });
+
   it("says nothing to do when nothing failed, and --json prints the answer", async () => {
     const healthy = {
       ...STATUS_ANSWER,
