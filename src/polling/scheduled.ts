@@ -12,10 +12,10 @@ import { alertStuckEvents } from "../alerts/stuck-events";
 import { readConfig } from "../config";
 import { requeueReleased } from "../ingest/requeue";
 import { describeError, log } from "../lib/log";
-import { deleteExpired, NOTICE_LEAD_MS, type RetentionCutoffs } from "../store/retention";
+import { deleteExpired, NOTICE_LEAD_MS, type RetentionCutoffs, SWEEP_SLICES, sweepChanges } from "../store/retention";
 import { pollWorkOrders } from "./poller";
 
-/** Events (and, separately, dead letters) deleted per run at most: 1,440 runs a day. */
+/** Events deleted per run at most, likewise dead letters and each kind the sweep deletes: 1,440 runs a day. */
 const RETENTION_BATCH = 500;
 const DAY_MS = 86_400_000;
 /**
@@ -62,10 +62,17 @@ const isoAt = (ms: number) => new Date(ms).toISOString();
 
 /**
  * One run of retention: the final notices for failed and dead events that go within a week, then
- * one batch of deletions. RETENTION_DAYS=0 keeps everything; FAILED_RETENTION_DAYS=0 keeps the
- * failed and dead events, which are otherwise kept at least as long as processed ones.
+ * one batch of deletions of events (with what is kept per event), then one slice of the sweep of
+ * changes, reopens and deleted work orders (`slices` slices a pass: run once a minute, a pass a
+ * day). RETENTION_DAYS=0 keeps everything; FAILED_RETENTION_DAYS=0 keeps the failed and dead
+ * events, which are otherwise kept at least as long as processed ones.
  */
-export async function applyRetention(env: Env, nowMs: number, batch = RETENTION_BATCH): Promise<void> {
+export async function applyRetention(
+  env: Env,
+  nowMs: number,
+  batch = RETENTION_BATCH,
+  slices = SWEEP_SLICES,
+): Promise<void> {
   const config = readConfig(env);
   const days = config.retentionDays;
   if (days === 0) return;
@@ -90,22 +97,31 @@ export async function applyRetention(env: Env, nowMs: number, batch = RETENTION_
       () => noticeExpiringEvents(env, nowMs, noticeBefore, failedDays),
     );
   }
+  const context = {
+    olderThan: cutoffs.processedBefore,
+    retentionDays: days,
+    ...(cutoffs.unfinished
+      ? { failedChangedBefore: cutoffs.unfinished.changedBefore, failedRetentionDays: failedDays }
+      : {}),
+  };
+  let deleted: Record<string, number> = {};
   try {
-    const deleted = await deleteExpired(env.DB, cutoffs, batch);
-    if (deleted.events > 0 || deleted.deadLetters > 0) {
-      log.info("Retention deleted old events", {
-        ...deleted,
-        olderThan: cutoffs.processedBefore,
-        retentionDays: days,
-        ...(cutoffs.unfinished
-          ? { failedChangedBefore: cutoffs.unfinished.changedBefore, failedRetentionDays: failedDays }
-          : {}),
-      });
-    }
+    deleted = { ...(await deleteExpired(env.DB, cutoffs, batch)) };
+  } catch (error) {
+    log.error("Retention failed; the next run tries again", { ...context, error: describeError(error) });
+  }
+  // After the events, so a change whose last event went just now can go at once if its id is in
+  // this run's slice. The slice follows the clock: a run that failed leaves its slice to the next
+  // day's pass.
+  const slice = Math.floor(nowMs / 60_000) % slices;
+  try {
+    Object.assign(deleted, await sweepChanges(env.DB, { before: cutoffs.processedBefore, slice, slices, batch }));
   } catch (error) {
     log.error("Retention failed; the next run tries again", {
-      olderThan: cutoffs.processedBefore,
+      ...context,
+      sweep: "changes, reopens and deleted work orders",
       error: describeError(error),
     });
   }
+  if (Object.values(deleted).some((n) => n > 0)) log.info("Retention deleted old events", { ...deleted, ...context });
 }

@@ -1,8 +1,9 @@
 // RETENTION_DAYS and FAILED_RETENTION_DAYS (docs/storage.md): the scheduled run deletes processed
-// events, their outcomes and dead letters older than the cutoff, in bounded batches; failed and
-// dead events only a longer period after their last change, and a week after a final operator
-// notice that named them; it keeps the mirror, the reports and the claims that make an effect
-// happen once per real change.
+// events, their outcomes, dead letters and links to their change older than the cutoff, in bounded
+// batches; failed and dead events only a longer period after their last change, and a week after
+// a final operator notice that named them; it keeps the reports, the mirror of work orders not
+// deleted, and each such work order's latest ending with its claims. The long history, the sweep
+// of changes and reopens, and repeated deliveries: retention-bounded.test.ts.
 
 import { createScheduledController } from "cloudflare:test";
 import { env } from "cloudflare:workers";
@@ -33,9 +34,17 @@ beforeEach(async () => {
   alertSink.calls.length = 0;
   // Storage is shared by the tests of this file: start each from empty tables.
   await env.DB.batch(
-    ["events", "side_effects", "dead_letters", "event_changes", "changes", "work_orders"].map((t) =>
-      env.DB.prepare(`DELETE FROM ${t}`),
-    ),
+    [
+      "events",
+      "side_effects",
+      "dead_letters",
+      "event_changes",
+      "changes",
+      "work_orders",
+      "handler_attempts",
+      "held_events",
+      "work_order_reopens",
+    ].map((t) => env.DB.prepare(`DELETE FROM ${t}`)),
   );
 });
 
@@ -112,8 +121,9 @@ describe("retention of the event log", () => {
     for (const id of old) {
       expect(await count(`SELECT COUNT(*) AS n FROM side_effects WHERE event_id = '${id}'`)).toBe(0);
     }
-    // Which ending each event id resolved to stays: the same id seen again resolves the same way.
-    expect(await count("SELECT COUNT(*) AS n FROM event_changes")).toBe(old.length + kept.length);
+    // Which ending each event id resolved to goes with the event: within RETENTION_DAYS the same id
+    // resolves the same way.
+    expect(await count("SELECT COUNT(*) AS n FROM event_changes")).toBe(kept.length);
   });
 
   it("keeps an old event that is still accepted (being retried, replayed or stuck) until it is processed", async () => {
@@ -156,25 +166,43 @@ describe("retention of the event log", () => {
     expect(left.results.map((r) => r.event_id)).toEqual(["never-logged-recent", recentEvent].sort());
   });
 
-  it("keeps the mirror, the reports and the claims keyed by a real change", async () => {
-    const old = await logEvent(90, 1);
-    await env.DB.prepare(
-      "INSERT INTO work_orders (id, title, status, version_ms, synced_at) VALUES ('1001', 'Old pump', 'DONE', 1, ?1)",
-    )
-      .bind(new Date(NOW - 90 * DAY).toISOString())
-      .run();
-    await env.DB.prepare(
-      `INSERT INTO side_effects (change_id, handler, status, attempts, updated_at)
-       VALUES ((SELECT change_id FROM event_changes WHERE event_id = ?1), 'erp-sync', 'done', 1, ?2)`,
-    )
-      .bind(old, new Date(NOW - 90 * DAY).toISOString())
-      .run();
+  it("keeps the reports, the mirror, and a mirrored work order's latest ending with its claims; the rest of an old change goes", async () => {
+    const mirrored = await logEvent(90, 1);
+    const unmirrored = await logEvent(90, 2);
+    await logEvent(1, 3);
+    const mirror = (id: string, deletedDaysAgo?: number) =>
+      env.DB.prepare(
+        `INSERT INTO work_orders (id, title, status, version_ms, deleted, deleted_at, synced_at)
+         VALUES (?1, 'Old pump', 'DONE', 1, ?2, ?3, ?4)`,
+      )
+        .bind(
+          id,
+          deletedDaysAgo === undefined ? 0 : 1,
+          deletedDaysAgo === undefined ? null : new Date(NOW - deletedDaysAgo * DAY).toISOString(),
+          new Date(NOW - 90 * DAY).toISOString(),
+        )
+        .run();
+    await mirror("1001");
+    // Deleted 31 days ago with no event left, and 31 days ago with one still logged (1003).
+    await mirror("1009", 31);
+    await mirror("1003", 31);
+    for (const id of [mirrored, unmirrored]) {
+      await env.DB.prepare(
+        `INSERT INTO side_effects (change_id, handler, status, attempts, updated_at)
+         VALUES ((SELECT change_id FROM event_changes WHERE event_id = ?1), 'erp-sync', 'done', 1, ?2)`,
+      )
+        .bind(id, new Date(NOW - 90 * DAY).toISOString())
+        .run();
+    }
     await env.REPORTS.put("reports/1001.json", "{}");
 
-    await applyRetention(testEnv({ RETENTION_DAYS: "30" }), NOW);
+    // One slice: the whole sweep in this run.
+    await applyRetention(testEnv({ RETENTION_DAYS: "30" }), NOW, 500, 1);
 
-    expect(await count("SELECT COUNT(*) AS n FROM events")).toBe(0);
-    expect(await count("SELECT COUNT(*) AS n FROM work_orders WHERE id = '1001'")).toBe(1);
+    expect(await count("SELECT COUNT(*) AS n FROM events")).toBe(1);
+    expect(await ids("SELECT id FROM work_orders ORDER BY id")).toEqual(["1001", "1003"]);
+    expect(await count("SELECT COUNT(*) AS n FROM changes WHERE work_order_id = '1001'")).toBe(1);
+    expect(await count("SELECT COUNT(*) AS n FROM changes WHERE work_order_id = '1002'")).toBe(0);
     expect(await count("SELECT COUNT(*) AS n FROM side_effects WHERE change_id IS NOT NULL")).toBe(1);
     expect(await env.REPORTS.head("reports/1001.json")).not.toBeNull();
   });
@@ -192,7 +220,7 @@ describe("retention of the event log", () => {
     expect(old).not.toBe(kept);
   });
 
-  it("repeats no ERP post for a completion delivered again after retention deleted its event", async () => {
+  it("repeats no ERP post for a completion delivered again within RETENTION_DAYS, after retention ran", async () => {
     const workOrderId = 7_700_000 + Math.floor(Math.random() * 100_000);
     const body = { ...statusDone, workOrderId, occurredAt: new Date().toISOString() };
     const deliver = async () => {
@@ -205,12 +233,14 @@ describe("retention of the event log", () => {
     expect(await settled(eventId)).toBe("processed");
     expect(erpPosts()).toHaveLength(1);
 
-    // Forty days on: retention deletes the event, and its KV dedupe key has long expired.
+    // Twenty-nine days on: retention runs its whole sweep and deletes what is older (here `old`);
+    // the completion's KV dedupe key has long expired.
+    const old = await logEvent(40, 1);
     await env.DB.prepare("UPDATE events SET received_at = ?2 WHERE id = ?1")
-      .bind(eventId, new Date(Date.now() - 40 * DAY).toISOString())
+      .bind(eventId, new Date(Date.now() - 29 * DAY).toISOString())
       .run();
-    await applyRetention(testEnv({ RETENTION_DAYS: "30" }), Date.now());
-    expect(await count(`SELECT COUNT(*) AS n FROM events WHERE id = '${eventId}'`)).toBe(0);
+    await applyRetention(testEnv({ RETENTION_DAYS: "30" }), Date.now(), 500, 1);
+    expect(await count(`SELECT COUNT(*) AS n FROM events WHERE id = '${old}'`)).toBe(0);
     await env.IDEMPOTENCY.delete(dedupeKey(eventId));
 
     expect(await deliver()).toBe(eventId);
@@ -266,7 +296,7 @@ describe("retention of failed and dead events (FAILED_RETENTION_DAYS)", () => {
     expect(texts()).toEqual([]);
   });
 
-  it("names it in one final notice a week before, then deletes it with its outcomes and dead letter, keeping its change's claims", async () => {
+  it("names it in one final notice a week before, then deletes it with its outcomes, dead letter and link to its change, and then the change nothing keeps", async () => {
     const dead = await logEvent(
       84,
       1,
@@ -305,12 +335,15 @@ describe("retention of failed and dead events (FAILED_RETENTION_DAYS)", () => {
     expect((await ids("SELECT id FROM events")).sort()).toEqual([dead, recent].sort());
 
     // A week after the notice, and over 90 days after its last change: it goes, and only it.
-    await applyRetention(withAlerts(), NOW + 7 * DAY + 60_000);
+    await applyRetention(withAlerts(), NOW + 7 * DAY + 60_000, 500, 1);
     expect(await ids("SELECT id FROM events")).toEqual([recent]);
     expect(await letters(dead)).toBe(0);
     expect(await count(`SELECT COUNT(*) AS n FROM side_effects WHERE event_id = '${dead}'`)).toBe(0);
-    expect(await count("SELECT COUNT(*) AS n FROM side_effects WHERE change_id IS NOT NULL")).toBe(1);
-    expect(await count(`SELECT COUNT(*) AS n FROM event_changes WHERE event_id = '${dead}'`)).toBe(1);
+    expect(await count(`SELECT COUNT(*) AS n FROM event_changes WHERE event_id = '${dead}'`)).toBe(0);
+    // Its change, made 91 days ago, with no event, no mirror row and a later change: it goes, with
+    // the claim keyed by it (the sweep of this run covers every id: one slice).
+    expect(await count("SELECT COUNT(*) AS n FROM side_effects WHERE change_id IS NOT NULL")).toBe(0);
+    expect(await count("SELECT COUNT(*) AS n FROM changes")).toBe(1);
     // `recent`, 82 days unchanged by now, is not named yet.
     expect(texts()).toHaveLength(1);
   });
