@@ -18,8 +18,9 @@ export const ENDING_MATCH_TOLERANCE_MS = 120_000;
  * work order and status (checked beside it) that
  * - webhook: has no webhook yet, and a poll time within the tolerance, or is the work order's
  *   latest ending and was polled without a completedAt (its poll time is only the last edit, which
- *   may come long after the ending); two webhooks never match (MaintainX sends one delivery per
- *   transition, and a retried delivery has the same event id);
+ *   may come long after the ending); or has this very webhook time: the same delivery again after
+ *   retention deleted its event (and its link), since MaintainX sends one delivery per transition
+ *   and a retried delivery has the same event id; two different webhooks never match;
  * - poll: has this very poll time (the same completedAt read again), or no poll time yet and a
  *   webhook time within the tolerance, or is the work order's latest ending when either poll gave
  *   no completedAt (an edit of a done work order is not a new ending, and a completedAt read later
@@ -30,6 +31,7 @@ export const ENDING_MATCH_TOLERANCE_MS = 120_000;
 const LATEST_ENDING = "(SELECT max(id) FROM changes WHERE work_order_id = o.work_order_id AND kind <> 'created')";
 const MATCHING_ENDING = `
   (o.source = 'webhook' AND c.webhook_ms IS NULL AND abs(c.poll_ms - o.at_ms) <= ${ENDING_MATCH_TOLERANCE_MS})
+  OR (o.source = 'webhook' AND c.webhook_ms = o.at_ms)
   OR (o.source = 'webhook' AND c.webhook_ms IS NULL AND c.poll_exact = 0 AND c.id = ${LATEST_ENDING})
   OR (o.source = 'poll' AND o.exact AND c.poll_ms = o.at_ms)
   OR (o.source = 'poll' AND c.poll_ms IS NULL AND abs(c.webhook_ms - o.at_ms) <= ${ENDING_MATCH_TOLERANCE_MS})

@@ -248,6 +248,35 @@ describe("retention of the event log", () => {
     expect(erpPosts()).toHaveLength(1);
   });
 
+  it("repeats no ERP post for the same completion delivered again after retention deleted its event", async () => {
+    const workOrderId = 7_800_000 + Math.floor(Math.random() * 100_000);
+    const body = { ...statusDone, workOrderId, occurredAt: new Date().toISOString() };
+    const deliver = async () => {
+      const response = await callWorker(await maintainXDelivery("WORK_ORDER_STATUS_CHANGE", body));
+      return ((await response.json()) as { eventId: string }).eventId;
+    };
+    const erpPosts = () => worldErp.calls.filter((c) => (c.json as { eventId?: string })?.eventId === eventId);
+
+    const eventId = await deliver();
+    expect(await settled(eventId)).toBe("processed");
+    expect(erpPosts()).toHaveLength(1);
+
+    // Forty days on, the event and its link to the ending are gone; the ending, its work order's
+    // latest, stays with the mirror row, and knows the webhook's own time.
+    await env.DB.prepare("UPDATE events SET received_at = ?2 WHERE id = ?1")
+      .bind(eventId, new Date(Date.now() - 40 * DAY).toISOString())
+      .run();
+    await applyRetention(testEnv({ RETENTION_DAYS: "30" }), Date.now(), 500, 1);
+    expect(await count(`SELECT COUNT(*) AS n FROM events WHERE id = '${eventId}'`)).toBe(0);
+    expect(await count(`SELECT COUNT(*) AS n FROM event_changes WHERE event_id = '${eventId}'`)).toBe(0);
+    await env.IDEMPOTENCY.delete(dedupeKey(eventId));
+
+    expect(await deliver()).toBe(eventId);
+    expect(await settled(eventId)).toBe("processed");
+    await new Promise((r) => setTimeout(r, 500));
+    expect(erpPosts()).toHaveLength(1);
+  });
+
   it("keeps everything, and sends no notice, with RETENTION_DAYS=0", async () => {
     await logEvent(4000, 1);
     await logEvent(4000, 2, "dead");
