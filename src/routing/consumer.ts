@@ -142,7 +142,13 @@ async function processMessage(message: Message<unknown>, env: Env, deps: Consume
   const failed = runs.flatMap((run) => run.failed ?? []).join("; ");
   // The longest Retry-After a sink asked for, if any did.
   const waits = runs.flatMap((run) => run.retryAfter ?? []);
-  const delaySeconds = pending ? delayFor(waits.length > 0 ? Math.max(...waits) : undefined) : undefined;
+  // A claim held elsewhere is no failure of this event: past the schedule's end it is looked at
+  // again when the holder's lease ends, not made dead (the queue's max_retries still bounds it).
+  const onlyHeldElsewhere = runs.every((run) => !run.pending || run.leaseEndsMs !== undefined);
+  const leaseWait = Math.max(0, ...runs.map((run) => Math.ceil(((run.leaseEndsMs ?? 0) - now()) / 1000)));
+  const delaySeconds = pending
+    ? (delayFor(waits.length > 0 ? Math.max(...waits) : undefined) ?? (onlyHeldElsewhere ? leaseWait + 1 : undefined))
+    : undefined;
   const heldError = held.map((name) => `${name}: held, waiting for its release`);
 
   let end: EventEnd;
@@ -218,6 +224,8 @@ interface ClaimRun {
   held?: string;
   /** The Retry-After a sink asked for. */
   retryAfter?: number;
+  /** Pending only because another delivery holds the claim, until then at the latest. */
+  leaseEndsMs?: number;
   /** A change whose claim a replay finished well (its other events that failed are healed). */
   heal?: number;
 }
@@ -243,7 +251,9 @@ async function runClaim(
   if (!claim.claimed) {
     // Another delivery holds the claim: by the next look it has finished, or its lease
     // (CLAIM_LEASE_MS) has run out because its consumer died.
-    if (claim.status === "running") return { pending: `${handler.name}: in progress elsewhere` };
+    if (claim.status === "running") {
+      return { pending: `${handler.name}: in progress elsewhere`, leaseEndsMs: claim.leaseUntilMs };
+    }
     if (claim.status === "failed") return { failed: `${handler.name}: ${claim.lastError ?? "failed"}` };
     if (row.changeId !== undefined && claim.status === "done") {
       log.info("Handler already done for this change", {

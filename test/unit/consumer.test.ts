@@ -546,6 +546,29 @@ describe("the retry schedule, the attempt log and held handlers", () => {
     expect(slack.calls).toHaveLength(3);
   });
 
+  it("past the schedule's end, waits for a claim held elsewhere to lapse instead of making the event dead", async () => {
+    const event = await maintainXEvent("NEW_WORK_ORDER", highPriorityCreated(undefined, "LOW"));
+    await run([messageFor(event)], 1);
+    // Another delivery is running the mirror write for this event, its lease a minute from now.
+    const leaseUntil = Date.now() + 60_000;
+    await env.DB.prepare(
+      "UPDATE side_effects SET status = 'running', lease_until = ?2 WHERE event_id = ?1 AND handler = 'warehouse'",
+    )
+      .bind(event.id, leaseUntil)
+      .run();
+    const result = await settle(batchOf([messageFor(event)], 3), (batch) =>
+      consumeEvents(batch, scheduled, { registry, fetch: outbound.fetch, random: () => 0 }),
+    );
+    expect(result.explicitAcks).toHaveLength(0);
+    const delay = result.retryMessages[0]?.delaySeconds ?? 0;
+    expect(delay).toBeGreaterThanOrEqual(55);
+    expect(delay).toBeLessThanOrEqual(62);
+    expect(await eventRow(event.id)).toMatchObject({
+      status: "retrying",
+      last_error: "warehouse: in progress elsewhere",
+    });
+  });
+
   it("logs every handler call with its outcome, the sink's status and a skip's reason", async () => {
     slack.plan(new Response("Slack is down <b>now</b>", { status: 503 }));
     const event = await maintainXEvent("NEW_WORK_ORDER", highPriorityCreated());
