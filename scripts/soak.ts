@@ -398,9 +398,8 @@ function workerVars(sinks: Sinks, maintainxUrl: string): Record<string, string> 
     ADMIN_TOKEN,
     SLACK_WEBHOOK_URL: `${sinks.slackStub.url}/services/T0/B0/soak`,
     ERP_WEBHOOK_URL: `${sinks.erpStub.url}/erp/completed`,
-    // Five doubling retries from RETRY_BASE_SECONDS, not the day-long default schedule.
-    RETRY_SCHEDULE: "",
-    RETRY_BASE_SECONDS: "1",
+    // The default schedule's shape in seconds: its nine retries outlast the run's faults.
+    RETRY_SCHEDULE: "1s,1s,2s,2s,3s,3s,4s,4s,5s",
     OUTBOUND_TIMEOUT_SECONDS: String(OUTBOUND_TIMEOUT_SECONDS),
     MAINTAINX_API_BASE: maintainxUrl,
     MAINTAINX_API_KEY: "soak-api-key",
@@ -630,6 +629,15 @@ async function deadEventIds(run: SoakRun): Promise<Set<string>> {
   return new Set(listing.events.map((e) => e.id));
 }
 
+/** Each dead event's id and last error, so a run that leaves some says why. */
+async function sayWhyDead(run: SoakRun): Promise<void> {
+  const listing = await adminGet<{ events: Array<{ id: string; type: string; lastError?: string }> }>(
+    run,
+    "/events?status=dead&limit=20",
+  );
+  for (const e of listing.events) run.progress(`soak: dead ${e.id} ${e.type}: ${e.lastError ?? "no error recorded"}`);
+}
+
 /** Waits until every change is delivered or dead and nothing is pending in the log, for drainSeconds at most. */
 async function waitForDrain(run: SoakRun, events: SoakEvent[]): Promise<{ drained: boolean; seconds: number }> {
   const started = Date.now();
@@ -637,8 +645,9 @@ async function waitForDrain(run: SoakRun, events: SoakEvent[]): Promise<{ draine
   while (Date.now() < until) {
     const dead = await deadEventIds(run);
     const open = events.filter((e) => successesOf(run.sinks, e) === 0 && !isDead(e, dead));
-    const status = await adminGet<{ events: { accepted: number } }>(run, "/status");
-    if (open.length === 0 && status.events.accepted === 0) {
+    // A retrying event is pending too: the queue brings it back.
+    const status = await adminGet<{ events: { accepted: number; retrying?: number } }>(run, "/status");
+    if (open.length === 0 && status.events.accepted === 0 && (status.events.retrying ?? 0) === 0) {
       return { drained: true, seconds: Math.round((Date.now() - started) / 1000) };
     }
     await sleep(1_000);
@@ -749,6 +758,7 @@ export async function runSoak(input: Partial<SoakOptions> = {}): Promise<SoakRes
     if (drain.drained) await sleep(Math.max(QUIET_MS, options.pollEverySeconds * 1000 + 1000));
     await poller.stop();
     const tally = tallyChanges(events, sinks, await deadEventIds(run));
+    if (tally.dead > 0) await sayWhyDead(run);
     return report(run, events, tally, drain, poller.runs());
   } finally {
     await poller?.stop().catch(() => {});

@@ -29,7 +29,9 @@ describe("soak, short", () => {
     });
     expect(result.changes).toBeGreaterThanOrEqual(20);
     expect(result.accepted).toBeGreaterThanOrEqual(10);
-    expect(result.delivered + result.dead).toBe(result.changes);
+    // The retry schedule (nine retries) outlasts a quarter of failing calls: nothing ends dead.
+    expect(result.dead).toBe(0);
+    expect(result.delivered).toBe(result.changes);
     expect(result.dropped).toBeGreaterThan(0);
     expect(result.polls).toBeGreaterThan(0);
     expect(result.sinkFailures).toBeGreaterThan(0);
