@@ -3,6 +3,7 @@
 // until its release queues them again, so a planned sink outage uses up no event's retries.
 
 import { z } from "zod";
+import { MAX_HOLD_REASON_CHARS as MAX_REASON_CHARS } from "../../src/admin/vocabulary";
 import {
   ADMIN_OPTIONS,
   ADMIN_OPTIONS_HELP,
@@ -24,8 +25,6 @@ import { plural, shortTime } from "../format";
 import { type CliContext, EXIT_OK, type ExitCode } from "../io";
 import { type Column, formatTable, safeJson, sanitise, truncate, widthBeforeLast } from "../terminal";
 
-/** The Worker keeps at most this much of a hold's reason, and refuses more. */
-export const MAX_REASON_CHARS = 200;
 /** When the terminal's width is unknown (output piped, or a test). */
 const DEFAULT_COLUMNS = 120;
 const MIN_REASON_WIDTH = 24;

@@ -43,7 +43,7 @@ import {
   filtersHash,
   NO_FILTER_MESSAGE,
 } from "./event-query";
-import { VOCABULARY } from "./vocabulary";
+import { MAX_HOLD_REASON_CHARS, VOCABULARY } from "./vocabulary";
 
 const admin = new Hono<{ Bindings: Env }>();
 
@@ -110,13 +110,12 @@ admin.post("/events/replay", async (c) => {
     const ids = await matching();
     return { asked: ids.length, ...(await replayEvents(c.env, ids, { stopAtMs })) };
   });
-  try {
-    // A client that gives up (the CLI's timeout) would cancel the replay between a reopen and its
-    // send, and leave the lock held until its lease ends; this lets it run on to its end (up to 30 s).
-    c.executionCtx.waitUntil(work.catch(() => {}));
-  } catch {
-    // No execution context (app.request): the request is awaited whole anyway.
-  }
+  // A client that gives up (the CLI's timeout) would cancel the replay between a reopen and its
+  // send, and leave the lock held until its lease ends; this lets it run on to its end (up to 30 s).
+  keepRunning(
+    c,
+    work.catch(() => {}),
+  );
   const outcome = await work;
   if (outcome === "busy") {
     throw httpError(
@@ -254,8 +253,6 @@ admin.get("/status", async (c) => {
   });
 });
 
-/** The longest hold reason kept. */
-const MAX_REASON_CHARS = 200;
 /** Events a release queues again before it answers; the scheduled run queues the rest within a minute. */
 const RELEASE_NOW = 2000;
 
@@ -275,13 +272,6 @@ function handlerRoutes(registry: HandlerRegistry): Hono<{ Bindings: Env }> {
     }
     return name;
   };
-  const later = (c: Context, work: Promise<unknown>) => {
-    try {
-      c.executionCtx.waitUntil(work);
-    } catch {
-      // No execution context (app.request): the alert is awaited by nobody, and still runs.
-    }
-  };
 
   routes.get("/", async (c) => {
     const states = await listHandlerStates(
@@ -297,13 +287,13 @@ function handlerRoutes(registry: HandlerRegistry): Hono<{ Bindings: Env }> {
     const state = await holdHandler(c.env.DB, name, reason ?? null);
     log.warn("Handler held", { handler: name, reason });
     const answer = entry(state);
-    later(c, alertHandlerHold(c.env, answer, "held"));
+    keepRunning(c, alertHandlerHold(c.env, answer, "held"));
     return c.json(answer);
   });
 
   routes.post("/:name/release", async (c) => {
     const name = named(c.req.param("name"));
-    const released = await releaseHandler(c.env.DB, name);
+    const wasHeld = await releaseHandler(c.env.DB, name);
     let requeued = 0;
     try {
       requeued = await requeueReleased(c.env, { handler: name, limit: RELEASE_NOW });
@@ -314,14 +304,27 @@ function handlerRoutes(registry: HandlerRegistry): Hono<{ Bindings: Env }> {
       });
     }
     const [state] = await listHandlerStates(c.env.DB, [name]);
-    const answer = { ...entry(state ?? released.state), requeued };
-    if (released.wasHeld) {
+    if (!state) throw new Error(`No state read for handler ${name}`);
+    const answer = { ...entry(state), requeued };
+    if (wasHeld) {
       log.info("Handler released", { handler: name, requeued });
-      later(c, alertHandlerHold(c.env, answer, "released"));
+      keepRunning(c, alertHandlerHold(c.env, answer, "released"));
     }
     return c.json(answer);
   });
   return routes;
+}
+
+/**
+ * Lets `work` run on after the answer (and after a client that gave up). Without an execution
+ * context (app.request) the promise runs anyway, awaited by whoever holds it.
+ */
+function keepRunning(c: Context, work: Promise<unknown>): void {
+  try {
+    c.executionCtx.waitUntil(work);
+  } catch {
+    // No execution context: nothing to extend.
+  }
 }
 
 /** The optional `{"reason"}` of a hold: an empty body is none, anything else must be that JSON. */
@@ -340,6 +343,8 @@ function holdReason(text: string): string | undefined {
   if (reason === undefined || reason === null) return undefined;
   if (typeof reason !== "string") throw httpError(400, "reason must be a string");
   const trimmed = reason.trim();
-  if (trimmed.length > MAX_REASON_CHARS) throw httpError(400, `reason must be at most ${MAX_REASON_CHARS} characters`);
+  if (Array.from(trimmed).length > MAX_HOLD_REASON_CHARS) {
+    throw httpError(400, `reason must be at most ${MAX_HOLD_REASON_CHARS} characters`);
+  }
   return trimmed === "" ? undefined : trimmed;
 }

@@ -19,6 +19,9 @@ export const LIST_DEFAULT_LIMIT = 50;
 /** Events a bulk replay takes when its body gives no `limit`. */
 export const REPLAY_DEFAULT_LIMIT = 100;
 
+/** The longest reason a hold takes (`POST /admin/handlers/:name/hold`), in characters. */
+export const MAX_HOLD_REASON_CHARS = 200;
+
 /** `GET /admin/vocabulary`'s answer. */
 export const VOCABULARY = {
   statuses: EVENT_STATUSES,

@@ -91,8 +91,6 @@ export async function consumeEvents(batch: MessageBatch<unknown>, env: Env, deps
 async function processMessage(message: Message<unknown>, env: Env, deps: ConsumerDeps): Promise<Verdict> {
   const config = readConfig(env);
   const now = deps.now ?? Date.now;
-  const delayFor = (retryAfter?: number) =>
-    retryDelaySeconds(message.attempts, config.retry.schedule, retryAfter, deps.random);
 
   const resolved = await resolveEvent(message, env);
   if ("drop" in resolved) return { ack: true };
@@ -146,9 +144,13 @@ async function processMessage(message: Message<unknown>, env: Env, deps: Consume
   // again when the holder's lease ends, not made dead (the queue's max_retries still bounds it).
   const onlyHeldElsewhere = runs.every((run) => !run.pending || run.leaseEndsMs !== undefined);
   const leaseWait = Math.max(0, ...runs.map((run) => Math.ceil(((run.leaseEndsMs ?? 0) - now()) / 1000)));
-  const delaySeconds = pending
-    ? (delayFor(waits.length > 0 ? Math.max(...waits) : undefined) ?? (onlyHeldElsewhere ? leaseWait + 1 : undefined))
-    : undefined;
+  const scheduled = retryDelaySeconds(
+    message.attempts,
+    config.retry.schedule,
+    waits.length > 0 ? Math.max(...waits) : undefined,
+    deps.random,
+  );
+  const delaySeconds = pending ? (scheduled ?? (onlyHeldElsewhere ? leaseWait + 1 : undefined)) : undefined;
   const heldError = held.map((name) => `${name}: held, waiting for its release`);
 
   let end: EventEnd;

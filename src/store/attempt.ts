@@ -116,10 +116,7 @@ export async function settleAttempt(db: D1Database, settlement: Settlement, nowM
       parkStatement(db, eventId, event.parkedFor, nowIso),
     );
   } else if ("dead" in event) {
-    statements.push(
-      statusStatement(db, eventId, "retrying", event.lastError),
-      ...deadLetterStatements(db, { eventId, ...event.dead }),
-    );
+    statements.push(...deadLetterStatements(db, { eventId, ...event.dead, lastError: event.lastError }));
   } else statements.push(statusStatement(db, eventId, event.status, event.lastError));
   const firstHeal = statements.length;
   for (const changeId of new Set(settlement.healChanges)) statements.push(settleSharersStatement(db, changeId));

@@ -7,18 +7,21 @@ import { insertStatement, MAX_IDS_PER_QUERY } from "./event-log";
  * Keeps the message and marks its event `dead` (logging the event first if it never was), unless
  * another copy of the event has settled it meanwhile: status follows the outcomes, never back.
  */
-export async function recordDeadLetter(
-  db: D1Database,
-  letter: { eventId: string; body: unknown; attempts: number; event?: CanonicalEvent },
-): Promise<void> {
+export async function recordDeadLetter(db: D1Database, letter: DeadLetter): Promise<void> {
   await db.batch(deadLetterStatements(db, letter));
 }
 
+interface DeadLetter {
+  eventId: string;
+  body: unknown;
+  attempts: number;
+  event?: CanonicalEvent;
+  /** Why it died, when the caller knows (the event keeps its last error otherwise). */
+  lastError?: string;
+}
+
 /** recordDeadLetter's statements, for a batch of the caller's. */
-export function deadLetterStatements(
-  db: D1Database,
-  letter: { eventId: string; body: unknown; attempts: number; event?: CanonicalEvent },
-): D1PreparedStatement[] {
+export function deadLetterStatements(db: D1Database, letter: DeadLetter): D1PreparedStatement[] {
   const now = new Date().toISOString();
   const statements: D1PreparedStatement[] = [
     db
@@ -30,10 +33,11 @@ export function deadLetterStatements(
       insertStatement(db, letter.event),
       db
         .prepare(
-          `UPDATE events SET status = 'dead', updated_at = ?2, next_attempt_at = NULL, retrying_since = NULL
+          `UPDATE events SET status = 'dead', updated_at = ?2, next_attempt_at = NULL, retrying_since = NULL,
+             last_error = coalesce(?3, last_error)
            WHERE id = ?1 AND status IN ('accepted', 'retrying')`,
         )
-        .bind(letter.eventId, now),
+        .bind(letter.eventId, now, letter.lastError ?? null),
     );
   }
   return statements;

@@ -128,11 +128,6 @@ export function handlerStateStatement(
     .bind(now, stale, JSON.stringify(results));
 }
 
-/** The handlers held now, by name: read in the attempt's first batch, before its claims. */
-export function heldHandlersStatement(db: D1Database): D1PreparedStatement {
-  return db.prepare("SELECT name FROM handlers WHERE held_since IS NOT NULL");
-}
-
 /** The SQL that is true while the handler bound as `?n` is held (the claims take none then). */
 export const isHeld = (n: number) => `EXISTS (SELECT 1 FROM handlers WHERE name = ?${n} AND held_since IS NOT NULL)`;
 
@@ -203,15 +198,13 @@ export async function holdHandler(db: D1Database, name: string, reason: string |
   return stateOf(name, state?.results[0]);
 }
 
-/** Releases the handler; `wasHeld` says whether it was. */
-export async function releaseHandler(db: D1Database, name: string): Promise<{ state: HandlerState; wasHeld: boolean }> {
-  const [released, state] = await db.batch<HandlerRow>([
-    db
-      .prepare("UPDATE handlers SET held_since = NULL, hold_reason = NULL WHERE name = ?1 AND held_since IS NOT NULL")
-      .bind(name),
-    db.prepare(`${STATE_SELECT} WHERE h.name = ?1`).bind(name),
-  ]);
-  return { state: stateOf(name, state?.results[0]), wasHeld: (released?.meta.changes ?? 0) > 0 };
+/** Releases the handler; true when it was held. */
+export async function releaseHandler(db: D1Database, name: string): Promise<boolean> {
+  const released = await db
+    .prepare("UPDATE handlers SET held_since = NULL, hold_reason = NULL WHERE name = ?1 AND held_since IS NOT NULL")
+    .bind(name)
+    .run();
+  return released.meta.changes > 0;
 }
 
 /** The handlers this event waits for (they were held when it needed them). */
@@ -225,7 +218,9 @@ export async function waitingHandlersOf(db: D1Database, eventId: string): Promis
 
 /** The names of the handlers held now, for `/admin/status`. */
 export async function heldHandlerNames(db: D1Database): Promise<string[]> {
-  const { results } = await heldHandlersStatement(db).all<{ name: string }>();
+  const { results } = await db
+    .prepare("SELECT name FROM handlers WHERE held_since IS NOT NULL ORDER BY name")
+    .all<{ name: string }>();
   return results.map((r) => r.name);
 }
 

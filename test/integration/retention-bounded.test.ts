@@ -1,4 +1,4 @@
-// Storage stays bounded (SPEC §9.1; docs/storage.md, "Retention"): every D1 table has a rule, and
+// Storage stays bounded (docs/storage.md, "Retention"): every D1 table has a rule, and
 // over a long history written day after day, with retention run each day with a moving clock,
 // nothing kept per event or per change grows without end; what grows grows per work order, like
 // the mirror. What must stay does: events still retrying, waiting for a held handler or not yet

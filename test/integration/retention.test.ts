@@ -220,18 +220,23 @@ describe("retention of the event log", () => {
     expect(old).not.toBe(kept);
   });
 
-  it("repeats no ERP post for a completion delivered again within RETENTION_DAYS, after retention ran", async () => {
-    const workOrderId = 7_700_000 + Math.floor(Math.random() * 100_000);
+  /** A completion delivered once and sent to the ERP; `deliver` sends the same delivery again. */
+  async function completedOnce() {
+    const workOrderId = 7_700_000 + Math.floor(Math.random() * 200_000);
     const body = { ...statusDone, workOrderId, occurredAt: new Date().toISOString() };
     const deliver = async () => {
       const response = await callWorker(await maintainXDelivery("WORK_ORDER_STATUS_CHANGE", body));
       return ((await response.json()) as { eventId: string }).eventId;
     };
-    const erpPosts = () => worldErp.calls.filter((c) => (c.json as { eventId?: string })?.eventId === eventId);
-
     const eventId = await deliver();
+    const erpPosts = () => worldErp.calls.filter((c) => (c.json as { eventId?: string })?.eventId === eventId);
     expect(await settled(eventId)).toBe("processed");
     expect(erpPosts()).toHaveLength(1);
+    return { eventId, deliver, erpPosts };
+  }
+
+  it("repeats no ERP post for a completion delivered again within RETENTION_DAYS, after retention ran", async () => {
+    const { eventId, deliver, erpPosts } = await completedOnce();
 
     // Twenty-nine days on: retention runs its whole sweep and deletes what is older (here `old`);
     // the completion's KV dedupe key has long expired.
@@ -249,17 +254,7 @@ describe("retention of the event log", () => {
   });
 
   it("repeats no ERP post for the same completion delivered again after retention deleted its event", async () => {
-    const workOrderId = 7_800_000 + Math.floor(Math.random() * 100_000);
-    const body = { ...statusDone, workOrderId, occurredAt: new Date().toISOString() };
-    const deliver = async () => {
-      const response = await callWorker(await maintainXDelivery("WORK_ORDER_STATUS_CHANGE", body));
-      return ((await response.json()) as { eventId: string }).eventId;
-    };
-    const erpPosts = () => worldErp.calls.filter((c) => (c.json as { eventId?: string })?.eventId === eventId);
-
-    const eventId = await deliver();
-    expect(await settled(eventId)).toBe("processed");
-    expect(erpPosts()).toHaveLength(1);
+    const { eventId, deliver, erpPosts } = await completedOnce();
 
     // Forty days on, the event and its link to the ending are gone; the ending, its work order's
     // latest, stays with the mirror row, and knows the webhook's own time.

@@ -8,10 +8,10 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { MAX_REASON_CHARS } from "../../cli/commands/handlers";
 import { formatMs, formatSchedule, formatSpan } from "../../cli/format";
 import { bufferOutput } from "../../cli/io";
 import { runCli } from "../../cli/program";
+import { MAX_HOLD_REASON_CHARS as MAX_REASON_CHARS } from "../../src/admin/vocabulary";
 import {
   type PlannedResponse,
   type RecordedRequest,
